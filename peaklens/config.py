@@ -1,0 +1,145 @@
+"""All tunables in one place: defaults < config file < ``PEAKLENS_*`` environment < CLI flags.
+
+The config file is YAML: ``--config FILE``, else ``$PEAKLENS_CONFIG``, else ``./peaklens.yaml`` when present,
+else ``~/.config/peaklens/config.yaml`` when present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from peaklens.errors import BadInput
+
+DEFAULT_MODEL = "google/siglip2-base-patch16-224"
+_SECRET_FIELDS = ("es_api_key", "es_password")
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "peaklens"
+
+
+class Settings(BaseSettings):
+    """peaklens settings; every field can be set as ``PEAKLENS_<NAME>`` (upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="PEAKLENS_", extra="ignore", validate_assignment=True)
+
+    # model
+    model: str = Field(DEFAULT_MODEL, description="Hugging Face model id or local folder of a SigLIP/SigLIP-2")
+    device: str = Field("auto", description="auto (cuda when present, else cpu), cpu, cuda, cuda:1 ...")
+    precision: Literal["auto", "fp32", "fp16", "bf16", "int8"] = Field(
+        "auto", description="auto = fp16 on GPU, fp32 on CPU; int8 = dynamic int8 linear layers (CPU)"
+    )
+    batch_size: int = Field(16, ge=1, le=4096, description="photos embedded per model call")
+    decode_workers: int = Field(2, ge=1, le=64, description="threads decoding photos while the model runs")
+    bulk_size: int = Field(200, ge=1, le=10000, description="documents per bulk write")
+
+    # query
+    k: int = Field(60, ge=1, le=10000)
+    num_candidates: int = Field(2000, ge=1, le=10000)
+    min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="drop text hits below this confidence")
+
+    # index
+    hnsw_m: int = Field(16, ge=2, le=512)
+    ef_construction: int = Field(128, ge=4, le=4096)
+
+    # catalog and peak prediction
+    top_k_peaks: int = Field(3, ge=1, le=10, description="predicted peaks stored per photo")
+    alpha_text: float = Field(0.5, description="weight of the text prototype against reference images")
+    anti_concept_weight: float = Field(0.25, ge=0.0, le=2.0)
+    geo_weight: float = Field(0.5, ge=0.0, le=1.0, description="weight of the geo prior in peak prediction")
+
+    # store
+    store: Literal["embedded", "elasticsearch"] = "embedded"
+    data_dir: Path = Field(default_factory=default_data_dir, description="home of the embedded store")
+    es_url: str = "http://localhost:9200"
+    es_api_key: SecretStr | None = None
+    es_username: str | None = None
+    es_password: SecretStr | None = None
+    es_ca_certs: Path | None = None
+    es_verify_certs: bool = True
+    es_request_timeout: float = Field(30.0, gt=0)
+    es_max_retries: int = Field(3, ge=0, le=20)
+    photos_index: str = "photos"
+    peaks_index: str = "peaks_catalog"
+
+    # ui
+    album: Path | None = Field(None, description="album root (the UI serves files only from inside it)")
+    max_upload_mb: float = Field(40.0, gt=0)
+
+    @field_validator("alpha_text")
+    @classmethod
+    def _clamp_alpha(cls, value: float) -> float:
+        return min(1.0, max(0.0, value))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlFileSource(settings_cls))
+
+    def public_dict(self) -> dict[str, Any]:
+        """Settings for display: secrets masked, paths as strings."""
+        shown: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            if name in _SECRET_FIELDS:
+                shown[name] = "********" if value is not None else None
+            elif isinstance(value, Path):
+                shown[name] = str(value)
+            else:
+                shown[name] = value
+        return shown
+
+
+def config_file_path() -> Path | None:
+    explicit = os.environ.get("PEAKLENS_CONFIG")
+    if explicit:
+        return Path(explicit)
+    for candidate in (Path("peaklens.yaml"), Path.home() / ".config" / "peaklens" / "config.yaml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class _YamlFileSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = config_file_path()
+        if path is None:
+            return {}
+        if not path.is_file():
+            raise BadInput(f"Config file {path} does not exist.")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise BadInput(f"Config file {path} could not be read: {exc}") from None
+        if not isinstance(data, dict):
+            raise BadInput(f"Config file {path} must be a mapping of setting: value.")
+        return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from file and environment, with non-None ``overrides`` (CLI flags) on top."""
+    if config_file is not None:
+        os.environ["PEAKLENS_CONFIG"] = str(config_file)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise BadInput(f"Invalid setting — {problems}") from None

@@ -1,0 +1,136 @@
+"""The records that flow through the pipeline, independent of model and store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GeoPoint:
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A geo bounding box in the Elasticsearch order: top, left, bottom, right."""
+
+    top: float
+    left: float
+    bottom: float
+    right: float
+
+    def contains(self, point: GeoPoint) -> bool:
+        if not (self.bottom <= point.lat <= self.top):
+            return False
+        if self.left <= self.right:
+            return self.left <= point.lon <= self.right
+        return point.lon >= self.left or point.lon <= self.right  # crosses the antimeridian
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrictions applied to the candidates *before* the k nearest are taken.
+
+    ``peaks`` holds canonical peak names; a photo matches when its predicted peaks hold any of them.
+    ``time_from``/``time_to`` are timezone-aware and inclusive.
+    """
+
+    bbox: BBox | None = None
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+    peaks: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return self.bbox is None and self.time_from is None and self.time_to is None and not self.peaks
+
+
+@dataclass
+class PhotoDoc:
+    """One document of the ``photos`` index.
+
+    ``shot_time`` keeps the camera's local time with its offset when EXIF had OffsetTimeOriginal, else it is
+    naive (and compared as UTC). ``file_size``/``file_mtime`` let a re-run skip unchanged photos.
+    """
+
+    id: str
+    path: str
+    vector: np.ndarray
+    predicted_peaks: list[str] = field(default_factory=list)
+    peak_scores: list[float] = field(default_factory=list)
+    gps: GeoPoint | None = None
+    altitude_m: float | None = None
+    heading_deg: float | None = None
+    shot_time: datetime | None = None
+    file_size: int = 0
+    file_mtime: float = 0.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class PeakDoc:
+    """One document of the ``peaks_catalog`` index; ``names[0]`` is the display name."""
+
+    id: str
+    names: list[str]
+    vector: np.ndarray
+    latlon: GeoPoint | None = None
+    elev_m: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+
+@dataclass
+class PhotoHit:
+    """A photo returned by a search. ``score`` is the engine's cosine score, (1 + cos) / 2."""
+
+    id: str
+    path: str
+    score: float
+    predicted_peaks: list[str]
+    peak_scores: list[float]
+    gps: GeoPoint | None
+    shot_time: datetime | None
+    altitude_m: float | None = None
+    heading_deg: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def cosine(self) -> float:
+        return 2.0 * self.score - 1.0
+
+
+@dataclass
+class PeakHit:
+    id: str
+    name: str
+    names: list[str]
+    score: float
+    latlon: GeoPoint | None = None
+    elev_m: int | None = None
+
+    @property
+    def cosine(self) -> float:
+        return 2.0 * self.score - 1.0
+
+
+@dataclass(frozen=True)
+class FileSignature:
+    """What a re-run compares to decide whether a photo changed."""
+
+    path: str
+    size: int
+    mtime: float
+
+
+@dataclass
+class BulkReport:
+    """What a bulk write did: ids written, and a readable reason per id that failed."""
+
+    written: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Stores: one interface (``base.PhotoStore``), an embedded backend and an Elasticsearch backend."""
