@@ -1,0 +1,87 @@
+"""Shared fixtures: tiny SigLIP models built offline, settings on a fresh store, a CLI runner."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.model_fixtures import tiny_model_dir
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_ALBUM = REPO / "sample_album"
+
+
+@pytest.fixture(scope="session")
+def tiny_siglip() -> Path:
+    """A tiny random SiglipModel (the default's architecture), loaded through the production path."""
+    return tiny_model_dir("siglip")
+
+
+@pytest.fixture(scope="session")
+def tiny_siglip2() -> Path:
+    """A tiny random Siglip2Model (NaFlex)."""
+    return tiny_model_dir("siglip2")
+
+
+@pytest.fixture
+def env(tmp_path: Path, tiny_siglip: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """PEAKLENS_* for a fresh embedded store and the tiny model; no config file leaks in."""
+    values = {
+        "PEAKLENS_MODEL": str(tiny_siglip),
+        "PEAKLENS_DATA_DIR": str(tmp_path / "store"),
+        "PEAKLENS_CONFIG": str(tmp_path / "no-config.yaml"),
+        "PEAKLENS_STORE": "embedded",
+    }
+    for key in [k for k in os.environ if k.startswith("PEAKLENS_") and k not in ("PEAKLENS_ES_URL", "PEAKLENS_TEST_MODEL")]:
+        monkeypatch.delenv(key)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    (tmp_path / "no-config.yaml").write_text("{}\n")
+    return values
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str) -> CliResult:
+    """Run the real CLI entry point in-process (the model stays cached between calls)."""
+    from peaklens.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = 0
+    import sys
+
+    argv = sys.argv
+    sys.argv = ["peaklens", *args]
+    try:
+        with redirect_stdout(stdout), redirect_stderr(stderr):
+            from peaklens import cli
+
+            cli.out.file = stdout
+            cli.err.file = stderr
+            try:
+                main()
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+        from peaklens import cli
+
+        cli.out.file = None  # type: ignore[assignment]
+        cli.err.file = None  # type: ignore[assignment]
+    return CliResult(code, stdout.getvalue(), stderr.getvalue())
+
+
+@pytest.fixture
+def cli(env: dict[str, str]) -> Iterator[object]:
+    yield run_cli
