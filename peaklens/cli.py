@@ -295,6 +295,23 @@ def show_config(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
         out.print(f"{name} = {value}")
 
 
+@app.command()
+def ui(
+    ctx: typer.Context,
+    album: Optional[Path] = typer.Option(None, "--album", help="Album root (default: the one the index holds)."),
+    port: int = typer.Option(8501, "--port", help="Port on 127.0.0.1."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+) -> None:
+    """Start the Streamlit UI on 127.0.0.1 over the same search functions as the CLI."""
+    from peaklens.ui.launch import launch
+
+    context = _ctx(ctx)
+    if album is not None and not album.is_dir():
+        raise BadInput(f"Album folder {album} does not exist or is not a folder.")
+    settings = context.settings(**({"album": album.resolve()} if album else {}))
+    raise SystemExit(launch(settings, context.config_file, host=host, port=port))
+
+
 @dev_app.command("tiny-model")
 def tiny_model(
     folder: Path = typer.Argument(..., help="Where to write the model."),
