@@ -85,3 +85,45 @@ def run_cli(*args: str) -> CliResult:
 @pytest.fixture
 def cli(env: dict[str, str]) -> Iterator[object]:
     yield run_cli
+
+
+SHARED = REPO.parent / "shared"
+TREK_JPEGS = sorted((SHARED / "trek" / "jpeg").glob("*.jpg"))
+
+
+@dataclass
+class IndexedAlbum:
+    album: Path
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def indexed_album(tmp_path_factory: pytest.TempPathFactory, tiny_siglip: Path) -> IndexedAlbum:
+    """The sample album plus 8 real trek photos (GPS, heading, +05:45 times), indexed on an embedded store."""
+    import shutil
+
+    from rich.console import Console
+
+    from peaklens.config import Settings
+    from peaklens.embed.loader import load_embedder
+    from peaklens.index import index_album
+    from peaklens.store.factory import open_store
+
+    root = tmp_path_factory.mktemp("indexed")
+    album = root / "album"
+    shutil.copytree(SAMPLE_ALBUM, album, ignore=shutil.ignore_patterns("*.md"))
+    (album / "trek").mkdir()
+    for photo in TREK_JPEGS[:8]:
+        shutil.copy2(photo, album / "trek" / photo.name)
+    env = {
+        "PEAKLENS_MODEL": str(tiny_siglip),
+        "PEAKLENS_DATA_DIR": str(root / "store"),
+        "PEAKLENS_CONFIG": str(root / "no-config.yaml"),
+        "PEAKLENS_STORE": "embedded",
+    }
+    (root / "no-config.yaml").write_text("{}\n")
+    settings = Settings(model=str(tiny_siglip), data_dir=root / "store", store="embedded")
+    store = open_store(settings)
+    index_album(album, settings, load_embedder(settings), store, console=Console(quiet=True), show_progress=False)
+    store.close()
+    return IndexedAlbum(album, env)
