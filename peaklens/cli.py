@@ -312,6 +312,53 @@ def ui(
     raise SystemExit(launch(settings, context.config_file, host=host, port=port))
 
 
+@app.command("eval")
+def evaluate(
+    ctx: typer.Context,
+    labels: Path = typer.Argument(..., help="Labels YAML (see docs/EVALUATION.md)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Retrieval quality on labelled queries, with and without the prompt ensemble and anti-concept."""
+    from peaklens.embed.prompts import text_query_vector
+    from peaklens.evaluate import Variant, format_table, identification_accuracy, load_labels, score_text
+
+    settings = _ctx(ctx).settings()
+    searcher = _searcher(settings)
+    store = searcher.store
+    paths = [hit.path for hit in store.list_photos(limit=max(1, store.count_photos()))]
+    if not paths:
+        raise BadInput("The index is empty: run `peaklens index ALBUM` first.")
+    parsed = load_labels(labels, paths)
+
+    def rank(text: str, variant: Variant) -> list[str]:
+        vector = text_query_vector(
+            searcher.embedder,
+            searcher.query_names_peak(text) or text,
+            is_peak=searcher.query_names_peak(text) is not None,
+            anti_concept_weight=settings.anti_concept_weight if variant.anti_concept else 0.0,
+            use_ensemble=variant.use_ensemble,
+        )
+        return [hit.path for hit in store.knn_photos(vector, 10, settings.num_candidates)]
+
+    text_scores = score_text(parsed, rank)
+    identify_scores = {}
+    if parsed.identify:
+        ranked = [
+            (peak, [p.name for p in searcher.identify(_load_photo(photo).image)]) for photo, peak in parsed.identify
+        ]
+        identify_scores["visual"] = identification_accuracy(ranked)
+    if as_json:
+        _print_json(
+            {
+                "text": [{"variant": s.variant, "queries": s.queries, "recall": s.recall, "mrr": s.mrr}
+                         for s in text_scores],
+                "identify": {k: {"top1": v[0], "top3": v[1]} for k, v in identify_scores.items()},
+            }
+        )
+        return
+    out.print(format_table(text_scores, identify_scores), markup=False)
+
+
 @dev_app.command("tiny-model")
 def tiny_model(
     folder: Path = typer.Argument(..., help="Where to write the model."),

@@ -1,0 +1,156 @@
+"""Retrieval-quality evaluation: labelled queries in, recall@1/5/10, MRR and identification accuracy out.
+
+So prompt changes are measured, not guessed: every text query runs once per variant (prompt ensemble on/off,
+anti-concept on/off) against the same index.
+
+Labels file (YAML; paths relative to the album root, globs allowed)::
+
+    categories:                 # optional: name -> photo paths
+      mountain: ["mountains/*"]
+    queries:                    # text -> a category name or a list of paths
+      - text: "a mountain landscape"
+        relevant: mountain
+    identify:                   # optional: photo (relative to the labels file) -> expected peak
+      - photo: ../../shared/trek/jpeg/IMG_2332.jpg
+        peak: Ama Dablam
+
+recall@k = |relevant ∩ top k| / |relevant|; MRR = mean of 1 / rank of the first relevant photo (0 if none in
+the ranked list); identification accuracy = share of photos whose top-1 peak is the expected one.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from peaklens.errors import BadInput
+
+CUTOFFS = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    use_ensemble: bool
+    anti_concept: bool
+
+
+VARIANTS = (
+    Variant("ensemble + anti-concept", True, True),
+    Variant("ensemble only", True, False),
+    Variant("anti-concept only", False, True),
+    Variant("raw query", False, False),
+)
+
+
+@dataclass
+class Labels:
+    queries: list[tuple[str, set[str]]]
+    identify: list[tuple[Path, str]] = field(default_factory=list)
+
+
+@dataclass
+class TextScores:
+    variant: str
+    recall: dict[int, float]
+    mrr: float
+    queries: int
+
+
+def recall_at_k(ranked: Sequence[str], relevant: set[str], k: int) -> float:
+    if not relevant:
+        return 0.0
+    return len(relevant.intersection(ranked[:k])) / len(relevant)
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: set[str]) -> float:
+    for rank, path in enumerate(ranked, start=1):
+        if path in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def load_labels(path: Path, album_paths: Sequence[str]) -> Labels:
+    """Parse and expand a labels file against the indexed paths; unknown categories or paths are errors."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise BadInput(f"Labels file {path} cannot be read: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("queries", []), list):
+        raise BadInput(f"Labels file {path}: expected a mapping with a 'queries' list.")
+
+    def expand(patterns: Any, where: str) -> set[str]:
+        items = [patterns] if isinstance(patterns, str) else list(patterns or [])
+        found: set[str] = set()
+        for pattern in items:
+            matches = fnmatch.filter(album_paths, str(pattern))
+            if not matches:
+                raise BadInput(f"Labels file {path}, {where}: {pattern!r} matches no indexed photo.")
+            found.update(matches)
+        return found
+
+    categories = {
+        str(name): expand(patterns, f"category {name}") for name, patterns in (raw.get("categories") or {}).items()
+    }
+    queries = []
+    for number, entry in enumerate(raw.get("queries") or [], start=1):
+        if not isinstance(entry, dict) or not entry.get("text"):
+            raise BadInput(f"Labels file {path}, query {number}: needs 'text' and 'relevant'.")
+        relevant = entry.get("relevant")
+        if isinstance(relevant, str) and relevant in categories:
+            queries.append((str(entry["text"]), categories[relevant]))
+        else:
+            queries.append((str(entry["text"]), expand(relevant, f"query {number}")))
+    identify = []
+    for number, entry in enumerate(raw.get("identify") or [], start=1):
+        if not isinstance(entry, dict) or not entry.get("photo") or not entry.get("peak"):
+            raise BadInput(f"Labels file {path}, identify {number}: needs 'photo' and 'peak'.")
+        identify.append(((path.parent / str(entry["photo"])).resolve(), str(entry["peak"])))
+    return Labels(queries, identify)
+
+
+def score_text(
+    labels: Labels, rank: Callable[[str, Variant], list[str]], variants: Sequence[Variant] = VARIANTS
+) -> list[TextScores]:
+    """Mean recall@k and MRR per variant; ``rank`` returns the ranked paths for one query."""
+    table = []
+    for variant in variants:
+        recalls = {k: 0.0 for k in CUTOFFS}
+        mrr = 0.0
+        for text, relevant in labels.queries:
+            ranked = rank(text, variant)
+            for k in CUTOFFS:
+                recalls[k] += recall_at_k(ranked, relevant, k)
+            mrr += reciprocal_rank(ranked, relevant)
+        count = max(1, len(labels.queries))
+        table.append(TextScores(variant.name, {k: v / count for k, v in recalls.items()}, mrr / count,
+                                len(labels.queries)))
+    return table
+
+
+def identification_accuracy(predictions: Sequence[tuple[str, Sequence[str]]]) -> tuple[float, float]:
+    """(top-1 accuracy, top-3 accuracy) over (expected peak, ranked predicted peaks) pairs."""
+    if not predictions:
+        return 0.0, 0.0
+    top1 = sum(1 for expected, ranked in predictions if list(ranked[:1]) == [expected])
+    top3 = sum(1 for expected, ranked in predictions if expected in list(ranked[:3]))
+    return top1 / len(predictions), top3 / len(predictions)
+
+
+def format_table(text_scores: list[TextScores], identify: dict[str, tuple[float, float]] | None = None) -> str:
+    lines = ["| variant | queries | recall@1 | recall@5 | recall@10 | MRR |", "|---|---|---|---|---|---|"]
+    for row in text_scores:
+        lines.append(
+            f"| {row.variant} | {row.queries} | {row.recall[1]:.3f} | {row.recall[5]:.3f} | "
+            f"{row.recall[10]:.3f} | {row.mrr:.3f} |"
+        )
+    if identify:
+        lines += ["", "| identification | top-1 accuracy | top-3 accuracy |", "|---|---|---|"]
+        for name, (top1, top3) in identify.items():
+            lines.append(f"| {name} | {top1:.3f} | {top3:.3f} |")
+    return "\n".join(lines)
