@@ -57,7 +57,9 @@ def load_catalog(path: Path | None = None) -> tuple[list[CatalogPeak], list[str]
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise BadInput(f"Peaks catalog {path} is not valid YAML: {exc}") from None
     if not isinstance(raw, list) or not raw:
-        raise BadInput(f"Peaks catalog {path} must be a non-empty list of peaks (id, names, lat, lon, elev_m).")
+        raise BadInput(
+            f"Peaks catalog {path} must be a non-empty list of peaks (id, names, lat, lon, elev_m)."
+        )
     peaks: dict[str, CatalogPeak] = {}
     warnings: list[str] = []
     for position, entry in enumerate(raw, start=1):
@@ -65,7 +67,9 @@ def load_catalog(path: Path | None = None) -> tuple[list[CatalogPeak], list[str]
         if peak.id in peaks:
             kept = peaks[peak.id]
             kept.names.extend(n for n in peak.names if n not in kept.names)
-            warnings.append(f"{path.name}: peak id '{peak.id}' appears again (entry {position}); kept the first.")
+            warnings.append(
+                f"{path.name}: peak id '{peak.id}' appears again (entry {position}); kept the first."
+            )
             continue
         peaks[peak.id] = peak
     return list(peaks.values()), warnings
@@ -148,7 +152,10 @@ def build_prototypes(
             report(f"{peak.names[0]}: blended {len(images)} reference photo(s)")
         docs.append(
             PeakDoc(
-                id=peak.id, names=list(peak.names), vector=np.asarray(vector), latlon=peak.latlon,
+                id=peak.id,
+                names=list(peak.names),
+                vector=np.asarray(vector),
+                latlon=peak.latlon,
                 elev_m=peak.elev_m,
             )
         )

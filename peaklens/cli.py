@@ -9,7 +9,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -48,28 +48,39 @@ def _ctx(ctx: typer.Context) -> Context:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    config: Optional[Path] = typer.Option(None, "--config", help="YAML config file."),
-    model: Optional[str] = typer.Option(None, help="Model id or local folder."),
-    device: Optional[str] = typer.Option(None, help="auto, cpu, cuda…"),
-    precision: Optional[str] = typer.Option(None, help="auto, fp32, fp16, bf16, int8."),
-    batch_size: Optional[int] = typer.Option(None, help="Photos per model call."),
-    store: Optional[str] = typer.Option(None, help="embedded or elasticsearch."),
-    data_dir: Optional[Path] = typer.Option(None, help="Folder of the embedded store."),
-    es_url: Optional[str] = typer.Option(None, help="Elasticsearch URL."),
-    photos_index: Optional[str] = typer.Option(None, help="Name of the photos index."),
-    peaks_index: Optional[str] = typer.Option(None, help="Name of the peaks catalog index."),
-    top_k_peaks: Optional[int] = typer.Option(None, help="Predicted peaks stored per photo."),
-    alpha_text: Optional[float] = typer.Option(None, help="Text weight of peak prototypes (0..1)."),
-    anti_concept_weight: Optional[float] = typer.Option(None, help="Weight of the anti-concept."),
-    geo_weight: Optional[float] = typer.Option(None, help="Weight of the geo prior (0 = visual only)."),
-    hnsw_m: Optional[int] = typer.Option(None, help="HNSW m (index creation)."),
-    ef_construction: Optional[int] = typer.Option(None, help="HNSW ef_construction (index creation)."),
+    config: Path | None = typer.Option(None, "--config", help="YAML config file."),
+    model: str | None = typer.Option(None, help="Model id or local folder."),
+    device: str | None = typer.Option(None, help="auto, cpu, cuda…"),
+    precision: str | None = typer.Option(None, help="auto, fp32, fp16, bf16, int8."),
+    batch_size: int | None = typer.Option(None, help="Photos per model call."),
+    store: str | None = typer.Option(None, help="embedded or elasticsearch."),
+    data_dir: Path | None = typer.Option(None, help="Folder of the embedded store."),
+    es_url: str | None = typer.Option(None, help="Elasticsearch URL."),
+    photos_index: str | None = typer.Option(None, help="Name of the photos index."),
+    peaks_index: str | None = typer.Option(None, help="Name of the peaks catalog index."),
+    top_k_peaks: int | None = typer.Option(None, help="Predicted peaks stored per photo."),
+    alpha_text: float | None = typer.Option(None, help="Text weight of peak prototypes (0..1)."),
+    anti_concept_weight: float | None = typer.Option(None, help="Weight of the anti-concept."),
+    geo_weight: float | None = typer.Option(None, help="Weight of the geo prior (0 = visual only)."),
+    hnsw_m: int | None = typer.Option(None, help="HNSW m (index creation)."),
+    ef_construction: int | None = typer.Option(None, help="HNSW ef_construction (index creation)."),
 ) -> None:
     overrides = {
-        "model": model, "device": device, "precision": precision, "batch_size": batch_size, "store": store,
-        "data_dir": data_dir, "es_url": es_url, "photos_index": photos_index, "peaks_index": peaks_index,
-        "top_k_peaks": top_k_peaks, "alpha_text": alpha_text, "anti_concept_weight": anti_concept_weight,
-        "geo_weight": geo_weight, "hnsw_m": hnsw_m, "ef_construction": ef_construction,
+        "model": model,
+        "device": device,
+        "precision": precision,
+        "batch_size": batch_size,
+        "store": store,
+        "data_dir": data_dir,
+        "es_url": es_url,
+        "photos_index": photos_index,
+        "peaks_index": peaks_index,
+        "top_k_peaks": top_k_peaks,
+        "alpha_text": alpha_text,
+        "anti_concept_weight": anti_concept_weight,
+        "geo_weight": geo_weight,
+        "hnsw_m": hnsw_m,
+        "ef_construction": ef_construction,
     }
     ctx.obj = Context(config, {k: v for k, v in overrides.items() if v is not None})
 
@@ -141,9 +152,13 @@ def _print_results(results: list[Any], *, explain: bool = False) -> None:
     for rank, result in enumerate(results, start=1):
         hit = result.hit
         row = [
-            str(rank), f"{hit.score:.4f}",
+            str(rank),
+            f"{hit.score:.4f}",
             "-" if result.confidence is None else f"{result.confidence:.1%}",
-            hit.path, ", ".join(hit.predicted_peaks), _fmt_gps(hit.gps), _fmt_time(hit.shot_time),
+            hit.path,
+            ", ".join(hit.predicted_peaks),
+            _fmt_gps(hit.gps),
+            _fmt_time(hit.shot_time),
         ]
         if explain:
             row.append(" ".join(f"{k}={v:.4f}" for k, v in result.explain.items()))
@@ -159,8 +174,12 @@ def _peaks_json(peaks: list[Any]) -> list[dict[str, Any]]:
 @catalog_app.command("build")
 def catalog_build(
     ctx: typer.Context,
-    peaks: Optional[Path] = typer.Option(None, "--peaks", help="YAML catalog (default: the packaged EBC peaks)."),
-    refs: Optional[Path] = typer.Option(None, "--refs", help="Folder of reference photos, one subfolder per peak."),
+    peaks: Path | None = typer.Option(
+        None, "--peaks", help="YAML catalog (default: the packaged EBC peaks)."
+    ),
+    refs: Path | None = typer.Option(
+        None, "--refs", help="Folder of reference photos, one subfolder per peak."
+    ),
 ) -> None:
     """Build the peaks_catalog index: one prototype vector per peak."""
     from peaklens.index import build_catalog
@@ -187,23 +206,31 @@ def index(
     if not album.is_dir():
         raise BadInput(f"Album path {album} is not a folder.")
     embedder, store = _open(settings)
-    report = index_album(album, settings, embedder, store, replace=replace, console=err, show_progress=progress)
+    report = index_album(
+        album, settings, embedder, store, replace=replace, console=err, show_progress=progress
+    )
     out.print(report.summary())
     if report.failed:
-        out.print(f"{len(report.failed)} photo(s) could not be indexed; each is listed above with its reason.")
+        out.print(
+            f"{len(report.failed)} photo(s) could not be indexed; each is listed above with its reason."
+        )
 
 
 @app.command()
 def search(
     ctx: typer.Context,
     text: str = typer.Argument(..., help="What to look for, in any language."),
-    k: Optional[int] = typer.Option(None, "--k", help="How many photos."),
-    num_candidates: Optional[int] = typer.Option(None, "--num-candidates", help="kNN candidates per shard."),
-    bbox: Optional[str] = typer.Option(None, "--bbox", help="TOP,LEFT,BOTTOM,RIGHT in degrees."),
-    time_from: Optional[str] = typer.Option(None, "--from", help="Earliest capture date (YYYY-MM-DD or ISO)."),
-    time_to: Optional[str] = typer.Option(None, "--to", help="Latest capture date (inclusive)."),
-    peak: list[str] = typer.Option([], "--peak", help="Only photos predicted to show this peak (repeatable: any)."),
-    min_confidence: Optional[float] = typer.Option(None, "--min-confidence", help="Drop hits below (0..1)."),
+    k: int | None = typer.Option(None, "--k", help="How many photos."),
+    num_candidates: int | None = typer.Option(None, "--num-candidates", help="kNN candidates per shard."),
+    bbox: str | None = typer.Option(None, "--bbox", help="TOP,LEFT,BOTTOM,RIGHT in degrees."),
+    time_from: str | None = typer.Option(
+        None, "--from", help="Earliest capture date (YYYY-MM-DD or ISO)."
+    ),
+    time_to: str | None = typer.Option(None, "--to", help="Latest capture date (inclusive)."),
+    peak: list[str] = typer.Option(
+        [], "--peak", help="Only photos predicted to show this peak (repeatable: any)."
+    ),
+    min_confidence: float | None = typer.Option(None, "--min-confidence", help="Drop hits below (0..1)."),
     sort: str = typer.Option("score", "--sort", help="score or time."),
     explain: bool = typer.Option(False, "--explain", help="Show the parts of each score."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
@@ -215,7 +242,9 @@ def search(
         raise BadInput(f"--sort {sort!r}: use 'score' or 'time'.")
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise BadInput("--min-confidence must be between 0 and 1.")
-    settings = _ctx(ctx).settings(**({"k": k} if k else {}), **({"num_candidates": num_candidates} if num_candidates else {}))
+    settings = _ctx(ctx).settings(
+        **({"k": k} if k else {}), **({"num_candidates": num_candidates} if num_candidates else {})
+    )
     searcher = _searcher(settings)
     filters = build_filters(
         bbox=bbox, time_from=time_from, time_to=time_to, peaks=peak, resolve_peak=searcher.resolve_peak
@@ -298,7 +327,9 @@ def show_config(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
 @app.command()
 def ui(
     ctx: typer.Context,
-    album: Optional[Path] = typer.Option(None, "--album", help="Album root (default: the one the index holds)."),
+    album: Path | None = typer.Option(
+        None, "--album", help="Album root (default: the one the index holds)."
+    ),
     port: int = typer.Option(8501, "--port", help="Port on 127.0.0.1."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
 ) -> None:
@@ -344,14 +375,17 @@ def evaluate(
     identify_scores = {}
     if parsed.identify:
         ranked = [
-            (peak, [p.name for p in searcher.identify(_load_photo(photo).image)]) for photo, peak in parsed.identify
+            (peak, [p.name for p in searcher.identify(_load_photo(photo).image)])
+            for photo, peak in parsed.identify
         ]
         identify_scores["visual"] = identification_accuracy(ranked)
     if as_json:
         _print_json(
             {
-                "text": [{"variant": s.variant, "queries": s.queries, "recall": s.recall, "mrr": s.mrr}
-                         for s in text_scores],
+                "text": [
+                    {"variant": s.variant, "queries": s.queries, "recall": s.recall, "mrr": s.mrr}
+                    for s in text_scores
+                ],
                 "identify": {k: {"top1": v[0], "top3": v[1]} for k, v in identify_scores.items()},
             }
         )

@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PEAKLENS_", extra="ignore", validate_assignment=True)
 
     # model
-    model: str = Field(DEFAULT_MODEL, description="Hugging Face model id or local folder of a SigLIP/SigLIP-2")
+    model: str = Field(
+        DEFAULT_MODEL, description="Hugging Face model id or local folder of a SigLIP/SigLIP-2"
+    )
     device: str = Field("auto", description="auto (cuda when present, else cpu), cpu, cuda, cuda:1 ...")
     precision: Literal["auto", "fp32", "fp16", "bf16", "int8"] = Field(
         "auto", description="auto = fp16 on GPU, fp32 on CPU; int8 = dynamic int8 linear layers (CPU)"

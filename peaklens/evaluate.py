@@ -95,7 +95,8 @@ def load_labels(path: Path, album_paths: Sequence[str]) -> Labels:
         return found
 
     categories = {
-        str(name): expand(patterns, f"category {name}") for name, patterns in (raw.get("categories") or {}).items()
+        str(name): expand(patterns, f"category {name}")
+        for name, patterns in (raw.get("categories") or {}).items()
     }
     queries = []
     for number, entry in enumerate(raw.get("queries") or [], start=1):
@@ -128,8 +129,11 @@ def score_text(
                 recalls[k] += recall_at_k(ranked, relevant, k)
             mrr += reciprocal_rank(ranked, relevant)
         count = max(1, len(labels.queries))
-        table.append(TextScores(variant.name, {k: v / count for k, v in recalls.items()}, mrr / count,
-                                len(labels.queries)))
+        table.append(
+            TextScores(
+                variant.name, {k: v / count for k, v in recalls.items()}, mrr / count, len(labels.queries)
+            )
+        )
     return table
 
 
@@ -142,7 +146,9 @@ def identification_accuracy(predictions: Sequence[tuple[str, Sequence[str]]]) ->
     return top1 / len(predictions), top3 / len(predictions)
 
 
-def format_table(text_scores: list[TextScores], identify: dict[str, tuple[float, float]] | None = None) -> str:
+def format_table(
+    text_scores: list[TextScores], identify: dict[str, tuple[float, float]] | None = None
+) -> str:
     lines = ["| variant | queries | recall@1 | recall@5 | recall@10 | MRR |", "|---|---|---|---|---|---|"]
     for row in text_scores:
         lines.append(

@@ -49,7 +49,9 @@ def parse_time(text: str | None, *, end_of_day: bool = False) -> datetime | None
         else:
             moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "T", 1))
     except (ValueError, OverflowError):
-        raise BadInput(f"Date {raw!r}: expected YYYY-MM-DD or an ISO date-time like 2023-10-21T07:30+05:45.") from None
+        raise BadInput(
+            f"Date {raw!r}: expected YYYY-MM-DD or an ISO date-time like 2023-10-21T07:30+05:45."
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment
@@ -85,4 +87,3 @@ def utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
-

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 from peaklens.catalog import build_prototypes, load_catalog
@@ -38,7 +46,10 @@ class IndexReport:
     unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    #: where the time went: waiting for decoded photos, in the model, writing to the store
+    decode_wait_seconds: float = 0.0
     embed_seconds: float = 0.0
+    write_seconds: float = 0.0
 
     @property
     def embedded(self) -> int:
@@ -106,7 +117,9 @@ def build_catalog(
 
 
 def _batches(
-    decoded: Iterator[tuple[AlbumFile, LoadedPhoto | BadImage]], size: int, on_bad: Callable[[AlbumFile, str], None]
+    decoded: Iterator[tuple[AlbumFile, LoadedPhoto | BadImage]],
+    size: int,
+    on_bad: Callable[[AlbumFile, str], None],
 ) -> Iterator[list[tuple[AlbumFile, LoadedPhoto]]]:
     batch: list[tuple[AlbumFile, LoadedPhoto]] = []
     for album_file, result in decoded:
@@ -157,7 +170,9 @@ def index_album(
     meta = store.get_meta()
     model_changed = meta.get("model") not in (None, embedder.model_id)
     if model_changed:
-        say(f"The index was built with {meta.get('model')}; re-embedding every photo with {embedder.model_id}.")
+        say(
+            f"The index was built with {meta.get('model')}; re-embedding every photo with {embedder.model_id}."
+        )
     meta.update(album_root=str(album), model=embedder.model_id, schema=str(SCHEMA_VERSION))
     store.set_meta(meta)
 
@@ -183,23 +198,43 @@ def index_album(
         say(f"[yellow]skipped[/] {album_file.rel_path}: {reason}")
 
     progress = Progress(
-        TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), _RateColumn(), TimeRemainingColumn(),
-        console=console, disable=not show_progress or not todo, transient=False,
+        TextColumn("indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not show_progress or not todo,
+        transient=False,
     )
     with progress:
         task = progress.add_task("index", total=len(todo))
         decoded = decode_many(todo, target=embedder.image_size * 2, workers=settings.decode_workers)
-        for batch in _batches(decoded, settings.batch_size, on_bad):
+        batches = _batches(decoded, settings.batch_size, on_bad)
+        while True:
+            wait_started = time.perf_counter()
+            batch = next(batches, None)
+            report.decode_wait_seconds += time.perf_counter() - wait_started
+            if batch is None:
+                break
             embed_started = time.perf_counter()
             vectors = embedder.embed_images([photo.image for _, photo in batch])
             report.embed_seconds += time.perf_counter() - embed_started
             predictions = predictor.predict(vectors)
             docs = [
                 _photo_doc(album_file, photo, vector, prediction.names, prediction.scores, prediction.extra)
-                for (album_file, photo), vector, prediction in zip(batch, vectors, predictions)
+                for (album_file, photo), vector, prediction in zip(batch, vectors, predictions, strict=True)
             ]
-            _write(store, docs, stored, report, on_bad_id=lambda doc, why: on_bad(current[doc.id], why),
-                   bulk_size=settings.bulk_size)
+            write_started = time.perf_counter()
+            _write(
+                store,
+                docs,
+                stored,
+                report,
+                on_bad_id=lambda doc, why: on_bad(current[doc.id], why),
+                bulk_size=settings.bulk_size,
+            )
+            report.write_seconds += time.perf_counter() - write_started
             progress.advance(task, len(batch))
     store.refresh()
     report.seconds = time.perf_counter() - started

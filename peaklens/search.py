@@ -101,7 +101,7 @@ class Searcher:
     ) -> list[Result]:
         query = query.strip()
         if not query:
-            raise BadInput("Type something to search for, e.g. \"prayer flags\" or \"Ama Dablam\".")
+            raise BadInput('Type something to search for, e.g. "prayer flags" or "Ama Dablam".')
         k = k or self.settings.k
         num_candidates = max(k, num_candidates or self.settings.num_candidates)
         peak = self.query_names_peak(query)
@@ -132,7 +132,9 @@ class Searcher:
             raise BadInput("The peaks catalog is empty: run `peaklens catalog build` first.")
         return self.identify_vector(self.image_vector(image), k)
 
-    def similar(self, image: Image.Image, k: int = SIMILAR_K, filters: SearchFilters | None = None) -> SimilarResult:
+    def similar(
+        self, image: Image.Image, k: int = SIMILAR_K, filters: SearchFilters | None = None
+    ) -> SimilarResult:
         """The seed's two steps: identify the peak, then photos predicted to show it, by visual similarity."""
         vector = self.image_vector(image)
         peaks = self.identify_vector(vector)
@@ -143,7 +145,9 @@ class Searcher:
         hits = self.store.knn_photos(vector, k, max(k, self.settings.num_candidates), narrowed)
         return SimilarResult(peaks, [Result(hit) for hit in hits])
 
-    def looks_like(self, image: Image.Image, k: int = SIMILAR_K, filters: SearchFilters | None = None) -> list[Result]:
+    def looks_like(
+        self, image: Image.Image, k: int = SIMILAR_K, filters: SearchFilters | None = None
+    ) -> list[Result]:
         """Visually similar photos, whatever peak they show."""
         vector = self.image_vector(image)
         hits = self.store.knn_photos(vector, k, max(k, self.settings.num_candidates), filters)

@@ -38,7 +38,11 @@ def env(tmp_path: Path, tiny_siglip: Path, monkeypatch: pytest.MonkeyPatch) -> d
         "PEAKLENS_CONFIG": str(tmp_path / "no-config.yaml"),
         "PEAKLENS_STORE": "embedded",
     }
-    for key in [k for k in os.environ if k.startswith("PEAKLENS_") and k not in ("PEAKLENS_ES_URL", "PEAKLENS_TEST_MODEL")]:
+    for key in [
+        k
+        for k in os.environ
+        if k.startswith("PEAKLENS_") and k not in ("PEAKLENS_ES_URL", "PEAKLENS_TEST_MODEL")
+    ]:
         monkeypatch.delenv(key)
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -102,12 +106,12 @@ def indexed_album(tmp_path_factory: pytest.TempPathFactory, tiny_siglip: Path) -
     """The sample album plus 8 real trek photos (GPS, heading, +05:45 times), indexed on an embedded store."""
     import shutil
 
+    from peaklens.embed.loader import load_embedder
+    from peaklens.store.factory import open_store
     from rich.console import Console
 
     from peaklens.config import Settings
-    from peaklens.embed.loader import load_embedder
     from peaklens.index import index_album
-    from peaklens.store.factory import open_store
 
     root = tmp_path_factory.mktemp("indexed")
     album = root / "album"
@@ -124,6 +128,8 @@ def indexed_album(tmp_path_factory: pytest.TempPathFactory, tiny_siglip: Path) -
     (root / "no-config.yaml").write_text("{}\n")
     settings = Settings(model=str(tiny_siglip), data_dir=root / "store", store="embedded")
     store = open_store(settings)
-    index_album(album, settings, load_embedder(settings), store, console=Console(quiet=True), show_progress=False)
+    index_album(
+        album, settings, load_embedder(settings), store, console=Console(quiet=True), show_progress=False
+    )
     store.close()
     return IndexedAlbum(album, env)

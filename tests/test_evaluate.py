@@ -93,7 +93,9 @@ def test_bad_labels_are_named(tmp_path: Path, text: str, message: str) -> None:
 
 def test_the_shipped_sample_labels_match_the_sample_album() -> None:
     repo = Path(__file__).resolve().parents[1]
-    album_paths = sorted(p.relative_to(repo / "sample_album").as_posix() for p in (repo / "sample_album").rglob("*.jpg"))
+    album_paths = sorted(
+        p.relative_to(repo / "sample_album").as_posix() for p in (repo / "sample_album").rglob("*.jpg")
+    )
     labels = load_labels(repo / "eval" / "sample_album.yaml", album_paths)
     assert len(labels.queries) >= 10
     assert len(VARIANTS) == 4

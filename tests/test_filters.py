@@ -42,7 +42,9 @@ def test_bare_dates_cover_whole_days_in_utc() -> None:
     start = parse_time("2023-10-20")
     end = parse_time("2023-10-20", end_of_day=True)
     assert start == datetime(2023, 10, 20, tzinfo=timezone.utc)
-    assert end is not None and end - datetime(2023, 10, 20, tzinfo=timezone.utc) > timedelta(hours=23, minutes=59)
+    assert end is not None and end - datetime(2023, 10, 20, tzinfo=timezone.utc) > timedelta(
+        hours=23, minutes=59
+    )
 
 
 def test_datetimes_keep_their_offset() -> None:

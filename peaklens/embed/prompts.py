@@ -41,9 +41,7 @@ def prompts_for(names: Sequence[str], templates: Sequence[str]) -> list[str]:
     return [template.format(name=name) for name in names for template in templates]
 
 
-def ensemble_vector(
-    embedder: Embedder, texts: Sequence[str], anti_concept_weight: float
-) -> np.ndarray:
+def ensemble_vector(embedder: Embedder, texts: Sequence[str], anti_concept_weight: float) -> np.ndarray:
     """normalise(mean(normalised text vectors) - w * anti-concept)."""
     mean = embedder.embed_texts(list(texts)).mean(axis=0)
     if anti_concept_weight > 0:

@@ -96,7 +96,9 @@ def sidebar_filters(searcher: Searcher) -> tuple[SearchFilters, str, int, int]:
     with bar.expander("Advanced"):
         k = int(st.number_input("k (photos)", 1, 1000, min(searcher.settings.k, 1000), key="k"))
         candidates = int(
-            st.number_input("num_candidates", 1, 10000, searcher.settings.num_candidates, key="num_candidates")
+            st.number_input(
+                "num_candidates", 1, 10000, searcher.settings.num_candidates, key="num_candidates"
+            )
         )
     filters = SearchFilters(bbox=bbox, time_from=time_from, time_to=time_to, peaks=tuple(chosen))
     return filters, ("time" if sort == "capture time" else "score"), k, candidates
@@ -117,22 +119,48 @@ def mini_map(searcher: Searcher, bbox: BBox | None) -> None:
         if p.latlon is not None
     ]
     layers = [
-        pdk.Layer("ScatterplotLayer", photos, get_position="[lon, lat]", get_fill_color=[30, 170, 60],
-                  get_radius=120, radius_min_pixels=3),
-        pdk.Layer("TextLayer", peaks, get_position="[lon, lat]", get_text="icon", get_color=[210, 30, 30],
-                  get_size=16),
+        pdk.Layer(
+            "ScatterplotLayer",
+            photos,
+            get_position="[lon, lat]",
+            get_fill_color=[30, 170, 60],
+            get_radius=120,
+            radius_min_pixels=3,
+        ),
+        pdk.Layer(
+            "TextLayer",
+            peaks,
+            get_position="[lon, lat]",
+            get_text="icon",
+            get_color=[210, 30, 30],
+            get_size=16,
+        ),
     ]
     if bbox is not None:
-        ring = [[bbox.left, bbox.top], [bbox.right, bbox.top], [bbox.right, bbox.bottom],
-                [bbox.left, bbox.bottom], [bbox.left, bbox.top]]
-        layers.append(pdk.Layer("PathLayer", [{"path": ring}], get_path="path", get_color=[40, 90, 220],
-                                width_min_pixels=2))
-    centre = (27.93, 86.8) if not photos else (
-        sum(p["lat"] for p in photos) / len(photos), sum(p["lon"] for p in photos) / len(photos)
+        ring = [
+            [bbox.left, bbox.top],
+            [bbox.right, bbox.top],
+            [bbox.right, bbox.bottom],
+            [bbox.left, bbox.bottom],
+            [bbox.left, bbox.top],
+        ]
+        layers.append(
+            pdk.Layer(
+                "PathLayer", [{"path": ring}], get_path="path", get_color=[40, 90, 220], width_min_pixels=2
+            )
+        )
+    centre = (
+        (27.93, 86.8)
+        if not photos
+        else (sum(p["lat"] for p in photos) / len(photos), sum(p["lon"] for p in photos) / len(photos))
     )
     st.sidebar.pydeck_chart(
-        pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(latitude=centre[0], longitude=centre[1], zoom=8),
-                 map_style=None, tooltip={"text": "{label}"}),
+        pdk.Deck(
+            layers=layers,
+            initial_view_state=pdk.ViewState(latitude=centre[0], longitude=centre[1], zoom=8),
+            map_style=None,
+            tooltip={"text": "{label}"},
+        ),
         height=220,
     )
 

@@ -29,11 +29,25 @@ def settings_env(settings: Settings, config_file: Path | None) -> dict[str, str]
 
 def launch(settings: Settings, config_file: Path | None, *, host: str, port: int) -> int:
     command = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.address", host, "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        "--server.maxUploadSize", str(max(1, int(settings.max_upload_mb) + 1)),
-        "--global.developmentMode", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--server.maxUploadSize",
+        str(max(1, int(settings.max_upload_mb) + 1)),
+        "--global.developmentMode",
+        "false",
     ]
     print(f"peaklens UI on http://{host}:{port}  (Ctrl-C stops it)", flush=True)
     try:

@@ -23,7 +23,9 @@ def app(indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch) -> AppTest
 
 
 def _texts(at: AppTest) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.subheader])
+    return "\n".join(
+        [m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.subheader]
+    )
 
 
 def test_opening_the_page_browses_the_album_with_peak_facets(app: AppTest) -> None:
@@ -71,7 +73,9 @@ def test_an_unreachable_store_is_a_message_not_a_traceback(
     assert any("not reachable" in e.value for e in at.error)
 
 
-def test_missing_model_weights_are_a_message(indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_model_weights_are_a_message(
+    indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for key, value in indexed_album.env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("PEAKLENS_MODEL", "/nonexistent/model-folder")

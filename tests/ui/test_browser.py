@@ -19,8 +19,14 @@ from tests.conftest import REPO, TREK_JPEGS, IndexedAlbum
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
 ]
 
 
@@ -36,8 +42,21 @@ def ui_url(indexed_album: IndexedAlbum, tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, **indexed_album.env}
     log = (tmp_path / "ui.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "peaklens.cli", "ui", "--port", str(port), "--album", str(indexed_album.album)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "peaklens.cli",
+            "ui",
+            "--port",
+            str(port),
+            "--album",
+            str(indexed_album.album),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
