@@ -8,6 +8,8 @@ loses at most the batch in flight and the next run picks up where it stopped.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from peaklens.imaging import BadImage, LoadedPhoto, decode_many
 from peaklens.records import PhotoDoc
 from peaklens.scan import AlbumFile, photo_id, scan_album
 from peaklens.store.base import SCHEMA_VERSION, PhotoStore
+from peaklens.store.lock import index_lock
 
 
 @dataclass
@@ -155,14 +158,31 @@ def index_album(
 ) -> IndexReport:
     """Bring the store in line with the album on disk; see the module docstring."""
     console = console or Console(stderr=True)
-    say = console.print
     started = time.perf_counter()
     if not album.exists():
         raise BadInput(f"Album folder {album} does not exist.")
     if not album.is_dir():
         raise BadInput(f"Album path {album} is not a folder.")
     album = album.resolve()
-    files = scan_album(album)
+    with index_lock(settings):
+        return _index_locked(album, settings, embedder, store, replace, console, show_progress, started)
+
+
+def _index_locked(
+    album: Path,
+    settings: Settings,
+    embedder: Embedder,
+    store: PhotoStore,
+    replace: bool,
+    console: Console,
+    show_progress: bool,
+    started: float,
+) -> IndexReport:
+    say = console.print
+    problems: list[tuple[str, str]] = []
+    files = scan_album(album, problems)
+    for rel_path, reason in problems:
+        say(f"[yellow]skipped[/] {rel_path}: {reason}")
     store.ensure_indices(embedder.dim)
     _check_album_owner(store, album, replace)
     ensure_catalog(store, embedder, settings, say)
@@ -176,7 +196,7 @@ def index_album(
     meta.update(album_root=str(album), model=embedder.model_id, schema=str(SCHEMA_VERSION))
     store.set_meta(meta)
 
-    report = IndexReport()
+    report = IndexReport(failed=list(problems))
     stored = store.photo_signatures()
     current = {photo_id(f.rel_path): f for f in files}
     gone = [doc_id for doc_id in stored if doc_id not in current]
@@ -266,6 +286,20 @@ def _photo_doc(
     )
 
 
+_writes_done = 0
+
+
+def _maybe_die_mid_write(store: PhotoStore, chunk: Sequence[PhotoDoc]) -> None:
+    """Fault injection for the reliability tests: ``PEAKLENS_FAULT_KILL_IN_WRITE=N`` writes half of the
+    N-th bulk write, then SIGKILLs this process, as a power cut in the middle of a bulk request would."""
+    global _writes_done
+    _writes_done += 1
+    target = os.environ.get("PEAKLENS_FAULT_KILL_IN_WRITE")
+    if target and target.isdigit() and _writes_done == int(target):
+        store.upsert_photos(chunk[: max(1, len(chunk) // 2)])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _write(
     store: PhotoStore,
     docs: Sequence[PhotoDoc],
@@ -277,6 +311,7 @@ def _write(
 ) -> None:
     for start in range(0, len(docs), bulk_size):
         chunk = docs[start : start + bulk_size]
+        _maybe_die_mid_write(store, chunk)
         result = store.upsert_photos(chunk)
         by_id = {doc.id: doc for doc in chunk}
         for doc_id, reason in result.failed.items():
