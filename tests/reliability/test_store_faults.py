@@ -1,0 +1,84 @@
+"""Store faults: unreachable at start, Elasticsearch going away mid-run, per-document bulk errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, TREK_JPEGS, run_cli
+from tests.es_server import running_noida
+
+
+@pytest.fixture
+def album(tmp_path: Path) -> Path:
+    root = tmp_path / "album"
+    root.mkdir()
+    for photo in TREK_JPEGS[:40]:
+        shutil.copy2(photo, root / photo.name)
+    return root
+
+
+def test_unreachable_elasticsearch_at_start_is_one_line_and_writes_nothing(
+    album: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PEAKLENS_STORE", "elasticsearch")
+    monkeypatch.setenv("PEAKLENS_ES_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("PEAKLENS_ES_MAX_RETRIES", "1")
+    started = time.monotonic()
+    result = run_cli("index", str(album), "--no-progress")
+    assert result.code == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "Elasticsearch at http://127.0.0.1:9 is not reachable" in result.stderr
+    assert time.monotonic() - started < 30
+    assert not Path(env["PEAKLENS_DATA_DIR"]).exists()
+
+
+def test_unwritable_embedded_store_is_one_line(album: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("PEAKLENS_DATA_DIR", str(blocker / "store"))
+    result = run_cli("index", str(album), "--no-progress")
+    assert result.code == 1 and "Traceback" not in result.stderr
+    assert str(blocker) in result.stderr
+
+
+def test_elasticsearch_going_away_mid_run_stops_clearly_and_a_rerun_completes(
+    album: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    data = tmp_path / "es-data"
+    with running_noida(data) as server:
+        run_env = {**os.environ, **env, "PEAKLENS_STORE": "elasticsearch", "PEAKLENS_ES_URL": server.url,
+                   "PEAKLENS_BATCH_SIZE": "2", "PEAKLENS_ES_MAX_RETRIES": "2"}
+        proc = subprocess.Popen([sys.executable, "-m", "peaklens.cli", "index", str(album), "--no-progress"],
+                                env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(6)
+        assert proc.poll() is None, "indexing finished before the server could be stopped"
+        server.stop()
+        stopped_at = time.monotonic()
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 1, out + err
+        assert time.monotonic() - stopped_at < 120  # bounded retries, then a clear stop
+        assert "Traceback" not in err
+        assert "not reachable" in err or "Elasticsearch" in err
+    with running_noida(data) as server:
+        run_env["PEAKLENS_ES_URL"] = server.url
+        again = subprocess.run([sys.executable, "-m", "peaklens.cli", "index", str(album), "--no-progress"],
+                               env=run_env, cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr
+        assert "failed 0" in again.stdout
+        count = subprocess.run([sys.executable, "-m", "peaklens.cli", "peaks", "--json"], env=run_env, cwd=REPO,
+                               capture_output=True, text=True, timeout=120)
+        assert count.returncode == 0
+        from peaklens.config import Settings
+        from peaklens.store.factory import open_store
+
+        store = open_store(Settings(store="elasticsearch", es_url=server.url))
+        store.refresh()
+        assert store.count_photos() == 40
+        assert len(store.photo_signatures()) == 40
