@@ -26,8 +26,8 @@ dev_app = typer.Typer(no_args_is_help=True, help="Developer tools (tiny offline 
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(dev_app, name="dev")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
@@ -125,7 +125,7 @@ def _fmt_time(moment: Any) -> str:
     return moment.isoformat() if moment else "-"
 
 
-def result_json(result: Any) -> dict[str, Any]:
+def result_json(result: Any, explain: bool = False) -> dict[str, Any]:
     hit = result.hit
     data: dict[str, Any] = {
         "path": hit.path,
@@ -135,7 +135,7 @@ def result_json(result: Any) -> dict[str, Any]:
         "gps": {"lat": hit.gps.lat, "lon": hit.gps.lon} if hit.gps else None,
         "shot_time": _fmt_time(hit.shot_time) if hit.shot_time else None,
     }
-    if result.explain:
+    if explain and result.explain:
         data["explain"] = {k: round(v, 6) for k, v in result.explain.items()}
     return data
 
@@ -251,7 +251,7 @@ def search(
     )
     results = searcher.text(text, filters, sort=sort, min_confidence=min_confidence)  # type: ignore[arg-type]
     if as_json:
-        _print_json([result_json(r) for r in results])
+        _print_json([result_json(r, explain) for r in results])
     else:
         _print_results(results, explain=explain)
 

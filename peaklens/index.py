@@ -59,11 +59,10 @@ class IndexReport:
         return self.added + self.updated
 
     def summary(self) -> str:
-        rate = self.embedded / self.seconds if self.seconds > 0 else 0.0
+        rate = f", {self.embedded / self.seconds:.1f} photos/s" if self.embedded and self.seconds > 0 else ""
         return (
             f"added {self.added}, updated {self.updated}, removed {self.removed}, "
-            f"skipped {self.unchanged} unchanged, failed {len(self.failed)} "
-            f"({self.seconds:.1f} s, {rate:.1f} photos/s)"
+            f"skipped {self.unchanged} unchanged, failed {len(self.failed)} ({self.seconds:.1f} s{rate})"
         )
 
 
