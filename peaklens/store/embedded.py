@@ -8,6 +8,7 @@ IVF_HNSW_SQ index is built and queried with a probe count derived from ``num_can
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -404,10 +405,9 @@ class EmbeddedStore:
         """Compact the small fragments each batch commit leaves behind (keeps scans fast on big albums)."""
         table = self._table(self.photos_name)
         if table is not None and len(table.list_versions()) > 64:
-            try:
+            # compaction is an optimisation; a concurrent reader must not fail the run
+            with contextlib.suppress(Exception):
                 table.optimize(cleanup_older_than=timedelta(minutes=10))
-            except Exception:  # compaction is an optimisation; a concurrent reader must not fail the run
-                pass
 
     def close(self) -> None:
         self._ann_ready = False

@@ -1,0 +1,428 @@
+"""The Elasticsearch store: the two indices of SYSTEM.md, kNN with filters inside ``knn.filter``, bulk writes
+through ``helpers.streaming_bulk`` with retries.
+
+Query bodies are built by pure functions (``knn_body``, ``facets_body``, the mappings) so tests can assert the
+exact JSON sent. Connection problems become one line naming the URL, never the credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import numpy as np
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+from elasticsearch import ConnectionError as EsConnectionError
+
+from peaklens.config import Settings
+from peaklens.errors import PeaklensError, StoreUnavailable
+from peaklens.records import (
+    BulkReport,
+    FileSignature,
+    GeoPoint,
+    PeakDoc,
+    PeakHit,
+    PhotoDoc,
+    PhotoHit,
+    SearchFilters,
+)
+
+PHOTO_SOURCE = [
+    "path", "predicted_peaks", "gps", "shot_time", "peak_scores", "altitude_m", "heading_deg", "extra",
+]
+T = TypeVar("T")
+
+
+# --- bodies (pure) ---------------------------------------------------------------------------------------
+def _dense_vector(dim: int, m: int, ef_construction: int) -> dict[str, Any]:
+    return {
+        "type": "dense_vector", "dims": dim, "index": True, "similarity": "cosine",
+        "index_options": {"type": "hnsw", "m": m, "ef_construction": ef_construction},
+    }
+
+
+def photos_mapping(dim: int, m: int = 16, ef_construction: int = 128) -> dict[str, Any]:
+    """SYSTEM.md's photos mapping verbatim, plus the extra fields documented in docs/STORES.md."""
+    return {
+        "properties": {
+            "path": {"type": "keyword"},
+            "clip_image": _dense_vector(dim, m, ef_construction),
+            "predicted_peaks": {"type": "keyword"},
+            "gps": {"type": "geo_point"},
+            "shot_time": {"type": "date"},
+            "peak_scores": {"type": "float"},
+            "altitude_m": {"type": "float"},
+            "heading_deg": {"type": "float"},
+            "file_size": {"type": "long"},
+            "file_mtime": {"type": "double"},
+            "extra": {"type": "object", "enabled": False},
+        }
+    }
+
+
+def peaks_mapping(dim: int, m: int = 16, ef_construction: int = 128) -> dict[str, Any]:
+    return {
+        "properties": {
+            "id": {"type": "keyword"},
+            "names": {"type": "text", "fields": {"raw": {"type": "keyword"}}},
+            "latlon": {"type": "geo_point"},
+            "elev_m": {"type": "integer"},
+            "text_embed": _dense_vector(dim, m, ef_construction),
+        }
+    }
+
+
+def _iso(moment: datetime) -> str:
+    """Full ISO date-time with an explicit offset (naive values are UTC, as Elasticsearch reads them)."""
+    if moment.tzinfo is None:
+        return moment.isoformat() + "Z"
+    return moment.isoformat()
+
+
+def filter_clauses(filters: SearchFilters | None) -> list[dict[str, Any]]:
+    if filters is None:
+        return []
+    clauses: list[dict[str, Any]] = []
+    if filters.bbox is not None:
+        box = filters.bbox
+        clauses.append({
+            "geo_bounding_box": {
+                "gps": {"top_left": {"lat": box.top, "lon": box.left},
+                        "bottom_right": {"lat": box.bottom, "lon": box.right}}
+            }
+        })
+    if filters.time_from is not None or filters.time_to is not None:
+        bounds = {}
+        if filters.time_from is not None:
+            bounds["gte"] = _iso(filters.time_from)
+        if filters.time_to is not None:
+            bounds["lte"] = _iso(filters.time_to)
+        clauses.append({"range": {"shot_time": bounds}})
+    if len(filters.peaks) == 1:
+        clauses.append({"term": {"predicted_peaks": filters.peaks[0]}})
+    elif filters.peaks:
+        clauses.append({"terms": {"predicted_peaks": list(filters.peaks)}})
+    return clauses
+
+
+def knn_body(
+    vector: Sequence[float],
+    k: int,
+    num_candidates: int,
+    filters: SearchFilters | None = None,
+    *,
+    field: str = "clip_image",
+    source: Sequence[str] = tuple(PHOTO_SOURCE),
+) -> dict[str, Any]:
+    knn: dict[str, Any] = {
+        "field": field, "query_vector": [float(x) for x in vector], "k": k,
+        "num_candidates": max(k, num_candidates),
+    }
+    clauses = filter_clauses(filters)
+    if clauses:
+        knn["filter"] = clauses
+    return {"knn": knn, "_source": list(source), "size": k}
+
+
+def query_body(filters: SearchFilters | None) -> dict[str, Any]:
+    clauses = filter_clauses(filters)
+    return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
+
+
+def facets_body(filters: SearchFilters | None = None, size: int = 100) -> dict[str, Any]:
+    return {
+        "size": 0,
+        "query": query_body(filters),
+        "aggs": {"peaks": {"terms": {"field": "predicted_peaks", "size": size, "order": [{"_count": "desc"}, {"_key": "asc"}]}}},
+    }
+
+
+def photo_source(doc: PhotoDoc) -> dict[str, Any]:
+    vector = np.asarray(doc.vector, dtype=np.float32).reshape(-1)
+    return {
+        "path": doc.path,
+        "clip_image": [float(x) for x in vector],
+        "predicted_peaks": list(doc.predicted_peaks),
+        "peak_scores": [float(s) for s in doc.peak_scores],
+        "gps": {"lat": doc.gps.lat, "lon": doc.gps.lon} if doc.gps else None,
+        "shot_time": doc.shot_time.isoformat() if doc.shot_time else None,
+        "altitude_m": doc.altitude_m,
+        "heading_deg": doc.heading_deg,
+        "file_size": int(doc.file_size),
+        "file_mtime": float(doc.file_mtime),
+        "extra": doc.extra or {},
+    }
+
+
+def _gps(value: Any) -> GeoPoint | None:
+    if isinstance(value, dict) and value.get("lat") is not None and value.get("lon") is not None:
+        return GeoPoint(float(value["lat"]), float(value["lon"]))
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return GeoPoint(float(value[1]), float(value[0]))
+    return None
+
+
+def _photo_hit(hit: dict[str, Any], score: float | None = None) -> PhotoHit:
+    src = hit.get("_source") or {}
+    shot = src.get("shot_time")
+    return PhotoHit(
+        id=hit["_id"],
+        path=src.get("path", ""),
+        score=float(hit.get("_score") or 0.0) if score is None else score,
+        predicted_peaks=list(src.get("predicted_peaks") or []),
+        peak_scores=[float(s) for s in src.get("peak_scores") or []],
+        gps=_gps(src.get("gps")),
+        shot_time=datetime.fromisoformat(shot.replace("Z", "+00:00")) if shot else None,
+        altitude_m=src.get("altitude_m"),
+        heading_deg=src.get("heading_deg"),
+        extra=dict(src.get("extra") or {}),
+    )
+
+
+def _peak_doc(hit: dict[str, Any]) -> PeakDoc:
+    src = hit["_source"]
+    return PeakDoc(
+        id=src.get("id") or hit["_id"], names=list(src.get("names") or [hit["_id"]]),
+        vector=np.asarray(src.get("text_embed") or [], dtype=np.float32), latlon=_gps(src.get("latlon")),
+        elev_m=src.get("elev_m"),
+    )
+
+
+class _NotFound(PeaklensError):
+    """A document or index that is not there (HTTP 404)."""
+
+
+# --- the store -----------------------------------------------------------------------------------------
+class ElasticStore:
+    """PhotoStore over the official Elasticsearch client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.es_url
+        self.photos = settings.photos_index
+        self.peaks = settings.peaks_index
+        self.meta_index = f"{settings.photos_index}-meta"
+        kwargs: dict[str, Any] = {
+            "request_timeout": settings.es_request_timeout,
+            "max_retries": settings.es_max_retries,
+            "retry_on_timeout": True,
+        }
+        if settings.es_api_key is not None:
+            kwargs["api_key"] = settings.es_api_key.get_secret_value()
+        elif settings.es_username and settings.es_password is not None:
+            kwargs["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
+        if settings.es_ca_certs is not None:
+            kwargs["ca_certs"] = str(settings.es_ca_certs)
+        if self.url.startswith("https"):
+            kwargs["verify_certs"] = settings.es_verify_certs
+        try:
+            self.es = Elasticsearch(self.url, **kwargs)
+        except (ValueError, TypeError) as exc:
+            raise StoreUnavailable(f"Elasticsearch URL {self.url!r} cannot be used: {exc}") from None
+
+    def _call(self, action: Callable[[], T]) -> T:
+        """Run one request, turning transport and auth failures into one line without secrets."""
+        try:
+            return action()
+        except EsConnectionError as exc:
+            reason = "connection refused" if "refused" in str(exc).lower() else type(exc).__name__
+            raise StoreUnavailable(
+                f"Elasticsearch at {self.url} is not reachable ({reason}). Start it or set PEAKLENS_ES_URL."
+            ) from None
+        except TransportError as exc:
+            raise StoreUnavailable(f"Elasticsearch at {self.url} failed: {type(exc).__name__}.") from None
+        except ApiError as exc:
+            if exc.meta.status == 404:
+                raise _NotFound from None
+            if exc.meta.status in (401, 403):
+                raise StoreUnavailable(
+                    f"Elasticsearch at {self.url} refused the credentials (HTTP {exc.meta.status}): "
+                    "check PEAKLENS_ES_API_KEY or PEAKLENS_ES_USERNAME/PASSWORD."
+                ) from None
+            raise PeaklensError(f"Elasticsearch at {self.url} answered HTTP {exc.meta.status}: {_error_reason(exc.body)}") from None
+
+    def _exists(self, index: str) -> bool:
+        return bool(self._call(lambda: self.es.indices.exists(index=index)))
+
+    def _create(self, index: str, mappings: dict[str, Any]) -> None:
+        if self._exists(index):
+            return
+        try:
+            self._call(lambda: self.es.indices.create(index=index, mappings=mappings))
+        except PeaklensError as exc:
+            if "resource_already_exists" not in str(exc):
+                raise
+
+    def ensure_indices(self, dim: int) -> None:
+        m, ef = self.settings.hnsw_m, self.settings.ef_construction
+        self._create(self.photos, photos_mapping(dim, m, ef))
+        self._create(self.peaks, peaks_mapping(dim, m, ef))
+        self._create(self.meta_index, {"properties": {"meta": {"type": "object", "enabled": False}}})
+        for index, field in ((self.photos, "clip_image"), (self.peaks, "text_embed")):
+            mapping = self._call(lambda index=index: self.es.indices.get_mapping(index=index))
+            props = next(iter(dict(mapping).values()))["mappings"].get("properties", {})
+            held = props.get(field, {}).get("dims")
+            if held is not None and int(held) != dim:
+                raise PeaklensError(
+                    f"Index {index} holds {held}-d vectors, the model gives {dim}-d: use another index name "
+                    "or delete that index."
+                )
+
+    # --- meta ----------------------------------------------------------------------------------------
+    def get_meta(self) -> dict[str, str]:
+        doc = self._get_doc(self.meta_index, "meta", None)
+        return dict(((doc or {}).get("_source") or {}).get("meta") or {})
+
+    def set_meta(self, meta: dict[str, str]) -> None:
+        self._call(lambda: self.es.index(index=self.meta_index, id="meta", document={"meta": meta}, refresh=True))
+
+    # --- photos --------------------------------------------------------------------------------------
+    def _bulk(self, actions: list[dict[str, Any]]) -> BulkReport:
+        report = BulkReport()
+        if not actions:
+            return report
+        try:
+            for ok, item in helpers.streaming_bulk(
+                self.es, actions, chunk_size=self.settings.bulk_size, max_retries=self.settings.es_max_retries,
+                initial_backoff=1, max_backoff=8, raise_on_error=False, raise_on_exception=False,
+            ):
+                op = next(iter(item.values()))
+                if ok:
+                    report.written.append(str(op["_id"]))
+                else:
+                    report.failed[str(op.get("_id"))] = _error_reason(op.get("error") or op)
+        except (EsConnectionError, TransportError):
+            self._call(lambda: self.es.info())  # raises the one-line StoreUnavailable
+            raise
+        missing = {str(a["_id"]) for a in actions} - set(report.written) - set(report.failed)
+        if missing:  # raise_on_exception=False reports a dead connection as nothing at all: say so
+            self._call(lambda: self.es.info())
+            report.failed.update({m: "not acknowledged by Elasticsearch" for m in missing})
+        return report
+
+    def upsert_photos(self, docs: Sequence[PhotoDoc]) -> BulkReport:
+        return self._bulk([{"_op_type": "index", "_index": self.photos, "_id": doc.id, "_source": photo_source(doc)} for doc in docs])
+
+    def delete_photos(self, ids: Iterable[str]) -> int:
+        actions = [{"_op_type": "delete", "_index": self.photos, "_id": i} for i in dict.fromkeys(ids)]
+        return len(self._bulk(actions).written)
+
+    def _scan(self, index: str, source: list[str] | bool, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        if not self._exists(index):
+            return []
+        return self._call(lambda: list(helpers.scan(self.es, index=index, query={"query": query or {"match_all": {}}, "_source": source}, size=1000)))
+
+    def photo_signatures(self) -> dict[str, FileSignature]:
+        return {
+            hit["_id"]: FileSignature(hit["_source"].get("path", ""), int(hit["_source"].get("file_size") or 0),
+                                      float(hit["_source"].get("file_mtime") or 0.0))
+            for hit in self._scan(self.photos, ["path", "file_size", "file_mtime"])
+        }
+
+    def _get_doc(self, index: str, doc_id: str, source: list[str] | None) -> dict[str, Any] | None:
+        try:
+            return dict(self._call(lambda: self.es.get(index=index, id=doc_id, source=source)))
+        except _NotFound:
+            return None
+
+    def _get(self, photo_id: str, source: list[str]) -> dict[str, Any] | None:
+        return self._get_doc(self.photos, photo_id, source)
+
+    def get_photo(self, photo_id: str) -> PhotoHit | None:
+        hit = self._get(photo_id, PHOTO_SOURCE)
+        return _photo_hit(hit, 1.0) if hit and hit.get("found", True) else None
+
+    def get_photo_vector(self, photo_id: str) -> np.ndarray | None:
+        hit = self._get(photo_id, ["clip_image"])
+        if not hit or not hit.get("found", True):
+            return None
+        return np.asarray(hit["_source"]["clip_image"], dtype=np.float32)
+
+    def count_photos(self, filters: SearchFilters | None = None) -> int:
+        if not self._exists(self.photos):
+            return 0
+        return int(self._call(lambda: self.es.count(index=self.photos, query=query_body(filters)))["count"])
+
+    def knn_photos(
+        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
+    ) -> list[PhotoHit]:
+        if k <= 0 or not self._exists(self.photos):
+            return []
+        body = knn_body(np.asarray(vector, dtype=np.float32).tolist(), k, num_candidates, filters)
+        response = self._call(lambda: self.es.search(index=self.photos, **body))
+        hits = [_photo_hit(hit) for hit in response["hits"]["hits"]]
+        hits.sort(key=lambda h: (-h.score, h.path))
+        return hits[:k]
+
+    def list_photos(self, filters: SearchFilters | None = None, limit: int = 1000) -> list[PhotoHit]:
+        if not self._exists(self.photos):
+            return []
+        hits = [_photo_hit(hit, 1.0) for hit in self._scan(self.photos, PHOTO_SOURCE, query_body(filters))]
+        hits.sort(key=lambda h: (h.shot_time is None, -(h.shot_time.timestamp() if h.shot_time else 0), h.path))
+        return hits[:limit]
+
+    def peak_facets(self, filters: SearchFilters | None = None, size: int = 100) -> list[tuple[str, int]]:
+        if not self._exists(self.photos):
+            return []
+        response = self._call(lambda: self.es.search(index=self.photos, **facets_body(filters, size)))
+        buckets = response["aggregations"]["peaks"]["buckets"]
+        pairs = [(str(b["key"]), int(b["doc_count"])) for b in buckets]
+        return sorted(pairs, key=lambda item: (-item[1], item[0]))
+
+    # --- peaks ---------------------------------------------------------------------------------------
+    def upsert_peaks(self, peaks: Sequence[PeakDoc]) -> BulkReport:
+        actions = [
+            {
+                "_op_type": "index", "_index": self.peaks, "_id": peak.id,
+                "_source": {
+                    "id": peak.id, "names": list(peak.names),
+                    "latlon": {"lat": peak.latlon.lat, "lon": peak.latlon.lon} if peak.latlon else None,
+                    "elev_m": peak.elev_m, "text_embed": [float(x) for x in np.asarray(peak.vector).reshape(-1)],
+                },
+            }
+            for peak in peaks
+        ]
+        return self._bulk(actions)
+
+    def all_peaks(self) -> list[PeakDoc]:
+        return sorted((_peak_doc(hit) for hit in self._scan(self.peaks, True)), key=lambda p: p.id)
+
+    def knn_peaks(self, vector: np.ndarray, k: int, num_candidates: int) -> list[PeakHit]:
+        if not self._exists(self.peaks):
+            return []
+        body = knn_body(np.asarray(vector, dtype=np.float32).tolist(), k, num_candidates, field="text_embed",
+                        source=["id", "names", "latlon", "elev_m"])
+        response = self._call(lambda: self.es.search(index=self.peaks, **body))
+        hits = []
+        for hit in response["hits"]["hits"]:
+            src = hit["_source"]
+            names = list(src.get("names") or [hit["_id"]])
+            hits.append(PeakHit(src.get("id") or hit["_id"], names[0], names, float(hit["_score"]),
+                                _gps(src.get("latlon")), src.get("elev_m")))
+        hits.sort(key=lambda h: (-h.score, h.id))
+        return hits
+
+    def clear_peaks(self) -> None:
+        if self._exists(self.peaks):
+            self._call(lambda: self.es.delete_by_query(index=self.peaks, query={"match_all": {}}, refresh=True))
+
+    def refresh(self) -> None:
+        for index in (self.photos, self.peaks):
+            if self._exists(index):
+                self._call(lambda index=index: self.es.indices.refresh(index=index))
+
+    def close(self) -> None:
+        self.es.close()
+
+
+def _error_reason(error: Any) -> str:
+    if isinstance(error, dict):
+        inner = error.get("error", error)
+        if isinstance(inner, dict):
+            kind = inner.get("type", "error")
+            reason = inner.get("reason", "")
+            cause = inner.get("caused_by", {}).get("reason") if isinstance(inner.get("caused_by"), dict) else None
+            return f"{kind}: {reason}" + (f" ({cause})" if cause else "")
+        return str(inner)
+    return str(error)
