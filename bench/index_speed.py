@@ -16,17 +16,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from peaklens.embed.loader import load_embedder
-from peaklens.store.factory import open_store
 from PIL import Image, ImageOps
 from rich.console import Console
 
 from bench.common import TREK, Section, machine, table
 from peaklens.config import Settings
+from peaklens.embed.loader import load_embedder
 from peaklens.exif import read_meta
 from peaklens.index import build_catalog, index_album
 from peaklens.records import PhotoDoc
 from peaklens.scan import photo_id, scan_album
+from peaklens.store.factory import open_store
 
 # FLOPs of one image through the base SigLIP vision tower at 224 px (196 patches, 12 layers, 768 wide).
 IMAGE_GFLOP = 35.4

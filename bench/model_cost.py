@@ -13,10 +13,10 @@ import time
 
 import numpy as np
 import torch
-from peaklens.embed.loader import load_embedder
 
 from bench.common import TREK, Section, machine, p50_p95, table, timed
 from peaklens.config import Settings
+from peaklens.embed.loader import load_embedder
 from peaklens.embed.prompts import PEAK_PROMPTS, prompts_for
 from peaklens.imaging import open_photo
 

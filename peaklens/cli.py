@@ -223,9 +223,7 @@ def search(
     k: int | None = typer.Option(None, "--k", help="How many photos."),
     num_candidates: int | None = typer.Option(None, "--num-candidates", help="kNN candidates per shard."),
     bbox: str | None = typer.Option(None, "--bbox", help="TOP,LEFT,BOTTOM,RIGHT in degrees."),
-    time_from: str | None = typer.Option(
-        None, "--from", help="Earliest capture date (YYYY-MM-DD or ISO)."
-    ),
+    time_from: str | None = typer.Option(None, "--from", help="Earliest capture date (YYYY-MM-DD or ISO)."),
     time_to: str | None = typer.Option(None, "--to", help="Latest capture date (inclusive)."),
     peak: list[str] = typer.Option(
         [], "--peak", help="Only photos predicted to show this peak (repeatable: any)."
@@ -327,9 +325,7 @@ def show_config(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
 @app.command()
 def ui(
     ctx: typer.Context,
-    album: Path | None = typer.Option(
-        None, "--album", help="Album root (default: the one the index holds)."
-    ),
+    album: Path | None = typer.Option(None, "--album", help="Album root (default: the one the index holds)."),
     port: int = typer.Option(8501, "--port", help="Port on 127.0.0.1."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
 ) -> None:

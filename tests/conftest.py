@@ -106,12 +106,12 @@ def indexed_album(tmp_path_factory: pytest.TempPathFactory, tiny_siglip: Path) -
     """The sample album plus 8 real trek photos (GPS, heading, +05:45 times), indexed on an embedded store."""
     import shutil
 
-    from peaklens.embed.loader import load_embedder
-    from peaklens.store.factory import open_store
     from rich.console import Console
 
     from peaklens.config import Settings
+    from peaklens.embed.loader import load_embedder
     from peaklens.index import index_album
+    from peaklens.store.factory import open_store
 
     root = tmp_path_factory.mktemp("indexed")
     album = root / "album"
@@ -133,3 +133,12 @@ def indexed_album(tmp_path_factory: pytest.TempPathFactory, tiny_siglip: Path) -
     )
     store.close()
     return IndexedAlbum(album, env)
+
+
+@pytest.fixture(scope="session")
+def noida_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Elasticsearch 8 emulator for the whole session (tests use their own index names)."""
+    from tests.es_server import running_noida
+
+    with running_noida(tmp_path_factory.mktemp("noida") / "data") as server:
+        yield server.url

@@ -66,9 +66,21 @@ def start_noida(data_dir: Path, port: int | None = None, timeout: float = 30.0) 
     log = data_dir.parent / f"{data_dir.name}.noida.log"
     with open(log, "wb") as handle:
         process = subprocess.Popen(
-            [str(noida_binary()), "start", "--only", "elasticsearch", "--host", "127.0.0.1",
-             "--elasticsearch-port", str(port), "--data-dir", str(data_dir)],
-            stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(noida_binary()),
+                "start",
+                "--only",
+                "elasticsearch",
+                "--host",
+                "127.0.0.1",
+                "--elasticsearch-port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     server = EsServer(f"http://127.0.0.1:{port}", process.pid, process, log)
     deadline = time.monotonic() + timeout

@@ -66,9 +66,8 @@ def test_reference_folders_by_id_or_slug_with_underscores_at_most_three_sorted()
 
 
 def test_prototypes_are_unit_vectors_and_reference_photos_move_them(tiny_siglip: Path) -> None:
-    from peaklens.embed.loader import load_embedder
-
     from peaklens.config import Settings
+    from peaklens.embed.loader import load_embedder
 
     embedder = load_embedder(Settings(model=str(tiny_siglip)))
     peaks = [CatalogPeak("ama-dablam", ["Ama Dablam", "Amadablam"]), CatalogPeak("lhotse", ["Lhotse"])]

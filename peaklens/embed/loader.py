@@ -16,7 +16,7 @@ _lock = threading.Lock()
 
 
 def _looks_like_path(model: str) -> bool:
-    return model.startswith((".", "/", "~")) or os.sep in model and not _is_hub_id(model)
+    return model.startswith((".", "/", "~")) or (os.sep in model and not _is_hub_id(model))
 
 
 def _is_hub_id(model: str) -> bool:
@@ -63,7 +63,10 @@ def _load(settings: Settings) -> Embedder:
             raise ModelNotAvailable(f"Model folder {folder} has no config.json: it is not a saved model.")
         source, local_only = str(folder), True
     else:
-        source, local_only = model_name, model_available(model_name) or os.environ.get("HF_HUB_OFFLINE") == "1"
+        source, local_only = (
+            model_name,
+            model_available(model_name) or os.environ.get("HF_HUB_OFFLINE") == "1",
+        )
     from transformers import AutoModel, AutoProcessor
     from transformers.utils import logging as hf_logging
 

@@ -22,7 +22,9 @@ def pick_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise PeaklensError(f"Device {device!r} was asked for, but torch sees no CUDA GPU (use --device cpu).")
+        raise PeaklensError(
+            f"Device {device!r} was asked for, but torch sees no CUDA GPU (use --device cpu)."
+        )
     return device
 
 
@@ -70,7 +72,13 @@ class SiglipEmbedder:
 
     @classmethod
     def from_parts(
-        cls, model: Any, processor: Any, model_id: str, *, device: str = "auto", precision: str = "auto",
+        cls,
+        model: Any,
+        processor: Any,
+        model_id: str,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
         batch_size: int = 16,
     ) -> SiglipEmbedder:
         return cls(model, processor, model_id, device=device, precision=precision, batch_size=batch_size)
@@ -79,7 +87,9 @@ class SiglipEmbedder:
         if precision == "auto":
             return "fp16" if self.device.startswith("cuda") else "fp32"
         if precision == "int8" and self.device != "cpu":
-            raise PeaklensError("Precision int8 (dynamic quantisation) runs on the CPU only: use fp16 on a GPU.")
+            raise PeaklensError(
+                "Precision int8 (dynamic quantisation) runs on the CPU only: use fp16 on a GPU."
+            )
         if precision == "fp16" and self.device == "cpu":
             raise PeaklensError("Precision fp16 is for GPUs; on the CPU use fp32, bf16 or int8.")
         return precision
@@ -107,7 +117,10 @@ class SiglipEmbedder:
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         rows = []
         for start in range(0, len(images), self.batch_size):
-            chunk = [img if img.mode == "RGB" else img.convert("RGB") for img in images[start : start + self.batch_size]]
+            chunk = [
+                img if img.mode == "RGB" else img.convert("RGB")
+                for img in images[start : start + self.batch_size]
+            ]
             inputs = self._to_device(self.processor(images=chunk, return_tensors="pt"))
             rows.append(_features(self.model.get_image_features(**inputs)).float().cpu().numpy())
         if not rows:
@@ -120,7 +133,11 @@ class SiglipEmbedder:
         for start in range(0, len(texts), self.batch_size):
             chunk = [text.lower() for text in texts[start : start + self.batch_size]]
             inputs = self.processor(
-                text=chunk, padding="max_length", max_length=TEXT_MAX_LENGTH, truncation=True, return_tensors="pt"
+                text=chunk,
+                padding="max_length",
+                max_length=TEXT_MAX_LENGTH,
+                truncation=True,
+                return_tensors="pt",
             )
             inputs = self._to_device(inputs)
             kwargs = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")}

@@ -36,8 +36,16 @@ def _train_tokenizer(folder: Path) -> None:
     corpus = folder / "corpus.txt"
     corpus.write_text("\n".join(_SENTENCES * 20), encoding="utf-8")
     spm.SentencePieceTrainer.train(
-        input=str(corpus), model_prefix=str(folder / "tokenizer"), vocab_size=320, model_type="bpe",
-        byte_fallback=True, pad_id=0, eos_id=1, bos_id=2, unk_id=3, character_coverage=1.0,
+        input=str(corpus),
+        model_prefix=str(folder / "tokenizer"),
+        vocab_size=320,
+        model_type="bpe",
+        byte_fallback=True,
+        pad_id=0,
+        eos_id=1,
+        bos_id=2,
+        unk_id=3,
+        character_coverage=1.0,
         minloglevel=2,
     )
     corpus.unlink()
@@ -49,8 +57,15 @@ def _train_tokenizer(folder: Path) -> None:
 
 def _text_config(vocab_size: int) -> dict[str, Any]:
     return dict(
-        vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        max_position_embeddings=64, pad_token_id=0, eos_token_id=1, bos_token_id=2,
+        vocab_size=vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=64,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=2,
     )
 
 
@@ -79,8 +94,9 @@ def build_tiny_model(folder: Path, kind: Kind = "siglip", seed: int = 0) -> Path
         tokenizer = GemmaTokenizer.from_pretrained(str(work))
         torch.manual_seed(seed)
         text = _text_config(len(tokenizer))
-        vision = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                      patch_size=16)
+        vision = dict(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, patch_size=16
+        )
         model: Any
         if kind == "siglip":
             model = SiglipModel(SiglipConfig(text_config=text, vision_config={**vision, "image_size": 224}))
@@ -88,7 +104,9 @@ def build_tiny_model(folder: Path, kind: Kind = "siglip", seed: int = 0) -> Path
                 image_processor=SiglipImageProcessor(size={"height": 224, "width": 224}), tokenizer=tokenizer
             )
         elif kind == "siglip2":
-            model = Siglip2Model(Siglip2Config(text_config=text, vision_config={**vision, "num_patches": 256}))
+            model = Siglip2Model(
+                Siglip2Config(text_config=text, vision_config={**vision, "num_patches": 256})
+            )
             processor = Siglip2Processor(
                 image_processor=Siglip2ImageProcessor(patch_size=16, max_num_patches=256), tokenizer=tokenizer
             )
@@ -124,8 +142,14 @@ def random_base_model(seed: int = 0) -> tuple[Any, Any]:
         tokenizer = GemmaTokenizer.from_pretrained(tmp)
     layers = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12)
     config = SiglipConfig(
-        text_config={**layers, "vocab_size": 256000, "max_position_embeddings": 64, "pad_token_id": 0,
-                     "eos_token_id": 1, "bos_token_id": 2},
+        text_config={
+            **layers,
+            "vocab_size": 256000,
+            "max_position_embeddings": 64,
+            "pad_token_id": 0,
+            "eos_token_id": 1,
+            "bos_token_id": 2,
+        },
         vision_config={**layers, "image_size": 224, "patch_size": 16},
     )
     torch.manual_seed(seed)

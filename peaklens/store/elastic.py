@@ -29,7 +29,14 @@ from peaklens.records import (
 )
 
 PHOTO_SOURCE = [
-    "path", "predicted_peaks", "gps", "shot_time", "peak_scores", "altitude_m", "heading_deg", "extra",
+    "path",
+    "predicted_peaks",
+    "gps",
+    "shot_time",
+    "peak_scores",
+    "altitude_m",
+    "heading_deg",
+    "extra",
 ]
 T = TypeVar("T")
 
@@ -37,7 +44,10 @@ T = TypeVar("T")
 # --- bodies (pure) ---------------------------------------------------------------------------------------
 def _dense_vector(dim: int, m: int, ef_construction: int) -> dict[str, Any]:
     return {
-        "type": "dense_vector", "dims": dim, "index": True, "similarity": "cosine",
+        "type": "dense_vector",
+        "dims": dim,
+        "index": True,
+        "similarity": "cosine",
         "index_options": {"type": "hnsw", "m": m, "ef_construction": ef_construction},
     }
 
@@ -86,12 +96,16 @@ def filter_clauses(filters: SearchFilters | None) -> list[dict[str, Any]]:
     clauses: list[dict[str, Any]] = []
     if filters.bbox is not None:
         box = filters.bbox
-        clauses.append({
-            "geo_bounding_box": {
-                "gps": {"top_left": {"lat": box.top, "lon": box.left},
-                        "bottom_right": {"lat": box.bottom, "lon": box.right}}
+        clauses.append(
+            {
+                "geo_bounding_box": {
+                    "gps": {
+                        "top_left": {"lat": box.top, "lon": box.left},
+                        "bottom_right": {"lat": box.bottom, "lon": box.right},
+                    }
+                }
             }
-        })
+        )
     if filters.time_from is not None or filters.time_to is not None:
         bounds = {}
         if filters.time_from is not None:
@@ -116,7 +130,9 @@ def knn_body(
     source: Sequence[str] = tuple(PHOTO_SOURCE),
 ) -> dict[str, Any]:
     knn: dict[str, Any] = {
-        "field": field, "query_vector": [float(x) for x in vector], "k": k,
+        "field": field,
+        "query_vector": [float(x) for x in vector],
+        "k": k,
         "num_candidates": max(k, num_candidates),
     }
     clauses = filter_clauses(filters)
@@ -134,7 +150,15 @@ def facets_body(filters: SearchFilters | None = None, size: int = 100) -> dict[s
     return {
         "size": 0,
         "query": query_body(filters),
-        "aggs": {"peaks": {"terms": {"field": "predicted_peaks", "size": size, "order": [{"_count": "desc"}, {"_key": "asc"}]}}},
+        "aggs": {
+            "peaks": {
+                "terms": {
+                    "field": "predicted_peaks",
+                    "size": size,
+                    "order": [{"_count": "desc"}, {"_key": "asc"}],
+                }
+            }
+        },
     }
 
 
@@ -183,8 +207,10 @@ def _photo_hit(hit: dict[str, Any], score: float | None = None) -> PhotoHit:
 def _peak_doc(hit: dict[str, Any]) -> PeakDoc:
     src = hit["_source"]
     return PeakDoc(
-        id=src.get("id") or hit["_id"], names=list(src.get("names") or [hit["_id"]]),
-        vector=np.asarray(src.get("text_embed") or [], dtype=np.float32), latlon=_gps(src.get("latlon")),
+        id=src.get("id") or hit["_id"],
+        names=list(src.get("names") or [hit["_id"]]),
+        vector=np.asarray(src.get("text_embed") or [], dtype=np.float32),
+        latlon=_gps(src.get("latlon")),
         elev_m=src.get("elev_m"),
     )
 
@@ -240,7 +266,9 @@ class ElasticStore:
                     f"Elasticsearch at {self.url} refused the credentials (HTTP {exc.meta.status}): "
                     "check PEAKLENS_ES_API_KEY or PEAKLENS_ES_USERNAME/PASSWORD."
                 ) from None
-            raise PeaklensError(f"Elasticsearch at {self.url} answered HTTP {exc.meta.status}: {_error_reason(exc.body)}") from None
+            raise PeaklensError(
+                f"Elasticsearch at {self.url} answered HTTP {exc.meta.status}: {_error_reason(exc.body)}"
+            ) from None
 
     def _exists(self, index: str) -> bool:
         return bool(self._call(lambda: self.es.indices.exists(index=index)))
@@ -275,7 +303,9 @@ class ElasticStore:
         return dict(((doc or {}).get("_source") or {}).get("meta") or {})
 
     def set_meta(self, meta: dict[str, str]) -> None:
-        self._call(lambda: self.es.index(index=self.meta_index, id="meta", document={"meta": meta}, refresh=True))
+        self._call(
+            lambda: self.es.index(index=self.meta_index, id="meta", document={"meta": meta}, refresh=True)
+        )
 
     # --- photos --------------------------------------------------------------------------------------
     def _bulk(self, actions: list[dict[str, Any]]) -> BulkReport:
@@ -284,8 +314,14 @@ class ElasticStore:
             return report
         try:
             for ok, item in helpers.streaming_bulk(
-                self.es, actions, chunk_size=self.settings.bulk_size, max_retries=self.settings.es_max_retries,
-                initial_backoff=1, max_backoff=8, raise_on_error=False, raise_on_exception=False,
+                self.es,
+                actions,
+                chunk_size=self.settings.bulk_size,
+                max_retries=self.settings.es_max_retries,
+                initial_backoff=1,
+                max_backoff=8,
+                raise_on_error=False,
+                raise_on_exception=False,
             ):
                 op = next(iter(item.values()))
                 if ok:
@@ -302,21 +338,40 @@ class ElasticStore:
         return report
 
     def upsert_photos(self, docs: Sequence[PhotoDoc]) -> BulkReport:
-        return self._bulk([{"_op_type": "index", "_index": self.photos, "_id": doc.id, "_source": photo_source(doc)} for doc in docs])
+        return self._bulk(
+            [
+                {"_op_type": "index", "_index": self.photos, "_id": doc.id, "_source": photo_source(doc)}
+                for doc in docs
+            ]
+        )
 
     def delete_photos(self, ids: Iterable[str]) -> int:
         actions = [{"_op_type": "delete", "_index": self.photos, "_id": i} for i in dict.fromkeys(ids)]
         return len(self._bulk(actions).written)
 
-    def _scan(self, index: str, source: list[str] | bool, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def _scan(
+        self, index: str, source: list[str] | bool, query: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         if not self._exists(index):
             return []
-        return self._call(lambda: list(helpers.scan(self.es, index=index, query={"query": query or {"match_all": {}}, "_source": source}, size=1000)))
+        return self._call(
+            lambda: list(
+                helpers.scan(
+                    self.es,
+                    index=index,
+                    query={"query": query or {"match_all": {}}, "_source": source},
+                    size=1000,
+                )
+            )
+        )
 
     def photo_signatures(self) -> dict[str, FileSignature]:
         return {
-            hit["_id"]: FileSignature(hit["_source"].get("path", ""), int(hit["_source"].get("file_size") or 0),
-                                      float(hit["_source"].get("file_mtime") or 0.0))
+            hit["_id"]: FileSignature(
+                hit["_source"].get("path", ""),
+                int(hit["_source"].get("file_size") or 0),
+                float(hit["_source"].get("file_mtime") or 0.0),
+            )
             for hit in self._scan(self.photos, ["path", "file_size", "file_mtime"])
         }
 
@@ -359,7 +414,9 @@ class ElasticStore:
         if not self._exists(self.photos):
             return []
         hits = [_photo_hit(hit, 1.0) for hit in self._scan(self.photos, PHOTO_SOURCE, query_body(filters))]
-        hits.sort(key=lambda h: (h.shot_time is None, -(h.shot_time.timestamp() if h.shot_time else 0), h.path))
+        hits.sort(
+            key=lambda h: (h.shot_time is None, -(h.shot_time.timestamp() if h.shot_time else 0), h.path)
+        )
         return hits[:limit]
 
     def peak_facets(self, filters: SearchFilters | None = None, size: int = 100) -> list[tuple[str, int]]:
@@ -374,11 +431,15 @@ class ElasticStore:
     def upsert_peaks(self, peaks: Sequence[PeakDoc]) -> BulkReport:
         actions = [
             {
-                "_op_type": "index", "_index": self.peaks, "_id": peak.id,
+                "_op_type": "index",
+                "_index": self.peaks,
+                "_id": peak.id,
                 "_source": {
-                    "id": peak.id, "names": list(peak.names),
+                    "id": peak.id,
+                    "names": list(peak.names),
                     "latlon": {"lat": peak.latlon.lat, "lon": peak.latlon.lon} if peak.latlon else None,
-                    "elev_m": peak.elev_m, "text_embed": [float(x) for x in np.asarray(peak.vector).reshape(-1)],
+                    "elev_m": peak.elev_m,
+                    "text_embed": [float(x) for x in np.asarray(peak.vector).reshape(-1)],
                 },
             }
             for peak in peaks
@@ -391,21 +452,36 @@ class ElasticStore:
     def knn_peaks(self, vector: np.ndarray, k: int, num_candidates: int) -> list[PeakHit]:
         if not self._exists(self.peaks):
             return []
-        body = knn_body(np.asarray(vector, dtype=np.float32).tolist(), k, num_candidates, field="text_embed",
-                        source=["id", "names", "latlon", "elev_m"])
+        body = knn_body(
+            np.asarray(vector, dtype=np.float32).tolist(),
+            k,
+            num_candidates,
+            field="text_embed",
+            source=["id", "names", "latlon", "elev_m"],
+        )
         response = self._call(lambda: self.es.search(index=self.peaks, **body))
         hits = []
         for hit in response["hits"]["hits"]:
             src = hit["_source"]
             names = list(src.get("names") or [hit["_id"]])
-            hits.append(PeakHit(src.get("id") or hit["_id"], names[0], names, float(hit["_score"]),
-                                _gps(src.get("latlon")), src.get("elev_m")))
+            hits.append(
+                PeakHit(
+                    src.get("id") or hit["_id"],
+                    names[0],
+                    names,
+                    float(hit["_score"]),
+                    _gps(src.get("latlon")),
+                    src.get("elev_m"),
+                )
+            )
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits
 
     def clear_peaks(self) -> None:
         if self._exists(self.peaks):
-            self._call(lambda: self.es.delete_by_query(index=self.peaks, query={"match_all": {}}, refresh=True))
+            self._call(
+                lambda: self.es.delete_by_query(index=self.peaks, query={"match_all": {}}, refresh=True)
+            )
 
     def refresh(self) -> None:
         for index in (self.photos, self.peaks):
@@ -422,7 +498,9 @@ def _error_reason(error: Any) -> str:
         if isinstance(inner, dict):
             kind = inner.get("type", "error")
             reason = inner.get("reason", "")
-            cause = inner.get("caused_by", {}).get("reason") if isinstance(inner.get("caused_by"), dict) else None
+            cause = (
+                inner.get("caused_by", {}).get("reason") if isinstance(inner.get("caused_by"), dict) else None
+            )
             return f"{kind}: {reason}" + (f" ({cause})" if cause else "")
         return str(inner)
     return str(error)

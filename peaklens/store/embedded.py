@@ -36,39 +36,54 @@ from peaklens.records import (
 
 ANN_MIN_ROWS = 10_000
 _PHOTO_COLUMNS = [
-    "id", "path", "predicted_peaks", "peak_scores", "lat", "lon", "altitude_m", "heading_deg", "shot_time",
-    "shot_time_text", "file_size", "file_mtime", "extra_json",
+    "id",
+    "path",
+    "predicted_peaks",
+    "peak_scores",
+    "lat",
+    "lon",
+    "altitude_m",
+    "heading_deg",
+    "shot_time",
+    "shot_time_text",
+    "file_size",
+    "file_mtime",
+    "extra_json",
 ]
 
 
 def photos_schema(dim: int) -> pa.Schema:
-    return pa.schema([
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("path", pa.string()),
-        pa.field("vector", pa.list_(pa.float32(), dim)),
-        pa.field("predicted_peaks", pa.list_(pa.string())),
-        pa.field("peak_scores", pa.list_(pa.float32())),
-        pa.field("lat", pa.float64()),
-        pa.field("lon", pa.float64()),
-        pa.field("altitude_m", pa.float64()),
-        pa.field("heading_deg", pa.float64()),
-        pa.field("shot_time", pa.timestamp("us", tz="UTC")),
-        pa.field("shot_time_text", pa.string()),
-        pa.field("file_size", pa.int64()),
-        pa.field("file_mtime", pa.float64()),
-        pa.field("extra_json", pa.string()),
-    ])
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("path", pa.string()),
+            pa.field("vector", pa.list_(pa.float32(), dim)),
+            pa.field("predicted_peaks", pa.list_(pa.string())),
+            pa.field("peak_scores", pa.list_(pa.float32())),
+            pa.field("lat", pa.float64()),
+            pa.field("lon", pa.float64()),
+            pa.field("altitude_m", pa.float64()),
+            pa.field("heading_deg", pa.float64()),
+            pa.field("shot_time", pa.timestamp("us", tz="UTC")),
+            pa.field("shot_time_text", pa.string()),
+            pa.field("file_size", pa.int64()),
+            pa.field("file_mtime", pa.float64()),
+            pa.field("extra_json", pa.string()),
+        ]
+    )
 
 
 def peaks_schema(dim: int) -> pa.Schema:
-    return pa.schema([
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("names", pa.list_(pa.string())),
-        pa.field("lat", pa.float64()),
-        pa.field("lon", pa.float64()),
-        pa.field("elev_m", pa.int64()),
-        pa.field("vector", pa.list_(pa.float32(), dim)),
-    ])
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("names", pa.list_(pa.string())),
+            pa.field("lat", pa.float64()),
+            pa.field("lon", pa.float64()),
+            pa.field("elev_m", pa.int64()),
+            pa.field("vector", pa.list_(pa.float32(), dim)),
+        ]
+    )
 
 
 def sql_string(value: str) -> str:
@@ -186,7 +201,9 @@ class EmbeddedStore:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreUnavailable(f"Cannot create the embedded store in {self.root}: {exc.strerror}.") from None
+            raise StoreUnavailable(
+                f"Cannot create the embedded store in {self.root}: {exc.strerror}."
+            ) from None
         for name, schema in ((self.photos_name, photos_schema(dim)), (self.peaks_name, peaks_schema(dim))):
             table = self._table(name)
             if table is None:
@@ -220,7 +237,9 @@ class EmbeddedStore:
             tmp.write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
             os.replace(tmp, self.meta_path)
         except OSError as exc:
-            raise StoreUnavailable(f"Cannot write the embedded store in {self.root}: {exc.strerror}.") from None
+            raise StoreUnavailable(
+                f"Cannot write the embedded store in {self.root}: {exc.strerror}."
+            ) from None
 
     # --- photos --------------------------------------------------------------------------------------
     def upsert_photos(self, docs: Sequence[PhotoDoc]) -> BulkReport:
@@ -259,7 +278,9 @@ class EmbeddedStore:
             table.delete(clause)
         return deleted
 
-    def _rows(self, where: str | None = None, columns: list[str] | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    def _rows(
+        self, where: str | None = None, columns: list[str] | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         table = self._table(self.photos_name)
         if table is None:
             return []
@@ -317,7 +338,13 @@ class EmbeddedStore:
 
     def list_photos(self, filters: SearchFilters | None = None, limit: int = 1000) -> list[PhotoHit]:
         rows = self._rows(where_clause(filters))
-        rows.sort(key=lambda r: (r.get("shot_time") is None, -(r["shot_time"].timestamp() if r.get("shot_time") else 0), r["path"]))
+        rows.sort(
+            key=lambda r: (
+                r.get("shot_time") is None,
+                -(r["shot_time"].timestamp() if r.get("shot_time") else 0),
+                r["path"],
+            )
+        )
         return [_hit(row, 1.0) for row in rows[:limit]]
 
     def peak_facets(self, filters: SearchFilters | None = None, size: int = 100) -> list[tuple[str, int]]:
@@ -343,8 +370,12 @@ class EmbeddedStore:
             return False
         rows = table.count_rows()
         table.create_index(
-            metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ", replace=True,
-            num_partitions=num_partitions or max(1, rows // 4096), m=self.settings.hnsw_m,
+            metric="cosine",
+            vector_column_name="vector",
+            index_type="IVF_HNSW_SQ",
+            replace=True,
+            num_partitions=num_partitions or max(1, rows // 4096),
+            m=self.settings.hnsw_m,
             ef_construction=self.settings.ef_construction,
         )
         self._ann_ready = True
@@ -364,10 +395,16 @@ class EmbeddedStore:
             if vector.shape[0] != dim:
                 report.failed[peak.id] = f"vector has {vector.shape[0]} dimensions, the index holds {dim}"
                 continue
-            rows.append({
-                "id": peak.id, "names": list(peak.names), "lat": peak.latlon.lat if peak.latlon else None,
-                "lon": peak.latlon.lon if peak.latlon else None, "elev_m": peak.elev_m, "vector": vector.tolist(),
-            })
+            rows.append(
+                {
+                    "id": peak.id,
+                    "names": list(peak.names),
+                    "lat": peak.latlon.lat if peak.latlon else None,
+                    "lon": peak.latlon.lon if peak.latlon else None,
+                    "elev_m": peak.elev_m,
+                    "vector": vector.tolist(),
+                }
+            )
         if rows:
             data = pa.Table.from_pylist(rows, schema=peaks_schema(dim))
             table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
@@ -386,13 +423,19 @@ class EmbeddedStore:
         if table is None or table.count_rows() == 0:
             return []
         rows = (
-            table.search(np.asarray(vector, dtype=np.float32).tolist()).distance_type("cosine")
-            .bypass_vector_index().limit(k).to_arrow().to_pylist()
+            table.search(np.asarray(vector, dtype=np.float32).tolist())
+            .distance_type("cosine")
+            .bypass_vector_index()
+            .limit(k)
+            .to_arrow()
+            .to_pylist()
         )
         hits = []
         for row in rows:
             doc = _peak_doc(row)
-            hits.append(PeakHit(doc.id, doc.name, doc.names, _score(row["_distance"]), doc.latlon, doc.elev_m))
+            hits.append(
+                PeakHit(doc.id, doc.name, doc.names, _score(row["_distance"]), doc.latlon, doc.elev_m)
+            )
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits
 
@@ -416,7 +459,9 @@ class EmbeddedStore:
 def _peak_doc(row: dict[str, Any]) -> PeakDoc:
     lat, lon = row.get("lat"), row.get("lon")
     return PeakDoc(
-        id=row["id"], names=list(row["names"]), vector=np.asarray(row["vector"], dtype=np.float32),
-        latlon=GeoPoint(lat, lon) if lat is not None and lon is not None else None, elev_m=row.get("elev_m"),
+        id=row["id"],
+        names=list(row["names"]),
+        vector=np.asarray(row["vector"], dtype=np.float32),
+        latlon=GeoPoint(lat, lon) if lat is not None and lon is not None else None,
+        elev_m=row.get("elev_m"),
     )
-

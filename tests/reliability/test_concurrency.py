@@ -30,7 +30,9 @@ def album(tmp_path: Path) -> Path:
 
 def test_a_second_run_on_the_same_embedded_store_is_refused_clearly(album: Path, env: dict[str, str]) -> None:
     run_env = {**os.environ, **env, "PEAKLENS_BATCH_SIZE": "4"}
-    first = subprocess.Popen(_cmd(album), env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        _cmd(album), env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     lock = Path(env["PEAKLENS_DATA_DIR"]) / "index.lock"
     deadline = time.monotonic() + 60
     while not (lock.exists() and lock.read_text().startswith("pid")):
@@ -53,7 +55,9 @@ def test_searches_while_indexing_see_a_consistent_index(album: Path, env: dict[s
     from peaklens.store.factory import open_store
 
     run_env = {**os.environ, **env, "PEAKLENS_BATCH_SIZE": "4"}
-    proc = subprocess.Popen(_cmd(album), env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _cmd(album), env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     settings = Settings(model=env["PEAKLENS_MODEL"], data_dir=Path(env["PEAKLENS_DATA_DIR"]))
     embedder = load_embedder(settings)
     seen: list[int] = []

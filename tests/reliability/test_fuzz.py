@@ -32,7 +32,10 @@ EXIF_TAGS = [0x9003, 0x9011, 0x9004, 0x920A, 0xA405]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(gps=st.dictionaries(st.sampled_from(GPS_TAGS), exif_values), exif=st.dictionaries(st.sampled_from(EXIF_TAGS), exif_values))
+@given(
+    gps=st.dictionaries(st.sampled_from(GPS_TAGS), exif_values),
+    exif=st.dictionaries(st.sampled_from(EXIF_TAGS), exif_values),
+)
 def test_read_meta_never_raises_on_arbitrary_exif(gps: dict, exif: dict) -> None:
     image = Image.new("RGB", (8, 8))
     data = Image.Exif()
@@ -81,7 +84,9 @@ def test_date_parsing_gives_a_date_or_a_clear_error(text: str) -> None:
 def test_filter_building_with_peak_names(peaks: list[str], start: str, end: str) -> None:
     known = {"ama dablam": "Ama Dablam", "pumori": "Pumori"}
     try:
-        filters = build_filters(time_from=start, time_to=end, peaks=peaks, resolve_peak=lambda n: known.get(n.casefold().strip()))
+        filters = build_filters(
+            time_from=start, time_to=end, peaks=peaks, resolve_peak=lambda n: known.get(n.casefold().strip())
+        )
     except BadInput as exc:
         assert str(exc)
         return
@@ -125,8 +130,14 @@ def test_a_corpus_of_broken_files_goes_through_the_indexer(tmp_path: Path, env: 
         shutil.copy2(photo, album / photo.name)
     settings = load_settings()
     buffer = io.StringIO()
-    report = index_album(album, settings, load_embedder(settings), open_store(settings),
-                         console=Console(file=buffer, width=200), show_progress=False)
+    report = index_album(
+        album,
+        settings,
+        load_embedder(settings),
+        open_store(settings),
+        console=Console(file=buffer, width=200),
+        show_progress=False,
+    )
     assert report.added + len(report.failed) == broken + 3
     assert report.added >= 3  # the real photos, and any truncation Pillow can still fully decode
     assert len(report.failed) >= broken - 5

@@ -46,9 +46,12 @@ def _vectors(env: dict[str, str]) -> dict[str, np.ndarray]:
     from peaklens.store.factory import open_store
 
     settings = Settings(
-        model=env["PEAKLENS_MODEL"], store=env["PEAKLENS_STORE"], data_dir=Path(env["PEAKLENS_DATA_DIR"]),
+        model=env["PEAKLENS_MODEL"],
+        store=env["PEAKLENS_STORE"],
+        data_dir=Path(env["PEAKLENS_DATA_DIR"]),
         es_url=env.get("PEAKLENS_ES_URL", "http://localhost:9200"),
-        photos_index=env.get("PEAKLENS_PHOTOS_INDEX", "photos"), peaks_index=env.get("PEAKLENS_PEAKS_INDEX", "peaks_catalog"),
+        photos_index=env.get("PEAKLENS_PHOTOS_INDEX", "photos"),
+        peaks_index=env.get("PEAKLENS_PEAKS_INDEX", "peaks_catalog"),
     )
     store = open_store(settings)
     store.refresh()
@@ -64,8 +67,14 @@ def _vectors(env: dict[str, str]) -> dict[str, np.ndarray]:
 
 
 def _kill_after(album: Path, env: dict[str, str], seconds: float) -> int:
-    proc = subprocess.Popen(_index_cmd(album), env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        _index_cmd(album),
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     time.sleep(seconds)
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -73,7 +82,9 @@ def _kill_after(album: Path, env: dict[str, str], seconds: float) -> int:
 
 
 @pytest.fixture(params=["embedded", "noida"])
-def backend_env(request: pytest.FixtureRequest, tmp_path: Path, tiny_siglip: Path) -> Iterator[dict[str, str]]:
+def backend_env(
+    request: pytest.FixtureRequest, tmp_path: Path, tiny_siglip: Path
+) -> Iterator[dict[str, str]]:
     base = {
         "PEAKLENS_MODEL": str(tiny_siglip),
         "PEAKLENS_DATA_DIR": str(tmp_path / "store"),
@@ -84,8 +95,12 @@ def backend_env(request: pytest.FixtureRequest, tmp_path: Path, tiny_siglip: Pat
     if request.param == "noida":
         url = request.getfixturevalue("noida_url")
         suffix = tmp_path.name.lower().replace("_", "-")[-20:]
-        base.update(PEAKLENS_STORE="elasticsearch", PEAKLENS_ES_URL=url,
-                    PEAKLENS_PHOTOS_INDEX=f"photos-{suffix}", PEAKLENS_PEAKS_INDEX=f"peaks-{suffix}")
+        base.update(
+            PEAKLENS_STORE="elasticsearch",
+            PEAKLENS_ES_URL=url,
+            PEAKLENS_PHOTOS_INDEX=f"photos-{suffix}",
+            PEAKLENS_PEAKS_INDEX=f"peaks-{suffix}",
+        )
     yield base
 
 

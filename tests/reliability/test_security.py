@@ -31,8 +31,16 @@ def album(tmp_path: Path) -> Path:
 def test_only_files_inside_the_album_are_served(album: Path) -> None:
     assert resolve_in_album(album, "trip/a.jpg") == (album / "trip" / "a.jpg").resolve()
     assert resolve_in_album(album, "trip/link-in.jpg") == (album / "trip" / "a.jpg").resolve()
-    for bad in ("../outside.jpg", "trip/../../outside.jpg", str(album.parent / "outside.jpg"),
-                "trip/link-out.jpg", "escape/outside.jpg", "", "trip/a.jpg\x00.png", "/etc/passwd"):
+    for bad in (
+        "../outside.jpg",
+        "trip/../../outside.jpg",
+        str(album.parent / "outside.jpg"),
+        "trip/link-out.jpg",
+        "escape/outside.jpg",
+        "",
+        "trip/a.jpg\x00.png",
+        "/etc/passwd",
+    ):
         with pytest.raises(BadInput, match="Refused|outside"):
             resolve_in_album(album, bad)
     with pytest.raises(BadInput, match="no longer in the album"):
@@ -47,7 +55,9 @@ def test_scanning_never_follows_links_out_of_the_album(album: Path) -> None:
     assert "trip/link-out.jpg" not in paths and not any(p.startswith("escape/") for p in paths)
 
 
-def test_credentials_never_appear_in_errors_or_config(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_credentials_never_appear_in_errors_or_config(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PEAKLENS_STORE", "elasticsearch")
     monkeypatch.setenv("PEAKLENS_ES_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("PEAKLENS_ES_API_KEY", SECRET)

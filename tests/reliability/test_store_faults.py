@@ -39,7 +39,9 @@ def test_unreachable_elasticsearch_at_start_is_one_line_and_writes_nothing(
     assert not Path(env["PEAKLENS_DATA_DIR"]).exists()
 
 
-def test_unwritable_embedded_store_is_one_line(album: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_unwritable_embedded_store_is_one_line(
+    album: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("PEAKLENS_DATA_DIR", str(blocker / "store"))
@@ -53,10 +55,22 @@ def test_elasticsearch_going_away_mid_run_stops_clearly_and_a_rerun_completes(
 ) -> None:
     data = tmp_path / "es-data"
     with running_noida(data) as server:
-        run_env = {**os.environ, **env, "PEAKLENS_STORE": "elasticsearch", "PEAKLENS_ES_URL": server.url,
-                   "PEAKLENS_BATCH_SIZE": "2", "PEAKLENS_ES_MAX_RETRIES": "2"}
-        proc = subprocess.Popen([sys.executable, "-m", "peaklens.cli", "index", str(album), "--no-progress"],
-                                env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        run_env = {
+            **os.environ,
+            **env,
+            "PEAKLENS_STORE": "elasticsearch",
+            "PEAKLENS_ES_URL": server.url,
+            "PEAKLENS_BATCH_SIZE": "2",
+            "PEAKLENS_ES_MAX_RETRIES": "2",
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "peaklens.cli", "index", str(album), "--no-progress"],
+            env=run_env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(6)
         assert proc.poll() is None, "indexing finished before the server could be stopped"
         server.stop()
@@ -68,12 +82,24 @@ def test_elasticsearch_going_away_mid_run_stops_clearly_and_a_rerun_completes(
         assert "not reachable" in err or "Elasticsearch" in err
     with running_noida(data) as server:
         run_env["PEAKLENS_ES_URL"] = server.url
-        again = subprocess.run([sys.executable, "-m", "peaklens.cli", "index", str(album), "--no-progress"],
-                               env=run_env, cwd=REPO, capture_output=True, text=True, timeout=300)
+        again = subprocess.run(
+            [sys.executable, "-m", "peaklens.cli", "index", str(album), "--no-progress"],
+            env=run_env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert again.returncode == 0, again.stderr
         assert "failed 0" in again.stdout
-        count = subprocess.run([sys.executable, "-m", "peaklens.cli", "peaks", "--json"], env=run_env, cwd=REPO,
-                               capture_output=True, text=True, timeout=120)
+        count = subprocess.run(
+            [sys.executable, "-m", "peaklens.cli", "peaks", "--json"],
+            env=run_env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert count.returncode == 0
         from peaklens.config import Settings
         from peaklens.store.factory import open_store
