@@ -101,7 +101,7 @@ def _broken_corpus(folder: Path, seed: int = 7) -> int:
     Image.new("RGBA", (40, 30), (1, 2, 3, 128)).save(png_buffer, format="PNG")
     png = png_buffer.getvalue()
     count = 0
-    for offset in sorted(rng.sample(range(1, len(jpeg)), 25)) + [2, 10, 100]:
+    for offset in [*sorted(rng.sample(range(1, len(jpeg)), 25)), 2, 10, 100]:
         (folder / f"trunc_{offset}.jpg").write_bytes(jpeg[:offset])
         count += 1
     for offset in range(1, len(png), max(1, len(png) // 12)):

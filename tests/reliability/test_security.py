@@ -41,7 +41,7 @@ def test_only_files_inside_the_album_are_served(album: Path) -> None:
         "trip/a.jpg\x00.png",
         "/etc/passwd",
     ):
-        with pytest.raises(BadInput, match="Refused|outside"):
+        with pytest.raises(BadInput, match=r"Refused|outside"):
             resolve_in_album(album, bad)
     with pytest.raises(BadInput, match="no longer in the album"):
         resolve_in_album(album, "trip/gone.jpg")
