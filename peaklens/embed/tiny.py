@@ -27,7 +27,7 @@ _SENTENCES = [
     "painting, illustration, poster, map, logo, dogs, water, river, lake, sky, food",
     "阿玛达布朗 珠穆朗玛峰 洛子峰 अमा दब्लम सगरमाथा エベレスト ཇོ་མོ་གླང་མ",
 ]
-_COMPLETE = ("config.json", "model.safetensors", "tokenizer.model", "preprocessor_config.json")
+_COMPLETE = ("config.json", "model.safetensors", "tokenizer.model", "processor_config.json")
 
 
 def _train_tokenizer(folder: Path) -> None:

@@ -88,11 +88,15 @@ def test_search_filter_and_upload_in_a_real_browser(ui_url: str, tmp_path: Path)
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: scripts/test.sh installs it"
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, f"--user-data-dir={tmp_path / 'chromium'}"]
+        browser = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 1000},
         )
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page()
             page.goto(ui_url)
             expect(page.get_by_text("peaklens").first).to_be_visible(timeout=90_000)
 
