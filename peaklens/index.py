@@ -33,7 +33,7 @@ from peaklens.embed.base import Embedder
 from peaklens.enrich import PeakPredictor
 from peaklens.errors import BadInput
 from peaklens.imaging import BadImage, LoadedPhoto, decode_many
-from peaklens.records import PhotoDoc
+from peaklens.records import FileSignature, PhotoDoc
 from peaklens.scan import AlbumFile, photo_id, scan_album
 from peaklens.store.base import SCHEMA_VERSION, PhotoStore
 from peaklens.store.lock import index_lock
@@ -205,7 +205,7 @@ def _index_locked(
     todo: list[AlbumFile] = []
     for doc_id, album_file in current.items():
         old = stored.get(doc_id)
-        if old and not model_changed and old.size == album_file.size and old.mtime == album_file.mtime:
+        if old and not model_changed and _same_file(old, album_file):
             report.unchanged += 1
         else:
             todo.append(album_file)
@@ -258,6 +258,11 @@ def _index_locked(
     store.refresh()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _same_file(stored: FileSignature, current: AlbumFile) -> bool:
+    """Size and mtime unchanged; mtime compared to 0.1 ms because a store may keep fewer float digits."""
+    return stored.size == current.size and abs(stored.mtime - current.mtime) < 1e-4
 
 
 def _photo_doc(
