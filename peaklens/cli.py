@@ -161,7 +161,7 @@ def _print_results(results: list[Any], *, explain: bool = False) -> None:
             _fmt_time(hit.shot_time),
         ]
         if explain:
-            row.append(" ".join(f"{k}={v:.4f}" for k, v in result.explain.items()))
+            row.append(" ".join(f"{k}={v:.4g}" for k, v in result.explain.items()))
         table.add_row(*row)
     out.print(table)
 
@@ -254,21 +254,46 @@ def search(
         _print_results(results, explain=explain)
 
 
+def _camera(loaded: Any, use_geo: bool) -> Any:
+    from peaklens.enrich import camera_of
+
+    return camera_of(loaded.meta, loaded.width, loaded.height) if use_geo else None
+
+
+def _peak_line(rank: int, peak: Any, camera: Any) -> str:
+    line = f"{rank}. {peak.name}  score {peak.score:.4f}"
+    if camera is not None and peak.latlon is not None:
+        from peaklens.geo import view_of
+
+        view = view_of(camera, peak.id, peak.latlon, peak.elev_m)
+        line += f"  · {view.distance_km:.1f} km · bearing {view.bearing_deg:.0f}°" + (
+            "" if view.in_view else " (outside the camera's view)"
+        )
+    return line
+
+
 @app.command()
 def identify(
     ctx: typer.Context,
     photo: Path = typer.Argument(..., help="A photo (jpg, png, heic…)."),
+    geo: bool = typer.Option(True, help="Use the photo's GPS and compass heading (when it has them)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Which peak is this? The top 3 catalog peaks with scores."""
     loaded = _load_photo(photo)
     searcher = _searcher(_ctx(ctx).settings())
-    peaks = searcher.identify(loaded.image)
+    camera = _camera(loaded, geo)
+    peaks = searcher.identify(loaded.image, camera=camera)
     if as_json:
         _print_json(_peaks_json(peaks))
         return
+    if camera is not None:
+        out.print(
+            f"Taken at {camera.position.lat:.5f},{camera.position.lon:.5f}"
+            + (f", facing {camera.heading_deg:.0f}°" if camera.heading_deg is not None else "")
+        )
     for rank, peak in enumerate(peaks, start=1):
-        out.print(f"{rank}. {peak.name}  score {peak.score:.4f}")
+        out.print(_peak_line(rank, peak, camera))
 
 
 @app.command()
@@ -276,12 +301,13 @@ def similar(
     ctx: typer.Context,
     photo: Path = typer.Argument(..., help="A photo (jpg, png, heic…)."),
     k: int = typer.Option(30, "--k", help="How many photos."),
+    geo: bool = typer.Option(True, help="Use the photo's GPS and compass heading (when it has them)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Identify the peak in a photo, then find your photos of that peak, most similar first."""
     loaded = _load_photo(photo)
     searcher = _searcher(_ctx(ctx).settings())
-    result = searcher.similar(loaded.image, k=k)
+    result = searcher.similar(loaded.image, k=k, camera=_camera(loaded, geo))
     if as_json:
         _print_json({"peaks": _peaks_json(result.peaks), "photos": [result_json(r) for r in result.photos]})
         return
@@ -358,10 +384,11 @@ def evaluate(
     parsed = load_labels(labels, paths)
 
     def rank(text: str, variant: Variant) -> list[str]:
+        embed_text, is_peak = searcher.query_plan(text, searcher.query_names_peak(text))
         vector = text_query_vector(
             searcher.embedder,
-            searcher.query_names_peak(text) or text,
-            is_peak=searcher.query_names_peak(text) is not None,
+            embed_text,
+            is_peak=is_peak,
             anti_concept_weight=settings.anti_concept_weight if variant.anti_concept else 0.0,
             use_ensemble=variant.use_ensemble,
         )

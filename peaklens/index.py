@@ -30,7 +30,7 @@ from rich.text import Text
 from peaklens.catalog import build_prototypes, load_catalog
 from peaklens.config import Settings
 from peaklens.embed.base import Embedder
-from peaklens.enrich import PeakPredictor
+from peaklens.enrich import PeakPredictor, camera_of
 from peaklens.errors import BadInput
 from peaklens.imaging import BadImage, LoadedPhoto, decode_many
 from peaklens.records import FileSignature, PhotoDoc
@@ -210,7 +210,7 @@ def _index_locked(
         else:
             todo.append(album_file)
 
-    predictor = PeakPredictor(store.all_peaks(), settings.top_k_peaks)
+    predictor = PeakPredictor(store.all_peaks(), settings.top_k_peaks, settings.geo_weight)
 
     def on_bad(album_file: AlbumFile, reason: str) -> None:
         report.failed.append((album_file.rel_path, reason))
@@ -239,7 +239,8 @@ def _index_locked(
             embed_started = time.perf_counter()
             vectors = embedder.embed_images([photo.image for _, photo in batch])
             report.embed_seconds += time.perf_counter() - embed_started
-            predictions = predictor.predict(vectors)
+            cameras = [camera_of(photo.meta, photo.width, photo.height) for _, photo in batch]
+            predictions = predictor.predict(vectors, cameras)
             docs = [
                 _photo_doc(album_file, photo, vector, prediction.names, prediction.scores, prediction.extra)
                 for (album_file, photo), vector, prediction in zip(batch, vectors, predictions, strict=True)

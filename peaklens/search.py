@@ -17,7 +17,10 @@ from PIL import Image
 from peaklens.config import Settings
 from peaklens.embed.base import Embedder
 from peaklens.embed.prompts import text_query_vector
+from peaklens.enrich import PeakPredictor
 from peaklens.errors import BadInput
+from peaklens.geo import Camera
+from peaklens.names import NameMatch, PeakNameIndex
 from peaklens.records import PeakHit, PhotoHit, SearchFilters
 from peaklens.store.base import PhotoStore
 
@@ -62,6 +65,29 @@ def sort_results(results: list[Result], sort: SortKey) -> list[Result]:
     return results
 
 
+RRF_K = 60
+
+
+def fuse_rrf(knn: list[PhotoHit], by_peak: list[PhotoHit], k: int) -> list[Result]:
+    """Reciprocal rank fusion: score(d) = Σ 1 / (RRF_K + rank in each list); ties by kNN score, then path.
+
+    The displayed score stays the engine's kNN score; ``explain`` holds the parts.
+    """
+    parts: dict[str, dict[str, float]] = {}
+    hits: dict[str, PhotoHit] = {}
+    for name, ranked in (("knn_rank", knn), ("peak_rank", by_peak)):
+        for rank, hit in enumerate(ranked, start=1):
+            hits.setdefault(hit.id, hit)
+            parts.setdefault(hit.id, {})[name] = float(rank)
+    results = []
+    for doc_id, ranks in parts.items():
+        rrf = sum(1.0 / (RRF_K + rank) for rank in ranks.values())
+        hit = hits[doc_id]
+        results.append(Result(hit, None, {"knn_score": hit.score, **ranks, "rrf": rrf}))
+    results.sort(key=lambda r: (-r.explain["rrf"], -r.hit.score, r.hit.path))
+    return results[:k]
+
+
 class Searcher:
     """Search over one store with one embedder; holds no state beyond cached peak names."""
 
@@ -69,26 +95,35 @@ class Searcher:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self._peak_names: dict[str, str] | None = None
+        self._names: PeakNameIndex | None = None
 
     # --- peaks ---------------------------------------------------------------------------------------
-    def peak_aliases(self) -> dict[str, str]:
-        """Every lower-cased name, alias and id → display name."""
-        if self._peak_names is None:
-            aliases: dict[str, str] = {}
-            for peak in self.store.all_peaks():
-                for alias in (*peak.names, peak.id):
-                    aliases.setdefault(alias.casefold().strip(), peak.name)
-            self._peak_names = aliases
-        return self._peak_names
+    def names(self) -> PeakNameIndex:
+        """Every catalog name and alias, for recognising peaks in queries and filters."""
+        if self._names is None:
+            self._names = PeakNameIndex((p.id, p.names) for p in self.store.all_peaks())
+        return self._names
 
     def resolve_peak(self, name: str) -> str | None:
-        return self.peak_aliases().get(name.casefold().strip())
+        return self.names().resolve(name)
 
-    def query_names_peak(self, query: str) -> str | None:
-        return self.resolve_peak(query)
+    def query_names_peak(self, query: str) -> NameMatch | None:
+        return self.names().match(query)
 
     # --- text → photos -------------------------------------------------------------------------------
+    def query_plan(self, query: str, match: NameMatch | None) -> tuple[str, bool]:
+        """(text to embed, use the peak prompts?): a query that is just a peak's name embeds as that peak
+        with the peak prompts; anything else ("ama dablam at sunset", "prayer flags") as typed, neutrally."""
+        if match is not None and self.resolve_peak(query) == match.name:
+            return match.name, True
+        return query, False
+
+    def text_vector(self, query: str, match: NameMatch | None) -> np.ndarray:
+        text, is_peak = self.query_plan(query, match)
+        return text_query_vector(
+            self.embedder, text, is_peak=is_peak, anti_concept_weight=self.settings.anti_concept_weight
+        )
+
     def text(
         self,
         query: str,
@@ -98,39 +133,67 @@ class Searcher:
         num_candidates: int | None = None,
         sort: SortKey = "score",
         min_confidence: float | None = None,
+        hybrid: bool = True,
     ) -> list[Result]:
+        """Photos for a text query. A query naming a catalog peak fuses (RRF) the kNN list with the kNN list
+        restricted to photos predicted to show that peak; any other query is plain kNN."""
         query = query.strip()
         if not query:
             raise BadInput('Type something to search for, e.g. "prayer flags" or "Ama Dablam".')
         k = k or self.settings.k
         num_candidates = max(k, num_candidates or self.settings.num_candidates)
-        peak = self.query_names_peak(query)
-        vector = text_query_vector(
-            self.embedder,
-            peak or query,
-            is_peak=peak is not None,
-            anti_concept_weight=self.settings.anti_concept_weight,
-        )
+        match = self.query_names_peak(query) if hybrid else None
+        vector = self.text_vector(query, match)
         hits = self.store.knn_photos(vector, k, num_candidates, filters)
+        results: list[Result]
+        if match is None:
+            results = [Result(hit, None, {"knn_score": hit.score}) for hit in hits]
+        else:
+            base = filters or SearchFilters()
+            peak_filter = SearchFilters(base.bbox, base.time_from, base.time_to, (match.name,))
+            peak_hits = self.store.knn_photos(vector, k, num_candidates, peak_filter)
+            results = fuse_rrf(hits, peak_hits, k)
         cut = self.settings.min_confidence if min_confidence is None else min_confidence
-        results = []
-        for hit in hits:
-            confidence = match_probability(self.embedder, hit.cosine)
-            if confidence >= cut:
-                results.append(Result(hit, confidence, {"knn_score": hit.score}))
-        return sort_results(results, sort)
+        kept = []
+        for result in results:
+            result.confidence = match_probability(self.embedder, result.hit.cosine)
+            if result.confidence >= cut:
+                kept.append(result)
+        return sort_results(kept, sort)
 
     # --- photo → peaks → photos ----------------------------------------------------------------------
     def image_vector(self, image: Image.Image) -> np.ndarray:
         return self.embedder.embed_images([image])[0]
 
-    def identify_vector(self, vector: np.ndarray, k: int = IDENTIFY_K) -> list[PeakHit]:
-        return self.store.knn_peaks(vector, k, IDENTIFY_CANDIDATES)
+    def identify_vector(
+        self, vector: np.ndarray, k: int = IDENTIFY_K, camera: Camera | None = None
+    ) -> list[PeakHit]:
+        """The catalog's kNN (SYSTEM.md); with a camera position, every peak is re-ranked with the geo prior."""
+        if camera is None or self.settings.geo_weight <= 0:
+            return self.store.knn_peaks(vector, k, IDENTIFY_CANDIDATES)
+        peaks = self.store.all_peaks()
+        predictor = PeakPredictor(peaks, len(peaks), self.settings.geo_weight)
+        row = predictor.cosines(vector[None, :])[0]
+        ranking, _views = predictor.fused(row, camera)
+        order = predictor.rank(ranking)[:k]
+        return [
+            PeakHit(
+                peaks[i].id,
+                peaks[i].name,
+                peaks[i].names,
+                float((1 + row[i]) / 2),
+                peaks[i].latlon,
+                peaks[i].elev_m,
+            )
+            for i in order
+        ]
 
-    def identify(self, image: Image.Image, k: int = IDENTIFY_K) -> list[PeakHit]:
+    def identify(
+        self, image: Image.Image, k: int = IDENTIFY_K, camera: Camera | None = None
+    ) -> list[PeakHit]:
         if not self.store.all_peaks():
             raise BadInput("The peaks catalog is empty: run `peaklens catalog build` first.")
-        return self.identify_vector(self.image_vector(image), k)
+        return self.identify_vector(self.image_vector(image), k, camera)
 
     def similar(
         self, image: Image.Image, k: int = SIMILAR_K, filters: SearchFilters | None = None

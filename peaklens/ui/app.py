@@ -230,10 +230,17 @@ def identify_panel(searcher: Searcher, upload: Any, filters: SearchFilters, k: i
     except BadImage as exc:
         st.error(f"That upload cannot be used: {exc}")
         return
-    result = searcher.similar(photo.image, k=k, filters=filters)
+    from peaklens.enrich import camera_of
+
+    camera = camera_of(photo.meta, photo.width, photo.height)
+    result = searcher.similar(photo.image, k=k, filters=filters, camera=camera)
     left, right = st.columns([1, 3])
     left.image(photo.image, caption=upload.name)
     right.markdown("**Which peak is this?**")
+    if camera is not None:
+        right.caption(
+            f"Taken at {camera.position.lat:.4f}, {camera.position.lon:.4f}: peaks behind the camera count less."
+        )
     for rank, peak in enumerate(result.peaks, start=1):
         right.markdown(f"{rank}. **{peak.name}** — score {peak.score:.4f}")
     grid(searcher, result.photos, f"Your photos of {result.peaks[0].name}")
