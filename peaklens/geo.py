@@ -38,8 +38,9 @@ FALLOFF_SIGMA_DEG = 20.0
 PRIOR_FLOOR = 0.05
 #: scale of ln(prior) in cosine units: ln(0.05) * 0.05 ≈ -0.15
 GEO_SCALE = 0.05
-#: phone main cameras have a crop factor of about 6.5-7 against 35 mm when only FocalLength is known
-PHONE_CROP_FACTOR = 6.8
+#: crop factor assumed when only the real FocalLength is known: recent phone main cameras are 3.5-6 (the trek
+#: iPhone: 6.86 mm = 24 mm equivalent); most photos carry FocalLengthIn35mmFilm and never need it
+PHONE_CROP_FACTOR = 4.0
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ person understands, so one bad file costs one line in the log and never the run.
 from __future__ import annotations
 
 import io
+import math
 import re
 import struct
 import warnings
@@ -213,6 +214,17 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     raise BadImage(f"unsupported image mode {mode}")
 
 
+def _draft_box(size: tuple[int, int], target: int) -> tuple[int, int]:
+    """The requested size for ``draft``: the image's own aspect with the longest side at ``target``.
+
+    Pillow picks the largest DCT scale that keeps *both* sides at least the requested box, so asking for a
+    square box would keep the short side at ``target`` and decode up to 4x the pixels we need.
+    """
+    width, height = size
+    ratio = target / max(width, height)
+    return max(1, math.ceil(width * ratio)), max(1, math.ceil(height * ratio))
+
+
 def _orient(image: Image.Image, orientation: int) -> Image.Image:
     method = _TRANSPOSE.get(orientation)
     return image.transpose(method) if method is not None else image
@@ -241,7 +253,7 @@ def _decode(
             # Decode the embedded thumbnail when one is big enough; EXIF stays the primary image's.
             im.draft(None, (min_side, min_side))
         elif im.format == "JPEG":
-            im.draft("RGB", (target, target))  # DCT scaling: 1/2, 1/4, 1/8 at decode time
+            im.draft("RGB", _draft_box(im.size, target))  # DCT scaling: 1/2, 1/4, 1/8 at decode time
         im.load()
         image = _to_rgb(im)
         if max(image.size) > target:

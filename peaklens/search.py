@@ -124,6 +124,17 @@ class Searcher:
             self.embedder, text, is_peak=is_peak, anti_concept_weight=self.settings.anti_concept_weight
         )
 
+    def _photos_of_peak(
+        self, vector: np.ndarray, peak: str, k: int, num_candidates: int, filters: SearchFilters | None
+    ) -> list[PhotoHit]:
+        """kNN among photos predicted to show ``peak`` and matching ``filters`` (both, not either)."""
+        base = filters or SearchFilters()
+        if not base.peaks:
+            narrowed = SearchFilters(base.bbox, base.time_from, base.time_to, (peak,))
+            return self.store.knn_photos(vector, k, num_candidates, narrowed)
+        hits = self.store.knn_photos(vector, max(k, num_candidates), num_candidates, base)
+        return [hit for hit in hits if peak in hit.predicted_peaks][:k]
+
     def text(
         self,
         query: str,
@@ -149,9 +160,7 @@ class Searcher:
         if match is None:
             results = [Result(hit, None, {"knn_score": hit.score}) for hit in hits]
         else:
-            base = filters or SearchFilters()
-            peak_filter = SearchFilters(base.bbox, base.time_from, base.time_to, (match.name,))
-            peak_hits = self.store.knn_photos(vector, k, num_candidates, peak_filter)
+            peak_hits = self._photos_of_peak(vector, match.name, k, num_candidates, filters)
             results = fuse_rrf(hits, peak_hits, k)
         cut = self.settings.min_confidence if min_confidence is None else min_confidence
         kept = []

@@ -31,7 +31,9 @@ def album(tmp_path: Path) -> Path:
 def test_a_second_run_on_the_same_embedded_store_is_refused_clearly(album: Path, env: dict[str, str]) -> None:
     run_env = {**os.environ, **env, "PEAKLENS_BATCH_SIZE": "2"}
     runs = [
-        subprocess.Popen(_cmd(album), env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            _cmd(album), env=run_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
     outcomes = sorted((proc.wait(300), *proc.communicate()) for proc in runs)
