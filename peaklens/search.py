@@ -205,11 +205,15 @@ class Searcher:
         return self.identify_vector(self.image_vector(image), k, camera)
 
     def similar(
-        self, image: Image.Image, k: int = SIMILAR_K, filters: SearchFilters | None = None
+        self,
+        image: Image.Image,
+        k: int = SIMILAR_K,
+        filters: SearchFilters | None = None,
+        camera: Camera | None = None,
     ) -> SimilarResult:
         """The seed's two steps: identify the peak, then photos predicted to show it, by visual similarity."""
         vector = self.image_vector(image)
-        peaks = self.identify_vector(vector)
+        peaks = self.identify_vector(vector, camera=camera)
         if not peaks:
             raise BadInput("The peaks catalog is empty: run `peaklens catalog build` first.")
         base = filters or SearchFilters()
