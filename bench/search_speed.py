@@ -60,6 +60,15 @@ def recall_at_10(store: object, vectors: np.ndarray, queries: np.ndarray, num_ca
     return hits / (10 * len(queries))
 
 
+def _latencies(searcher: Searcher, query_vectors: np.ndarray) -> tuple[list[float], list[float]]:
+    """Milliseconds of kNN alone (cycling through query vectors) and of whole text queries (cycling texts)."""
+    vectors = iter(list(query_vectors) * 10)
+    texts = iter(QUERIES * 10)
+    knn = timed(lambda: searcher.store.knn_photos(next(vectors), 60, 2000), repeat=30)
+    text = timed(lambda: searcher.text(next(texts), k=60), repeat=20)
+    return knn, text
+
+
 def run(model: str, precision: str, sizes: list[int]) -> Section:
     embedder = load_embedder(Settings(model=model, precision=precision))
     rng = np.random.default_rng(0)
@@ -92,10 +101,7 @@ def run(model: str, precision: str, sizes: list[int]) -> Section:
                 build_seconds = 0.0
             query_vectors = synthetic(real, 50, rng, spread=0.8)
             for name, target in stores:
-                searcher = Searcher(settings, target, embedder)  # type: ignore[arg-type]
-                knn = timed(lambda target=target: target.knn_photos(query_vectors[0], 60, 2000), repeat=30)
-                turn = iter(range(10**6))
-                text = timed(lambda searcher=searcher: searcher.text(QUERIES[next(turn) % len(QUERIES)], k=60), repeat=20)
+                knn, text = _latencies(Searcher(settings, target, embedder), query_vectors)  # type: ignore[arg-type]
                 latency_rows.append([name, f"{size:,}", f"{size - 100:,}", p50_p95(text), p50_p95(knn)])
                 if size >= ANN_MIN_ROWS:
                     for candidates in (500, 2000):

@@ -1,0 +1,47 @@
+"""Run every benchmark and write docs/BENCHMARKS.md: `python -m bench.run_all` (see README)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bench import index_speed, model_cost, search_speed
+from bench.common import REPO, machine
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="random-base", help="random-base (real cost, random weights) or a folder")
+    parser.add_argument("--photos", type=int, default=150, help="photos for the indexing comparison")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="store sizes for latency and recall")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args()
+    if args.quick:
+        args.photos, args.sizes = 30, "1000,12000"
+    started = time.perf_counter()
+    sections = []
+    cost, best = model_cost.run(args.model, ["fp32", "bf16", "int8"], 16 if args.quick else 32, 16)
+    sections.append(cost)
+    print(f"## {cost.title}\n\n{cost.body}\n", flush=True)
+    for section in (
+        index_speed.run(args.photos, args.model, best, 16),
+        search_speed.run(args.model, best, [int(s) for s in args.sizes.split(",")]),
+    ):
+        sections.append(section)
+        print(f"## {section.title}\n\n{section.body}\n", flush=True)
+    text = "\n\n".join(
+        [
+            "# Benchmarks",
+            f"Produced by `.venv/bin/python -m bench.run_all` in {time.perf_counter() - started:.0f} s on: "
+            f"{machine()}. Every speed ratio below was measured side by side in this one run. "
+            "No GPU was lent to this session, so the GPU path (cuda, fp16, large batches) is not measured here; "
+            "the same command measures it on a CUDA machine.",
+            *[f"## {s.title}\n\n{s.body}" for s in sections],
+        ]
+    )
+    (REPO / "docs" / "BENCHMARKS.md").write_text(text + "\n", encoding="utf-8")
+    print("wrote docs/BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
