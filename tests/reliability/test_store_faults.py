@@ -118,3 +118,30 @@ def test_elasticsearch_going_away_mid_run_stops_clearly_and_a_rerun_completes(
         store.refresh()
         assert store.count_photos() == 100
         assert len(store.photo_signatures()) == 100
+
+
+def test_per_document_bulk_errors_are_reported_per_photo(
+    album: Path, env: dict[str, str], noida_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index whose shot_time field is not a date rejects dated photos one by one; each is named."""
+    from elasticsearch import Elasticsearch
+
+    from peaklens.store.elastic import photos_mapping
+
+    mapping = photos_mapping(64)
+    mapping["properties"]["shot_time"] = {"type": "integer"}
+    Elasticsearch(noida_url).indices.create(index="conflicting-photos", mappings=mapping)
+    undated = album / "undated.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), "white").save(undated)
+    monkeypatch.setenv("PEAKLENS_STORE", "elasticsearch")
+    monkeypatch.setenv("PEAKLENS_ES_URL", noida_url)
+    monkeypatch.setenv("PEAKLENS_PHOTOS_INDEX", "conflicting-photos")
+    monkeypatch.setenv("PEAKLENS_PEAKS_INDEX", "conflicting-peaks")
+    result = run_cli("index", str(album), "--no-progress")
+    assert result.code == 0, result.stderr
+    assert "added 1," in result.stdout and "failed 100" in result.stdout
+    failed_lines = [line for line in result.stderr.splitlines() if "not stored:" in line]
+    assert len(failed_lines) == 100
+    assert all(line.startswith("skipped IMG_") for line in failed_lines)
