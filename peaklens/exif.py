@@ -56,8 +56,8 @@ class PhotoMeta:
     shot_time: datetime | None = None
     focal_length_mm: float | None = None
     focal_length_35mm: float | None = None
-    orientation: int = 1
     warnings: list[str] = field(default_factory=list)
+    orientation: int = 1  # EXIF Orientation (1-8), applied by the decoder
 
 
 class _Junk(ValueError):

@@ -24,7 +24,7 @@ import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
 from peaklens.errors import PeaklensError
-from peaklens.exif import PhotoMeta, read_meta
+from peaklens.exif import ORIENTATION, PhotoMeta, read_meta
 from peaklens.scan import AlbumFile
 
 pillow_heif.register_heif_opener()
@@ -225,6 +225,22 @@ def _draft_box(size: tuple[int, int], target: int) -> tuple[int, int]:
     return max(1, math.ceil(width * ratio)), max(1, math.ceil(height * ratio))
 
 
+def _pending_orientation(loaded: Image.Image, orientation: int) -> int:
+    """The EXIF orientation still to apply after ``load``.
+
+    Some plugins turn the image upright themselves and then drop the tag (Pillow's TIFF plugin in recent
+    versions, pillow-heif always); they also report the upright size from the header. Rotating again
+    would turn the photo sideways.
+    """
+    if orientation == 1:
+        return 1
+    try:
+        still = loaded.getexif().get(ORIENTATION, 1)
+    except Exception:
+        return orientation
+    return orientation if still == orientation else 1
+
+
 def _orient(image: Image.Image, orientation: int) -> Image.Image:
     method = _TRANSPOSE.get(orientation)
     return image.transpose(method) if method is not None else image
@@ -244,8 +260,6 @@ def _decode(
         if width * height > max_pixels:
             raise _too_large(width, height, max_pixels)
         meta = read_meta(im)
-        if meta.orientation in (5, 6, 7, 8):
-            width, height = height, width
         if im.format == "HEIF":
             fp.seek(0, io.SEEK_END)
             if _heif_data_end(fp) > fp.tell():
@@ -255,11 +269,14 @@ def _decode(
         elif im.format == "JPEG":
             im.draft("RGB", _draft_box(im.size, target))  # DCT scaling: 1/2, 1/4, 1/8 at decode time
         im.load()
+        orientation = _pending_orientation(im, meta.orientation)
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
         image = _to_rgb(im)
         if max(image.size) > target:
             # reducing_gap: a cheap box ``reduce`` first, then bicubic for the last factor of two
             image.thumbnail((target, target), Image.Resampling.BICUBIC, reducing_gap=2.0)
-        image = _orient(image, meta.orientation)
+        image = _orient(image, orientation)
         if image is im:
             image = im.copy()  # a plain Image, independent of the file object closed below
     return LoadedPhoto(image=image, meta=meta, width=width, height=height)

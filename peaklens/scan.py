@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,9 +41,11 @@ def is_image_name(name: str) -> bool:
 def scan_album(root: Path, problems: list[tuple[str, str]] | None = None) -> list[AlbumFile]:
     """All photos under ``root``, sorted by relative path.
 
-    Hidden entries are skipped; symlinks are followed only while they stay inside the root (each real folder
-    is walked once, so link loops end). Unreadable folders and skipped links go to ``problems`` as
-    ``(rel_path, reason)``; they never stop the walk. Zero-byte files are kept: the decoder reports them.
+    Hidden entries are skipped. Symlinks are followed only while they resolve inside the root, and only
+    after the real tree is walked: a photo keeps the path of its real location (its id survives removing
+    the link) and every real file and folder is listed once (link loops end). Unreadable folders and
+    skipped links go to ``problems`` as ``(rel_path, reason)``; they never stop the walk. Zero-byte files
+    are kept: the decoder reports them.
     """
     root = Path(root)
     if not root.exists():
@@ -52,7 +55,10 @@ def scan_album(root: Path, problems: list[tuple[str, str]] | None = None) -> lis
     real_root = root.resolve()
     base = root.absolute()
     found: list[AlbumFile] = []
-    seen_dirs: set[Path] = {real_root}
+    seen_dirs: dict[Path, str] = {real_root: "."}  # real folder -> the path it was listed under
+    seen_files: dict[Path, str] = {}  # real photo -> its rel_path
+    dir_links: deque[tuple[str, Path]] = deque()  # (rel_path, resolved target)
+    file_links: list[tuple[str, Path]] = []
 
     def note(rel: str, reason: str) -> None:
         if problems is not None:
@@ -61,48 +67,60 @@ def scan_album(root: Path, problems: list[tuple[str, str]] | None = None) -> lis
     def inside(target: Path) -> bool:
         return target == real_root or real_root in target.parents
 
-    def walk(folder: Path, rel_prefix: str) -> None:
+    def add(rel: str, real: Path, stat: os.stat_result) -> None:
+        seen_files[real] = rel
+        found.append(AlbumFile(rel, base / rel, stat.st_size, stat.st_mtime))
+
+    def walk(folder: Path, real_folder: Path, rel_prefix: str) -> None:
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
-        except PermissionError:
-            if not rel_prefix:
-                raise BadInput(f"Album folder {root} cannot be read (permission denied).") from None
-            note(rel_prefix.rstrip("/"), "folder cannot be read (permission denied)")
-            return
         except OSError as exc:
+            why = "permission denied" if isinstance(exc, PermissionError) else exc.strerror or str(exc)
             if not rel_prefix:
-                raise BadInput(f"Album folder {root} cannot be read ({exc.strerror or exc}).") from None
-            note(rel_prefix.rstrip("/"), f"folder cannot be read ({exc.strerror or exc})")
+                raise BadInput(f"Album folder {root} cannot be read ({why}).") from None
+            note(rel_prefix.rstrip("/"), f"folder cannot be read ({why})")
             return
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             rel = rel_prefix + entry.name
             try:
-                is_link = entry.is_symlink()
-                if is_link:
+                if entry.is_symlink():
                     target = Path(entry.path).resolve()
                     if not target.exists():
                         if is_image_name(entry.name) or not os.path.splitext(entry.name)[1]:
                             note(rel, "broken symbolic link")
-                        continue
-                    if not inside(target):
-                        note(rel, "symbolic link points outside the album; skipped")
-                        continue
-                if entry.is_dir():
-                    real = Path(entry.path).resolve()
-                    if real in seen_dirs:
-                        note(rel, "folder already scanned through another path; skipped")
-                        continue
-                    seen_dirs.add(real)
-                    walk(Path(entry.path), rel + "/")
-                elif entry.is_file() and is_image_name(entry.name):
-                    st = entry.stat()
-                    found.append(AlbumFile(rel, base / rel, st.st_size, st.st_mtime))
+                    elif not inside(target):
+                        note(rel, "symbolic link points outside the album")
+                    elif target.is_dir():
+                        dir_links.append((rel, target))
+                    elif is_image_name(entry.name):
+                        file_links.append((rel, target))
+                elif entry.is_dir(follow_symlinks=False):
+                    real = real_folder / entry.name
+                    seen_dirs[real] = rel
+                    walk(Path(entry.path), real, rel + "/")
+                elif entry.is_file(follow_symlinks=False) and is_image_name(entry.name):
+                    add(rel, real_folder / entry.name, entry.stat(follow_symlinks=False))
             except OSError as exc:
                 note(rel, f"cannot be read ({exc.strerror or exc})")
 
-    walk(root, "")
+    walk(root, real_root, "")
+    while dir_links:  # folders reached only through a link (e.g. a link to a hidden folder)
+        rel, target = dir_links.popleft()
+        if target in seen_dirs:
+            note(rel, f"link to a folder already scanned ({seen_dirs[target]})")
+            continue
+        seen_dirs[target] = rel
+        walk(base / rel, target, rel + "/")
+    for rel, target in file_links:
+        if target in seen_files:
+            note(rel, f"link to a photo already listed ({seen_files[target]})")
+            continue
+        try:
+            add(rel, target, target.stat())
+        except OSError as exc:
+            note(rel, f"cannot be read ({exc.strerror or exc})")
     found.sort(key=lambda f: f.rel_path)
     return found

@@ -51,12 +51,16 @@ def test_every_trek_jpeg_is_in_the_khumbu_with_a_heading_and_an_offset() -> None
         assert meta.warnings == []
 
 
-@pytest.mark.parametrize("name", ["IMG_1512", "IMG_2290", "IMG_2887"])
-def test_heic_gives_the_same_place_and_time_as_its_jpeg(name: str) -> None:
-    heic, jpeg = meta_of(TREK / "heic" / f"{name}.HEIC"), meta_of(TREK / "jpeg" / f"{name}.jpg")
-    assert heic.gps is not None and heic.gps == jpeg.gps
-    assert heic.shot_time is not None and heic.shot_time == jpeg.shot_time
-    assert heic.heading_deg == jpeg.heading_deg and heic.altitude_m == jpeg.altitude_m
+def test_every_heic_gives_the_same_place_time_and_lens_as_its_jpeg() -> None:
+    heics = sorted((TREK / "heic").glob("*.HEIC"))
+    assert len(heics) == 25
+    for heic_path in heics:
+        heic, jpeg = meta_of(heic_path), meta_of(TREK / "jpeg" / f"{heic_path.stem}.jpg")
+        assert heic.gps is not None and heic.gps == jpeg.gps, heic_path.name
+        assert heic.shot_time is not None and heic.shot_time == jpeg.shot_time, heic_path.name
+        assert heic.shot_time.utcoffset() == timedelta(hours=5, minutes=45)
+        assert heic.heading_deg == jpeg.heading_deg and heic.altitude_m == jpeg.altitude_m, heic_path.name
+        assert heic.focal_length_35mm == jpeg.focal_length_35mm and heic.warnings == []
 
 
 def test_album_photo_from_aarhus() -> None:

@@ -109,8 +109,9 @@ def test_cmyk_jpeg_keeps_its_colour(bad_album: tuple[Path, dict[str, str]]) -> N
     assert r > 240 and g < 15 and b < 15
 
 
-def test_exif_orientation_makes_the_photo_upright(tmp_path: Path) -> None:
-    path = write_photo(tmp_path / "r.jpg", size=(64, 48), orientation=6)  # white marker stored top-left
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".heic", ".tif"])
+def test_exif_orientation_makes_the_photo_upright(tmp_path: Path, suffix: str) -> None:
+    path = write_photo(tmp_path / f"r{suffix}", size=(64, 48), orientation=6)  # white marker stored top-left
     photo = open_photo(path)
     assert photo.image.size == (48, 64) and (photo.width, photo.height) == (48, 64)
     pixels = np.asarray(photo.image)

@@ -53,21 +53,37 @@ def test_symlinks_outside_the_root_are_skipped_and_reported(tmp_path: Path) -> N
     album, outside = tmp_path / "album", tmp_path / "elsewhere"
     write_photo(album / "in.jpg")
     write_photo(album / "trip" / "day1.jpg")
+    write_photo(album / ".stash" / "kept.jpg")
     write_photo(outside / "private.jpg")
     (album / "link-to-private.jpg").symlink_to(outside / "private.jpg")
     (album / "link-to-elsewhere").symlink_to(outside, target_is_directory=True)
-    (album / "same-trip").symlink_to(album / "trip", target_is_directory=True)
+    (album / "same-trip").symlink_to(album / "trip", target_is_directory=True)  # sorts before "trip"
     (album / "alias.jpg").symlink_to(album / "in.jpg")
     (album / "dangling.jpg").symlink_to(tmp_path / "gone.jpg")
     (album / "trip" / "loop").symlink_to(album, target_is_directory=True)
+    (album / "stash").symlink_to(album / ".stash", target_is_directory=True)
+    (album / "escape.jpg").symlink_to(album / ".." / "elsewhere" / "private.jpg")  # "inside" only by name
     problems: list[tuple[str, str]] = []
-    rel_paths = [f.rel_path for f in scan_album(album, problems)]
-    assert rel_paths == ["alias.jpg", "in.jpg", "same-trip/day1.jpg"]  # each real folder walked once
+    files = scan_album(album, problems)
+    # each real photo once, under its real path; a link to a folder seen nowhere else is followed
+    assert [f.rel_path for f in files] == ["in.jpg", "stash/kept.jpg", "trip/day1.jpg"]
+    assert files[1].abs_path == album.absolute() / "stash" / "kept.jpg"
     reasons = dict(problems)
-    assert "outside the album" in reasons["link-to-private.jpg"]
-    assert "outside the album" in reasons["link-to-elsewhere"]
-    assert "broken" in reasons["dangling.jpg"]
-    assert "trip" in reasons and "same-trip/loop" in reasons  # no endless loop, and said so
+    assert reasons["link-to-private.jpg"] == "symbolic link points outside the album"
+    assert reasons["link-to-elsewhere"] == "symbolic link points outside the album"
+    assert reasons["escape.jpg"] == "symbolic link points outside the album"
+    assert reasons["dangling.jpg"] == "broken symbolic link"
+    assert reasons["alias.jpg"] == "link to a photo already listed (in.jpg)"
+    assert reasons["same-trip"] == "link to a folder already scanned (trip)"
+    assert reasons["trip/loop"] == "link to a folder already scanned (.)"  # no endless loop, and said so
+    assert len(problems) == 7
+
+
+def test_a_symlinked_album_root_is_scanned_through_the_link(tmp_path: Path) -> None:
+    write_photo(tmp_path / "real" / "a.jpg")
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    files = scan_album(tmp_path / "link")
+    assert [(f.rel_path, f.abs_path) for f in files] == [("a.jpg", tmp_path / "link" / "a.jpg")]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
@@ -83,6 +99,22 @@ def test_an_unreadable_subfolder_is_reported_not_fatal(tmp_path: Path) -> None:
         assert [f.rel_path for f in scan_album(tmp_path)] == ["ok.jpg"]  # without a list: silent
     finally:
         locked.chmod(0o755)
+
+
+def test_a_folder_the_os_refuses_to_open_is_reported_not_fatal(tmp_path: Path) -> None:
+    """Runs as root too: a path longer than PATH_MAX cannot be opened by anyone."""
+    write_photo(tmp_path / "ok.jpg")
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(20):  # 20 x 250 characters > 4096
+            os.mkdir("d" * 250, dir_fd=fd)
+            fd, parent = os.open("d" * 250, os.O_RDONLY, dir_fd=fd), fd
+            os.close(parent)
+    finally:
+        os.close(fd)
+    problems: list[tuple[str, str]] = []
+    assert [f.rel_path for f in scan_album(tmp_path, problems)] == ["ok.jpg"]
+    assert len(problems) == 1 and problems[0][1].startswith("folder cannot be read (File name too long")
 
 
 def test_missing_or_non_folder_root_is_one_clear_line(tmp_path: Path) -> None:
