@@ -26,7 +26,8 @@ dev_app = typer.Typer(no_args_is_help=True, help="Developer tools (tiny offline 
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(dev_app, name="dev")
 
-out = Console(soft_wrap=True)
+# piped output gets wide tables instead of 80-column wrapping
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 
