@@ -398,11 +398,15 @@ def evaluate(
     text_scores = score_text(parsed, rank)
     identify_scores = {}
     if parsed.identify:
-        ranked = [
-            (peak, [p.name for p in searcher.identify(_load_photo(photo).image)])
-            for photo, peak in parsed.identify
-        ]
-        identify_scores["visual"] = identification_accuracy(ranked)
+        visual, with_geo = [], []
+        for photo, peak in parsed.identify:
+            loaded = _load_photo(photo)
+            vector = searcher.image_vector(loaded.image)
+            visual.append((peak, [p.name for p in searcher.identify_vector(vector)]))
+            camera = _camera(loaded, True)
+            with_geo.append((peak, [p.name for p in searcher.identify_vector(vector, camera=camera)]))
+        identify_scores["visual"] = identification_accuracy(visual)
+        identify_scores[f"visual + geo prior (weight {settings.geo_weight})"] = identification_accuracy(with_geo)
     if as_json:
         _print_json(
             {
