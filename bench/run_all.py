@@ -11,7 +11,9 @@ from bench.common import REPO, machine
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="random-base", help="random-base (real cost, random weights) or a folder")
+    parser.add_argument(
+        "--model", default="random-base", help="random-base (real cost, random weights) or a folder"
+    )
     parser.add_argument("--photos", type=int, default=150, help="photos for the indexing comparison")
     parser.add_argument("--sizes", default="1000,10000,100000", help="store sizes for latency and recall")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")

@@ -406,7 +406,9 @@ def evaluate(
             camera = _camera(loaded, True)
             with_geo.append((peak, [p.name for p in searcher.identify_vector(vector, camera=camera)]))
         identify_scores["visual"] = identification_accuracy(visual)
-        identify_scores[f"visual + geo prior (weight {settings.geo_weight})"] = identification_accuracy(with_geo)
+        identify_scores[f"visual + geo prior (weight {settings.geo_weight})"] = identification_accuracy(
+            with_geo
+        )
     if as_json:
         _print_json(
             {

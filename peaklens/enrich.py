@@ -94,7 +94,7 @@ class PeakPredictor:
             if camera is not None:
                 every = views or self.views(camera)
                 prediction.extra["peak_views"] = {
-                    self.names[i]: view_json(every[i]) for i in order if every[i] is not None
+                    self.names[i]: view_json(view) for i in order if (view := every[i]) is not None
                 }
             predictions.append(prediction)
         return predictions

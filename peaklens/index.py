@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -308,7 +308,7 @@ def _maybe_die_mid_write(store: PhotoStore, chunk: Sequence[PhotoDoc]) -> None:
 def _write(
     store: PhotoStore,
     docs: Sequence[PhotoDoc],
-    stored: dict[str, object],
+    stored: Mapping[str, object],
     report: IndexReport,
     *,
     on_bad_id: Callable[[PhotoDoc, str], None],

@@ -36,6 +36,7 @@ def free_port() -> int:
 
 
 def real_es_url() -> str | None:
+    """A real Elasticsearch to test against as well, from ``PEAKLENS_ES_URL`` (None when unset)."""
     return os.environ.get("PEAKLENS_ES_URL") or None
 
 
@@ -47,25 +48,23 @@ class EsServer:
     log: Path
 
     def stop(self) -> None:
-        """SIGTERM the server's process group, SIGKILL after 5 s."""
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGTERM)
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
+        """SIGTERM the server's process group, SIGKILL after 5 s; idempotent."""
+        if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGKILL)
-            self.process.wait()
+                os.killpg(self.pid, signal.SIGTERM)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.pid, signal.SIGKILL)
+                self.process.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)  # a child the server left behind
 
 
-def start_noida(data_dir: Path, port: int | None = None, timeout: float = 30.0) -> EsServer:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    log = data_dir.parent / f"{data_dir.name}.noida.log"
-    with open(log, "wb") as handle:
-        process = subprocess.Popen(
+def _launch(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as handle:
+        return subprocess.Popen(
             [
                 str(noida_binary()),
                 "start",
@@ -80,26 +79,44 @@ def start_noida(data_dir: Path, port: int | None = None, timeout: float = 30.0) 
             ],
             stdout=handle,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True,  # its own process group: stop() ends its children too
         )
-    server = EsServer(f"http://127.0.0.1:{port}", process.pid, process, log)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(server.url + "/", timeout=1) as reply:
-                if reply.status == 200:
-                    return server
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            server.stop()
-            tail = log.read_text(errors="replace")[-1500:]
-            raise RuntimeError(f"noida-db did not answer on {server.url}: {tail}")
-        time.sleep(0.1)
+
+
+def start_noida(data_dir: Path, port: int | None = None, timeout: float = 30.0) -> EsServer:
+    """Start the emulator on ``port`` (a free one when None) and wait until ``GET /`` answers.
+
+    With no port given, a start that dies at once (the free port was taken meanwhile) is retried on another.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir.parent / f"{data_dir.name}.noida.log"
+    attempts = 1 if port else 3
+    for attempt in range(1, attempts + 1):
+        chosen = port or free_port()
+        process = _launch(data_dir, chosen, log)
+        server = EsServer(f"http://127.0.0.1:{chosen}", process.pid, process, log)
+        deadline = time.monotonic() + timeout
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(server.url + "/", timeout=1) as reply:
+                    if reply.status == 200:
+                        return server
+            except OSError:
+                pass
+            time.sleep(0.1)
+        died = process.poll() is not None
+        server.stop()
+        if died and attempt < attempts:
+            continue
+        tail = log.read_text(errors="replace")[-1500:].strip()
+        why = f"exited with code {process.returncode}" if died else f"did not answer within {timeout:g} s"
+        raise RuntimeError(f"noida-db on {server.url} {why}; its output ends with:\n{tail}")
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager
 def running_noida(data_dir: Path, port: int | None = None) -> Iterator[EsServer]:
+    """``with running_noida(tmp / "es") as server:`` ... ``server.url``; stopped on exit, even on errors."""
     server = start_noida(data_dir, port)
     try:
         yield server

@@ -1,42 +1,54 @@
-"""Loading the embedder named in the settings, once per process, with one clear line when weights are missing."""
+"""Loading the embedder named in the settings, once per process, with one clear line when weights are missing.
+
+A hub id that is not in the local Hugging Face cache is probed with ONE short request before transformers is
+asked to download it: transformers/huggingface_hub retry a dead network with back-off for ~25 s, which reads as
+a hang to someone who simply has no internet.
+"""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import threading
 from pathlib import Path
+from typing import Any
 
 from peaklens.config import Settings
 from peaklens.embed.base import Embedder
 from peaklens.errors import ModelNotAvailable
 
 RANDOM_BASE = "random-base"
+#: seconds the one reachability probe of the hub may take
+PROBE_TIMEOUT_S = 5.0
+
 _cache: dict[tuple[str, str, str, int], Embedder] = {}
 _lock = threading.Lock()
 
 
-def _looks_like_path(model: str) -> bool:
-    return model.startswith((".", "/", "~")) or (os.sep in model and not _is_hub_id(model))
-
-
 def _is_hub_id(model: str) -> bool:
+    """``owner/name`` (or a bare ``name``) that is not an existing path and does not look like one."""
+    if model.startswith((".", "/", "~")) or "\\" in model or Path(model).expanduser().exists():
+        return False
     parts = model.split("/")
-    return len(parts) == 2 and all(parts) and not Path(model).expanduser().exists()
+    return len(parts) <= 2 and all(parts)
+
+
+def _in_hub_cache(model: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(model, "config.json"), str)
+    except Exception:  # a malformed id is simply "not cached"
+        return False
 
 
 def model_available(model: str) -> bool:
-    """True when the model can be loaded without a network: a local folder, or a hub id in the HF cache."""
+    """True when the model loads without a network: a local folder, a hub id in the HF cache, random-base."""
     if model == RANDOM_BASE:
         return True
     folder = Path(model).expanduser()
     if folder.is_dir():
         return (folder / "config.json").is_file()
-    from huggingface_hub import try_to_load_from_cache
-
-    try:
-        return isinstance(try_to_load_from_cache(model, "config.json"), str)
-    except Exception:
-        return False
+    return _is_hub_id(model) and _in_hub_cache(model)
 
 
 def _missing_message(model: str) -> str:
@@ -46,45 +58,97 @@ def _missing_message(model: str) -> str:
     )
 
 
-def _load(settings: Settings) -> Embedder:
-    from peaklens.embed.siglip import SiglipEmbedder
+def _hub_status(model: str) -> int | None:
+    """HTTP status of ONE HEAD request for the model's config.json (no retries), or None when the hub cannot
+    be reached. Runs in a daemon thread so that even a DNS lookup that hangs (not covered by the request
+    timeout) costs at most PROBE_TIMEOUT_S + 1 s."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import build_hf_headers, get_session
 
-    model_name = settings.model
-    kwargs = dict(device=settings.device, precision=settings.precision, batch_size=settings.batch_size)
-    if model_name == RANDOM_BASE:
-        from peaklens.embed.tiny import random_base_model
+    if constants.HF_HUB_OFFLINE:
+        return None
+    url = f"{constants.ENDPOINT}/{model}/resolve/main/config.json"
+    result: list[int] = []
 
-        return SiglipEmbedder.from_parts(*random_base_model(), RANDOM_BASE, **kwargs)
-    folder = Path(model_name).expanduser()
-    if _looks_like_path(model_name) or folder.exists():
+    def probe() -> None:
+        with contextlib.suppress(Exception):  # DNS failure, refused, timeout, proxy error ...
+            response = get_session().head(
+                url, headers=build_hf_headers(), timeout=PROBE_TIMEOUT_S, follow_redirects=False
+            )
+            result.append(response.status_code)
+
+    worker = threading.Thread(target=probe, name="peaklens-hub-probe", daemon=True)
+    worker.start()
+    worker.join(PROBE_TIMEOUT_S + 1)
+    return result[0] if result else None
+
+
+def _probe_hub(model: str) -> None:
+    """Raise ModelNotAvailable (one line) unless the hub can serve ``model`` now."""
+    status = _hub_status(model)
+    if status is None:
+        raise ModelNotAvailable(_missing_message(model))
+    if status in (401, 403):
+        raise ModelNotAvailable(
+            f"Model '{model}' is gated or private on the Hugging Face hub: log in with `hf auth login` "
+            f"(and accept its licence), or set PEAKLENS_MODEL=/path/to/a/local/model/folder."
+        )
+    if status == 404:
+        raise ModelNotAvailable(
+            f"Model '{model}' does not exist on the Hugging Face hub (typo?); "
+            f"set PEAKLENS_MODEL to a hub id or a local model folder."
+        )
+
+
+def _source(model: str) -> tuple[str, bool]:
+    """(what to hand to from_pretrained, local_files_only), or ModelNotAvailable with one line."""
+    folder = Path(model).expanduser()
+    if not _is_hub_id(model):
         if not folder.is_dir():
             raise ModelNotAvailable(f"Model folder {folder} does not exist.")
         if not (folder / "config.json").is_file():
             raise ModelNotAvailable(f"Model folder {folder} has no config.json: it is not a saved model.")
-        source, local_only = str(folder), True
-    else:
-        source, local_only = (
-            model_name,
-            model_available(model_name) or os.environ.get("HF_HUB_OFFLINE") == "1",
-        )
+        return str(folder), True
+    if _in_hub_cache(model):
+        return model, True
+    _probe_hub(model)
+    return model, False
+
+
+def _load(settings: Settings) -> Embedder:
+    from peaklens.embed.siglip import SiglipEmbedder
+
+    options: dict[str, Any] = dict(
+        device=settings.device, precision=settings.precision, batch_size=settings.batch_size
+    )
+    if settings.model == RANDOM_BASE:
+        from peaklens.embed.tiny import random_base_model
+
+        return SiglipEmbedder.from_parts(*random_base_model(), RANDOM_BASE, **options)
+    source, local_only = _source(settings.model)
+
     from transformers import AutoModel, AutoProcessor
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-
     try:
         model = AutoModel.from_pretrained(source, local_files_only=local_only)
         processor = AutoProcessor.from_pretrained(source, local_files_only=local_only)
-    except (OSError, ValueError) as exc:
-        if source == model_name and not folder.exists():
-            raise ModelNotAvailable(_missing_message(model_name)) from None
-        raise ModelNotAvailable(f"Model {source} could not be loaded: {str(exc).splitlines()[0]}") from None
-    return SiglipEmbedder.from_parts(model, processor, model_name, **kwargs)
+    except Exception as exc:  # corrupt or foreign files raise anything from OSError to SafetensorError
+        if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelNotAvailable(f"Model {source} could not be loaded: {first}") from None
+    return SiglipEmbedder.from_parts(model, processor, settings.model, **options)
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """The embedder for these settings, built on first use and reused afterwards (UI reruns, tests)."""
+    """The embedder for these settings, built on first use and reused afterwards (UI reruns, CLI, tests).
+
+    ``settings.model == "random-base"`` gives the default's full-size architecture with random weights: for
+    benchmarks only (it costs what the real model costs; its vectors mean nothing).
+    """
     key = (settings.model, settings.device, settings.precision, settings.batch_size)
     with _lock:
         if key not in _cache:

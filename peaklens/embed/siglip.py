@@ -38,6 +38,25 @@ def _features(output: Any) -> torch.Tensor:
     return pooled
 
 
+def _quantise_int8(model: Any) -> Any:
+    """Dynamic int8 for every plain Linear except NaFlex's patch embedding, which the model reads
+    ``.weight.dtype`` of (a quantised Linear has ``weight()`` as a method); one small layer, nothing lost.
+    Linear subclasses (the pooling head's MultiheadAttention out_proj) stay float, as ``{nn.Linear}`` would."""
+    import warnings
+
+    from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
+
+    spec = {
+        name: default_dynamic_qconfig
+        for name, module in model.named_modules()
+        if type(module) is torch.nn.Linear and not name.endswith("patch_embedding")
+    }
+    with warnings.catch_warnings():  # torch.ao.quantization's deprecation notices, once per load
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return quantize_dynamic(model, spec, dtype=torch.qint8)
+
+
 class SiglipEmbedder:
     """Embeds photos and texts with a SigLIP-family model; rows are unit-length float32."""
 
@@ -58,13 +77,19 @@ class SiglipEmbedder:
         self.precision = self._resolve_precision(precision)
         model = model.eval()
         if self.precision == "int8":
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            model = _quantise_int8(model)
         elif self.precision == "fp16":
             model = model.to(torch.float16)
-        elif self.precision == "bf16":
+        elif self.precision == "bf16" and self.device != "cpu":
             model = model.to(torch.bfloat16)
         self.model = model.to(self.device)
-        self.dtype = next(self.model.parameters()).dtype if self.precision != "int8" else torch.float32
+        # bf16 on the CPU: autocast over fp32 weights (a hair faster than bf16 weights). Measured on the
+        # full-size model, torch 2.13, 2 cores with avx512_bf16, 8 photos: fp32 3.4 photos/s, int8 6.6/s,
+        # bf16 autocast 0.57/s, bf16 weights 0.56/s — bf16 runs and agrees, but on a CPU pick fp32 or int8.
+        self._autocast = self.precision == "bf16" and self.device == "cpu"
+        self.dtype = torch.float32
+        if self.precision in ("fp16", "bf16") and not self._autocast:
+            self.dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
         self.logit_scale = float(torch.exp(model.logit_scale.float()).item())
         self.logit_bias = float(model.logit_bias.float().item())
         self.image_size = self._image_size()
@@ -108,10 +133,13 @@ class SiglipEmbedder:
         for key, value in batch.items():
             if isinstance(value, torch.Tensor):
                 value = value.to(self.device)
-                if value.is_floating_point() and self.precision in ("fp16", "bf16"):
+                if value.is_floating_point() and self.dtype != torch.float32:
                     value = value.to(self.dtype)
             moved[key] = value
         return moved
+
+    def _precision_context(self) -> torch.autocast:
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._autocast)
 
     @torch.inference_mode()
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
@@ -122,7 +150,9 @@ class SiglipEmbedder:
                 for img in images[start : start + self.batch_size]
             ]
             inputs = self._to_device(self.processor(images=chunk, return_tensors="pt"))
-            rows.append(_features(self.model.get_image_features(**inputs)).float().cpu().numpy())
+            with self._precision_context():
+                features = _features(self.model.get_image_features(**inputs))
+            rows.append(features.float().cpu().numpy())
         if not rows:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
         return l2_normalise(np.concatenate(rows))
@@ -139,9 +169,12 @@ class SiglipEmbedder:
                 truncation=True,
                 return_tensors="pt",
             )
-            inputs = self._to_device(inputs)
-            kwargs = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "position_ids")}
-            rows.append(_features(self.model.get_text_features(**kwargs)).float().cpu().numpy())
+            # input_ids only: SigLIP was trained without a text attention mask (pads are attended to and the
+            # last position is pooled), so passing the tokenizer's mask would drift from the trained model.
+            input_ids = inputs["input_ids"].to(self.device)
+            with self._precision_context():
+                features = _features(self.model.get_text_features(input_ids=input_ids))
+            rows.append(features.float().cpu().numpy())
         if not rows:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
         return l2_normalise(np.concatenate(rows))

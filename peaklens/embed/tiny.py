@@ -9,11 +9,13 @@ something other than 50 %.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +30,27 @@ _SENTENCES = [
     "阿玛达布朗 珠穆朗玛峰 洛子峰 अमा दब्लम सगरमाथा エベレスト ཇོ་མོ་གླང་མ",
 ]
 _COMPLETE = ("config.json", "model.safetensors", "tokenizer.model", "processor_config.json")
+
+
+def _complete(folder: Path) -> bool:
+    return all((folder / name).exists() for name in _COMPLETE)
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No progress bars and no warnings about transformers' own defaults (``save_pretrained`` diffs against a
+    default SiglipTextConfig whose bos/eos ids lie outside its vocabulary) in CLI output; restored after."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def _train_tokenizer(folder: Path) -> None:
@@ -69,8 +92,8 @@ def _text_config(vocab_size: int) -> dict[str, Any]:
     )
 
 
-def build_tiny_model(folder: Path, kind: Kind = "siglip", seed: int = 0) -> Path:
-    """Write a tiny model + processor into ``folder`` (idempotent; safe when several processes race)."""
+def _write_tiny(work: Path, kind: Kind, seed: int) -> None:
+    """Tokenizer, model and processor of the ``kind`` architecture, saved into ``work``."""
     import torch
     from transformers import (
         GemmaTokenizer,
@@ -84,64 +107,67 @@ def build_tiny_model(folder: Path, kind: Kind = "siglip", seed: int = 0) -> Path
         SiglipProcessor,
     )
 
+    _train_tokenizer(work)
+    tokenizer = GemmaTokenizer.from_pretrained(str(work))
+    torch.manual_seed(seed)
+    text = _text_config(len(tokenizer))
+    vision = dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, patch_size=16
+    )
+    model: Any
+    if kind == "siglip":
+        model = SiglipModel(SiglipConfig(text_config=text, vision_config={**vision, "image_size": 224}))
+        processor: Any = SiglipProcessor(
+            image_processor=SiglipImageProcessor(size={"height": 224, "width": 224}), tokenizer=tokenizer
+        )
+    elif kind == "siglip2":
+        model = Siglip2Model(Siglip2Config(text_config=text, vision_config={**vision, "num_patches": 256}))
+        processor = Siglip2Processor(
+            image_processor=Siglip2ImageProcessor(patch_size=16, max_num_patches=256), tokenizer=tokenizer
+        )
+    else:
+        raise ValueError(f"unknown tiny model kind {kind!r}")
+    with torch.no_grad():
+        model.logit_scale.fill_(math.log(10.0))
+        model.logit_bias.fill_(-10.0)
+    model.save_pretrained(str(work))
+    processor.save_pretrained(str(work))
+
+
+def build_tiny_model(folder: Path, kind: Kind = "siglip", seed: int = 0) -> Path:
+    """Write a tiny model + processor into ``folder`` (idempotent; safe when several processes race).
+
+    Built in a temporary sibling folder and renamed into place, so a reader never sees a half-written model.
+    The same ``seed`` gives the same weights. logit_scale = log(10) and logit_bias = -10 (not random init's 0).
+    """
     folder = Path(folder)
-    if all((folder / name).exists() for name in _COMPLETE):
+    if _complete(folder):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        _train_tokenizer(work)
-        tokenizer = GemmaTokenizer.from_pretrained(str(work))
-        torch.manual_seed(seed)
-        text = _text_config(len(tokenizer))
-        vision = dict(
-            hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, patch_size=16
-        )
-        model: Any
-        if kind == "siglip":
-            model = SiglipModel(SiglipConfig(text_config=text, vision_config={**vision, "image_size": 224}))
-            processor: Any = SiglipProcessor(
-                image_processor=SiglipImageProcessor(size={"height": 224, "width": 224}), tokenizer=tokenizer
-            )
-        elif kind == "siglip2":
-            model = Siglip2Model(
-                Siglip2Config(text_config=text, vision_config={**vision, "num_patches": 256})
-            )
-            processor = Siglip2Processor(
-                image_processor=Siglip2ImageProcessor(patch_size=16, max_num_patches=256), tokenizer=tokenizer
-            )
-        else:
-            raise ValueError(f"unknown tiny model kind {kind!r}")
-        with torch.no_grad():
-            model.logit_scale.fill_(math.log(10.0))
-            model.logit_bias.fill_(-10.0)
-        model.save_pretrained(str(work))
-        processor.save_pretrained(str(work))
+        with _quiet_transformers():
+            _write_tiny(work, kind, seed)
         try:
             os.rename(work, folder)
-        except OSError:  # another process finished first, or folder exists half-made
-            if not all((folder / name).exists() for name in _COMPLETE):
+        except OSError:  # another process finished first, or a half-made folder is in the way
+            if not _complete(folder):
                 shutil.rmtree(folder, ignore_errors=True)
-                os.rename(work, folder)
+                with contextlib.suppress(OSError):  # a racing builder may win this second round too
+                    os.rename(work, folder)
+            if not _complete(folder):
+                raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return folder
 
 
-def random_base_model(seed: int = 0) -> tuple[Any, Any]:
-    """Full-size random SiglipModel with the default's config (~375 M parameters) and a processor.
+def random_base_config() -> Any:
+    """The SiglipConfig of google/siglip2-base-patch16-224 (768 wide, 12 layers, 256 000-piece vocabulary)."""
+    from transformers import SiglipConfig
 
-    For benchmarks only: it costs exactly what google/siglip2-base-patch16-224 costs; its vectors mean nothing.
-    The tokenizer is the tiny one (ids stay far below the 256 000-piece vocabulary, cost is the same).
-    """
-    import torch
-    from transformers import GemmaTokenizer, SiglipConfig, SiglipImageProcessor, SiglipModel, SiglipProcessor
-
-    with tempfile.TemporaryDirectory() as tmp:
-        _train_tokenizer(Path(tmp))
-        tokenizer = GemmaTokenizer.from_pretrained(tmp)
     layers = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12)
-    config = SiglipConfig(
+    return SiglipConfig(
         text_config={
             **layers,
             "vocab_size": 256000,
@@ -152,9 +178,23 @@ def random_base_model(seed: int = 0) -> tuple[Any, Any]:
         },
         vision_config={**layers, "image_size": 224, "patch_size": 16},
     )
-    torch.manual_seed(seed)
-    model = SiglipModel(config).eval()
-    processor = SiglipProcessor(
-        image_processor=SiglipImageProcessor(size={"height": 224, "width": 224}), tokenizer=tokenizer
-    )
+
+
+def random_base_model(seed: int = 0) -> tuple[Any, Any]:
+    """Full-size random SiglipModel with the default's config (~375 M parameters) and a processor, in memory.
+
+    For benchmarks only: it costs exactly what google/siglip2-base-patch16-224 costs; its vectors mean nothing.
+    The tokenizer is the tiny one (ids stay far below the 256 000-piece vocabulary, cost is the same).
+    """
+    import torch
+    from transformers import GemmaTokenizer, SiglipImageProcessor, SiglipModel, SiglipProcessor
+
+    with _quiet_transformers(), tempfile.TemporaryDirectory() as tmp:
+        _train_tokenizer(Path(tmp))
+        tokenizer = GemmaTokenizer.from_pretrained(tmp)
+        torch.manual_seed(seed)
+        model = SiglipModel(random_base_config()).eval()
+        processor = SiglipProcessor(
+            image_processor=SiglipImageProcessor(size={"height": 224, "width": 224}), tokenizer=tokenizer
+        )
     return model, processor

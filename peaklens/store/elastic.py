@@ -7,12 +7,15 @@ exact JSON sent. Connection problems become one line naming the URL, never the c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
+from elastic_transport import ConnectionTimeout, TlsError
+from elasticsearch import ApiError, Elasticsearch, TransportError, UnsupportedProductError, helpers
 from elasticsearch import ConnectionError as EsConnectionError
 
 from peaklens.config import Settings
@@ -162,6 +165,19 @@ def facets_body(filters: SearchFilters | None = None, size: int = 100) -> dict[s
     }
 
 
+def vector_problem(vector: np.ndarray) -> str | None:
+    """Why a vector cannot be sent (NaN would make the whole bulk request invalid JSON), or None.
+
+    A wrong dimension is left to Elasticsearch, which rejects that one document against its mapping.
+    """
+    values = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if values.size == 0:
+        return "vector is empty"
+    if not np.all(np.isfinite(values)):
+        return "vector holds NaN or infinite values"
+    return None
+
+
 def photo_source(doc: PhotoDoc) -> dict[str, Any]:
     vector = np.asarray(doc.vector, dtype=np.float32).reshape(-1)
     return {
@@ -225,7 +241,7 @@ class ElasticStore:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.url = settings.es_url
+        self.url = display_url(settings.es_url)
         self.photos = settings.photos_index
         self.peaks = settings.peaks_index
         self.meta_index = f"{settings.photos_index}-meta"
@@ -240,35 +256,61 @@ class ElasticStore:
             kwargs["basic_auth"] = (settings.es_username, settings.es_password.get_secret_value())
         if settings.es_ca_certs is not None:
             kwargs["ca_certs"] = str(settings.es_ca_certs)
-        if self.url.startswith("https"):
+        if settings.es_url.startswith("https"):
             kwargs["verify_certs"] = settings.es_verify_certs
         try:
-            self.es = Elasticsearch(self.url, **kwargs)
+            self.es = Elasticsearch(settings.es_url, **kwargs)
         except (ValueError, TypeError) as exc:
-            raise StoreUnavailable(f"Elasticsearch URL {self.url!r} cannot be used: {exc}") from None
+            raise StoreUnavailable(
+                f"Elasticsearch URL {self.url!r} cannot be used: {self._scrub(str(exc))}"
+            ) from None
+
+    def _scrub(self, text: str) -> str:
+        """``text`` without any secret from the settings (errors may echo what they were given)."""
+        for secret in (self.settings.es_api_key, self.settings.es_password):
+            if secret is not None and secret.get_secret_value():
+                text = text.replace(secret.get_secret_value(), "********")
+        return text.replace(self.settings.es_url, self.url)
 
     def _call(self, action: Callable[[], T]) -> T:
         """Run one request, turning transport and auth failures into one line without secrets."""
         try:
             return action()
-        except EsConnectionError as exc:
-            reason = "connection refused" if "refused" in str(exc).lower() else type(exc).__name__
-            raise StoreUnavailable(
-                f"Elasticsearch at {self.url} is not reachable ({reason}). Start it or set PEAKLENS_ES_URL."
-            ) from None
-        except TransportError as exc:
-            raise StoreUnavailable(f"Elasticsearch at {self.url} failed: {type(exc).__name__}.") from None
-        except ApiError as exc:
-            if exc.meta.status == 404:
-                raise _NotFound from None
-            if exc.meta.status in (401, 403):
-                raise StoreUnavailable(
-                    f"Elasticsearch at {self.url} refused the credentials (HTTP {exc.meta.status}): "
-                    "check PEAKLENS_ES_API_KEY or PEAKLENS_ES_USERNAME/PASSWORD."
-                ) from None
-            raise PeaklensError(
-                f"Elasticsearch at {self.url} answered HTTP {exc.meta.status}: {_error_reason(exc.body)}"
-            ) from None
+        except (TransportError, ApiError) as exc:
+            raise self._translate(exc) from None
+
+    def _translate(self, exc: TransportError | ApiError) -> PeaklensError:
+        """The one line a user sees for a failed request: the URL and what to do, never a credential."""
+        if isinstance(exc, ConnectionTimeout):
+            return StoreUnavailable(
+                f"Elasticsearch at {self.url} did not answer within {self.settings.es_request_timeout:g} s. "
+                "Check the server or raise PEAKLENS_ES_REQUEST_TIMEOUT."
+            )
+        if isinstance(exc, TlsError):
+            return StoreUnavailable(
+                f"Elasticsearch at {self.url}: the TLS handshake failed. "
+                "Set PEAKLENS_ES_CA_CERTS to the cluster's CA certificate."
+            )
+        if isinstance(exc, EsConnectionError):
+            return StoreUnavailable(
+                f"Elasticsearch at {self.url} is not reachable ({_connection_reason(exc)}). "
+                "Start it or set PEAKLENS_ES_URL."
+            )
+        if isinstance(exc, TransportError):
+            return StoreUnavailable(f"Elasticsearch at {self.url} failed: {type(exc).__name__}.")
+        if isinstance(exc, UnsupportedProductError):
+            return StoreUnavailable(f"The server at {self.url} is not Elasticsearch: set PEAKLENS_ES_URL.")
+        if exc.meta.status == 404:
+            return _NotFound()
+        if exc.meta.status in (401, 403):
+            return StoreUnavailable(
+                f"Elasticsearch at {self.url} refused the credentials (HTTP {exc.meta.status}): "
+                "check PEAKLENS_ES_API_KEY or PEAKLENS_ES_USERNAME/PASSWORD."
+            )
+        return PeaklensError(
+            f"Elasticsearch at {self.url} answered HTTP {exc.meta.status}: "
+            + self._scrub(_error_reason(exc.body))
+        )
 
     def _exists(self, index: str) -> bool:
         return bool(self._call(lambda: self.es.indices.exists(index=index)))
@@ -288,7 +330,7 @@ class ElasticStore:
         self._create(self.peaks, peaks_mapping(dim, m, ef))
         self._create(self.meta_index, {"properties": {"meta": {"type": "object", "enabled": False}}})
         for index, field in ((self.photos, "clip_image"), (self.peaks, "text_embed")):
-            mapping = self._call(lambda index=index: self.es.indices.get_mapping(index=index))
+            mapping = self._call(functools.partial(self.es.indices.get_mapping, index=index))
             props = next(iter(dict(mapping).values()))["mappings"].get("properties", {})
             held = props.get(field, {}).get("dims")
             if held is not None and int(held) != dim:
@@ -328,9 +370,8 @@ class ElasticStore:
                     report.written.append(str(op["_id"]))
                 else:
                     report.failed[str(op.get("_id"))] = _error_reason(op.get("error") or op)
-        except (EsConnectionError, TransportError):
-            self._call(lambda: self.es.info())  # raises the one-line StoreUnavailable
-            raise
+        except (TransportError, ApiError) as exc:  # the server went away mid-run: stop with one line
+            raise self._translate(exc) from None
         missing = {str(a["_id"]) for a in actions} - set(report.written) - set(report.failed)
         if missing:  # raise_on_exception=False reports a dead connection as nothing at all: say so
             self._call(lambda: self.es.info())
@@ -338,12 +379,16 @@ class ElasticStore:
         return report
 
     def upsert_photos(self, docs: Sequence[PhotoDoc]) -> BulkReport:
-        return self._bulk(
+        bad = {doc.id: problem for doc in docs if (problem := vector_problem(doc.vector))}
+        report = self._bulk(
             [
                 {"_op_type": "index", "_index": self.photos, "_id": doc.id, "_source": photo_source(doc)}
                 for doc in docs
+                if doc.id not in bad
             ]
         )
+        report.failed.update(bad)
+        return report
 
     def delete_photos(self, ids: Iterable[str]) -> int:
         actions = [{"_op_type": "delete", "_index": self.photos, "_id": i} for i in dict.fromkeys(ids)]
@@ -429,6 +474,7 @@ class ElasticStore:
 
     # --- peaks ---------------------------------------------------------------------------------------
     def upsert_peaks(self, peaks: Sequence[PeakDoc]) -> BulkReport:
+        bad = {peak.id: problem for peak in peaks if (problem := vector_problem(peak.vector))}
         actions = [
             {
                 "_op_type": "index",
@@ -443,8 +489,11 @@ class ElasticStore:
                 },
             }
             for peak in peaks
+            if peak.id not in bad
         ]
-        return self._bulk(actions)
+        report = self._bulk(actions)
+        report.failed.update(bad)
+        return report
 
     def all_peaks(self) -> list[PeakDoc]:
         return sorted((_peak_doc(hit) for hit in self._scan(self.peaks, True)), key=lambda p: p.id)
@@ -486,10 +535,35 @@ class ElasticStore:
     def refresh(self) -> None:
         for index in (self.photos, self.peaks):
             if self._exists(index):
-                self._call(lambda index=index: self.es.indices.refresh(index=index))
+                self._call(functools.partial(self.es.indices.refresh, index=index))
 
     def close(self) -> None:
         self.es.close()
+
+
+def display_url(url: str) -> str:
+    """The URL as shown to users: any ``user:password@`` part is dropped."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid URL>"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _connection_reason(exc: Exception) -> str:
+    """A short cause; the details live in ``exc.message`` and the chained errors, not in ``str(exc)``."""
+    text = " ".join(str(part) for part in (exc, getattr(exc, "message", ""), exc.__cause__)).lower()
+    if "refused" in text:
+        return "connection refused"
+    if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+        return "host name not found"
+    if "unreachable" in text:
+        return "network unreachable"
+    return "connection failed"
 
 
 def _error_reason(error: Any) -> str:
@@ -501,6 +575,6 @@ def _error_reason(error: Any) -> str:
             cause = (
                 inner.get("caused_by", {}).get("reason") if isinstance(inner.get("caused_by"), dict) else None
             )
-            return f"{kind}: {reason}" + (f" ({cause})" if cause else "")
+            return f"{kind}: {reason}" + (f" ({cause})" if cause and cause != reason else "")
         return str(inner)
     return str(error)

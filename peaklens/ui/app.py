@@ -84,7 +84,7 @@ def sidebar_filters(searcher: Searcher) -> tuple[SearchFilters, str, int, int]:
     mini_map(searcher, bbox)
 
     bar.header("When")
-    dates = bar.date_input("Capture dates", value=(), key="dates")
+    dates = bar.date_input("Capture dates", value=[], key="dates")
     time_from = time_to = None
     if isinstance(dates, (list, tuple)) and len(dates) == 2:
         time_from = datetime.combine(dates[0], time.min, tzinfo=timezone.utc)
@@ -108,7 +108,7 @@ def mini_map(searcher: Searcher, bbox: BBox | None) -> None:
     """Photos as green dots, catalog peaks as red triangles, the active box outlined."""
     import pydeck as pdk
 
-    photos = [
+    photos: list[dict[str, Any]] = [
         {"lat": h.gps.lat, "lon": h.gps.lon, "label": h.path}
         for h in searcher.store.list_photos(limit=2000)
         if h.gps is not None

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from peaklens.config import Settings
 from peaklens.embed.base import l2_normalise
+from peaklens.errors import PeaklensError, StoreUnavailable
 from peaklens.records import BBox, GeoPoint, PeakDoc, PhotoDoc, SearchFilters
 from peaklens.store.base import PhotoStore
+from peaklens.store.embedded import EmbeddedStore
 from tests.store.conftest import DIM
 
 NPT = timezone(timedelta(hours=5, minutes=45))
@@ -218,11 +222,15 @@ def test_signatures_for_incremental_runs(filled: PhotoStore) -> None:
 
 def test_a_bad_document_is_reported_by_id_and_the_others_are_written(store: PhotoStore) -> None:
     bad = photo("bad", np.ones(DIM + 3, dtype=np.float32))
-    report = store.upsert_photos([ALBUM[0], bad, ALBUM[1]])
+    nan = photo("nan", np.full(DIM, np.nan, dtype=np.float32))
+    report = store.upsert_photos([ALBUM[0], bad, ALBUM[1], nan])
     assert sorted(report.written) == ["ama1", "ama2"]
-    assert list(report.failed) == ["bad"] and "dimension" in report.failed["bad"]
+    assert sorted(report.failed) == ["bad", "nan"] and "dimension" in report.failed["bad"]
+    assert "NaN" in report.failed["nan"]
     store.refresh()
     assert store.count_photos() == 2
+    peaks = store.upsert_peaks([PeakDoc("k2", ["K2"], np.ones(DIM + 3, dtype=np.float32))])
+    assert peaks.written == [] and list(peaks.failed) == ["k2"]
 
 
 def test_peaks_catalog_upsert_knn_list_and_clear(store: PhotoStore) -> None:
@@ -255,3 +263,105 @@ def test_creating_indices_is_idempotent_and_a_dimension_change_is_refused(store:
     store.ensure_indices(DIM)
     with pytest.raises(Exception, match=f"holds {DIM}-d vectors"):
         store.ensure_indices(DIM * 2)
+
+
+def test_a_query_vector_of_another_dimension_is_one_clear_error(filled: PhotoStore) -> None:
+    filled.upsert_peaks([PeakDoc("k2", ["K2"], vec(1))])
+    filled.refresh()
+    wrong = np.ones(DIM - 3, dtype=np.float32)
+    with pytest.raises(PeaklensError, match=r"dimensions|-d vectors") as caught:
+        filled.knn_photos(wrong, 3, 10)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(PeaklensError, match=r"dimensions|-d vectors"):
+        filled.knn_peaks(wrong, 3, 10)
+
+
+def test_a_damaged_embedded_store_is_one_line_naming_its_folder(tmp_path: Path) -> None:
+    settings = Settings(store="embedded", data_dir=tmp_path / "store")
+    store = EmbeddedStore(settings)
+    store.ensure_indices(DIM)
+    store.upsert_photos(ALBUM)
+    for part in (tmp_path / "store" / "lancedb").glob("*.lance/**/*"):
+        if part.is_file():
+            part.write_bytes(b"garbage")
+    reopened = EmbeddedStore(settings)
+    for action in (
+        reopened.count_photos,
+        lambda: reopened.knn_photos(vec(1), 3, 10),
+        reopened.photo_signatures,
+    ):
+        with pytest.raises(StoreUnavailable) as caught:
+            action()
+        message = str(caught.value)
+        assert str(tmp_path / "store") in message and "\n" not in message and ".rs:" not in message
+
+
+# --- the embedded store keeps the contract once its ANN index exists --------------------------------------
+def _clustered(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
+    centres = rng.normal(size=(20, dim))
+    points = centres[rng.integers(0, 20, rows)] + 0.7 * rng.normal(size=(rows, dim))
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _exact_top(vectors: np.ndarray, ids: list[str], query: np.ndarray, k: int) -> list[str]:
+    order = np.argsort(-(vectors @ query), kind="stable")[:k]
+    return [ids[i] for i in order]
+
+
+def test_embedded_ann_index_is_built_on_refresh_and_answers_like_exact_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from peaklens.store import embedded
+
+    monkeypatch.setattr(embedded, "ANN_MIN_ROWS", 1000)
+    dim, rng = 32, np.random.default_rng(7)
+    vectors = _clustered(rng, 3000, dim)
+    ids = [f"p{i:04d}" for i in range(len(vectors))]
+    peaks = [["Rare"] if i % 300 == 0 else ["Even"] if i % 2 == 0 else ["Odd"] for i in range(len(ids))]
+    store = embedded.EmbeddedStore(Settings(store="embedded", data_dir=tmp_path / "store"))
+    store.ensure_indices(dim)
+    docs = [photo(i, v, predicted_peaks=p) for i, v, p in zip(ids, vectors, peaks, strict=True)]
+    for start in range(0, 2500, 500):
+        assert store.upsert_photos(docs[start : start + 500]).failed == {}
+    table = store._table(store.photos_name)
+    assert store._ann_index(table) is None  # no index until the run's refresh
+    store.refresh()
+    index = store._ann_index(table)
+    assert index is not None
+
+    queries = _clustered(rng, 30, dim)
+    recall = 0.0
+    for query in queries:
+        hits = store.knn_photos(query, 10, 200)
+        truth = _exact_top(vectors[:2500], ids[:2500], query, 10)
+        recall += len({h.id for h in hits} & set(truth)) / 10
+        for hit in hits:  # re-ranked with the full vectors: exact Elasticsearch-style scores
+            cos = float(vectors[ids.index(hit.id)] @ query)
+            assert hit.score == pytest.approx((1 + cos) / 2, abs=1e-5)
+    assert recall / len(queries) >= 0.98
+
+    even = SearchFilters(peaks=("Even",))  # 1250 matches: the ANN path with a prefilter
+    hits = store.knn_photos(queries[0], 10, 200, even)
+    assert len(hits) == 10 and all(h.predicted_peaks == ["Even"] for h in hits)
+    rare = SearchFilters(peaks=("Rare",))  # 9 matches: exact, never a sparse graph walk
+    rare_ids = [i for i, p in zip(ids[:2500], peaks, strict=False) if p == ["Rare"]]
+    rare_vectors = np.stack([vectors[ids.index(i)] for i in rare_ids])
+    assert [h.id for h in store.knn_photos(queries[0], 5, 200, rare)] == _exact_top(
+        rare_vectors, rare_ids, queries[0], 5
+    )
+
+    assert store.upsert_photos(docs[2500:]).failed == {}
+    store.refresh()  # 3000 < 2 x 2500: the new rows are folded into the index, not retrained
+    stats = table.index_stats(store._ann_index(table).name)
+    assert stats.num_indexed_rows == 3000 and stats.num_unindexed_rows == 0
+    assert store.knn_photos(vectors[2999], 1, 200)[0].id == ids[2999]
+
+
+def test_embedded_small_tables_search_exactly_even_with_an_index(tmp_path: Path) -> None:
+    store = EmbeddedStore(Settings(store="embedded", data_dir=tmp_path / "store"))
+    store.ensure_indices(DIM)
+    store.upsert_photos(ALBUM)
+    assert store.create_ann_index() is False  # below ANN_MIN_ROWS nothing is built
+    assert store.create_ann_index(force=True) is True
+    query = vec(1, 0.1)
+    assert [h.id for h in store.knn_photos(query, 3, 3)] == ["ama1", "ama2", "fiji"]

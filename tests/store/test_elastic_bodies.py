@@ -15,8 +15,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from peaklens.config import Settings
+from peaklens.errors import StoreUnavailable
 from peaklens.records import BBox, SearchFilters
-from peaklens.store.elastic import ElasticStore, facets_body, knn_body, peaks_mapping, photos_mapping
+from peaklens.store.elastic import (
+    ElasticStore,
+    display_url,
+    facets_body,
+    knn_body,
+    peaks_mapping,
+    photos_mapping,
+)
+from tests.es_server import free_port
 
 NPT = timezone(timedelta(hours=5, minutes=45))
 HNSW = {"type": "hnsw", "m": 16, "ef_construction": 128}
@@ -192,3 +201,72 @@ def test_the_store_sends_exactly_these_bodies(
     finally:
         for index in ("wire-photos", "wire-peaks", "wire-photos-meta"):
             store.es.options(ignore_status=404).indices.delete(index=index)
+
+
+# --- connection failures: one line, the URL, never a secret -----------------------------------------------
+SECRET = "s3cret-Key-0451"
+
+
+def test_an_unreachable_server_is_one_line_naming_the_url_not_the_key() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    store = ElasticStore(
+        Settings(store="elasticsearch", es_url=url, es_api_key=SECRET, es_max_retries=0, photos_index="x")
+    )
+    with pytest.raises(StoreUnavailable) as caught:
+        store.ensure_indices(8)
+    assert str(caught.value) == (
+        f"Elasticsearch at {url} is not reachable (connection refused). Start it or set PEAKLENS_ES_URL."
+    )
+
+
+def test_credentials_inside_the_url_are_never_shown() -> None:
+    port = free_port()
+    store = ElasticStore(
+        Settings(store="elasticsearch", es_url=f"http://elastic:{SECRET}@127.0.0.1:{port}", es_max_retries=0)
+    )
+    with pytest.raises(StoreUnavailable) as caught:
+        store.count_photos()
+    assert SECRET not in str(caught.value) and f"http://127.0.0.1:{port}" in str(caught.value)
+    assert display_url(f"https://u:{SECRET}@es.example:9243/x") == "https://es.example:9243/x"
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[str]:
+    """Answers every request like a secured Elasticsearch given bad credentials."""
+
+    class Refuse(BaseHTTPRequestHandler):
+        def _refuse(self) -> None:
+            payload = json.dumps(
+                {"error": {"type": "security_exception", "reason": "unable to authenticate"}, "status": 401}
+            ).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Elastic-Product", "Elasticsearch")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _refuse
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_refused_credentials_are_one_line_without_the_password(refusing_server: str) -> None:
+    store = ElasticStore(
+        Settings(store="elasticsearch", es_url=refusing_server, es_username="elastic", es_password=SECRET)
+    )
+    with pytest.raises(StoreUnavailable) as caught:
+        store.ensure_indices(8)
+    message = str(caught.value)
+    assert message.startswith(f"Elasticsearch at {refusing_server} refused the credentials (HTTP 401)")
+    assert SECRET not in message and "\n" not in message
