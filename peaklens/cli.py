@@ -380,9 +380,9 @@ def evaluate(
     searcher = _searcher(settings)
     store = searcher.store
     paths = [hit.path for hit in store.list_photos(limit=max(1, store.count_photos()))]
-    if not paths:
-        raise BadInput("The index is empty: run `peaklens index ALBUM` first.")
     parsed = load_labels(labels, paths)
+    if parsed.queries and not paths:
+        raise BadInput("The index is empty: run `peaklens index ALBUM` first.")
 
     def rank(text: str, variant: Variant) -> list[str]:
         embed_text, is_peak = searcher.query_plan(text, searcher.query_names_peak(text))
@@ -395,7 +395,7 @@ def evaluate(
         )
         return [hit.path for hit in store.knn_photos(vector, 10, settings.num_candidates)]
 
-    text_scores = score_text(parsed, rank)
+    text_scores = score_text(parsed, rank) if parsed.queries else []
     identify_scores = {}
     if parsed.identify:
         visual, with_geo = [], []

@@ -13,9 +13,12 @@ Labels file (YAML; paths relative to the album root, globs allowed)::
     identify:                   # optional: photo (relative to the labels file) -> expected peak
       - photo: ../../shared/trek/jpeg/IMG_2332.jpg
         peak: Ama Dablam
+      - photo: ../../shared/trek/jpeg/IMG_2195.jpg
+        peaks: [Mount Everest, Lhotse]   # several in view: any of them counts as right
 
 recall@k = |relevant ∩ top k| / |relevant|; MRR = mean of 1 / rank of the first relevant photo (0 if none in
-the ranked list); identification accuracy = share of photos whose top-1 peak is the expected one.
+the ranked list); identification accuracy = share of photos whose top-1 peak is an expected one (top-3: an
+expected peak among the first three).
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ VARIANTS = (
 @dataclass
 class Labels:
     queries: list[tuple[str, set[str]]]
-    identify: list[tuple[Path, str]] = field(default_factory=list)
+    identify: list[tuple[Path, frozenset[str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -109,9 +112,11 @@ def load_labels(path: Path, album_paths: Sequence[str]) -> Labels:
             queries.append((str(entry["text"]), expand(relevant, f"query {number}")))
     identify = []
     for number, entry in enumerate(raw.get("identify") or [], start=1):
-        if not isinstance(entry, dict) or not entry.get("photo") or not entry.get("peak"):
-            raise BadInput(f"Labels file {path}, identify {number}: needs 'photo' and 'peak'.")
-        identify.append(((path.parent / str(entry["photo"])).resolve(), str(entry["peak"])))
+        if not isinstance(entry, dict) or not entry.get("photo") or not (entry.get("peak") or entry.get("peaks")):
+            raise BadInput(f"Labels file {path}, identify {number}: needs 'photo' and 'peak' (or 'peaks').")
+        named = entry.get("peaks") or [entry["peak"]]
+        peaks = frozenset(str(name) for name in ([named] if isinstance(named, str) else named))
+        identify.append(((path.parent / str(entry["photo"])).resolve(), peaks))
     return Labels(queries, identify)
 
 
@@ -137,26 +142,31 @@ def score_text(
     return table
 
 
-def identification_accuracy(predictions: Sequence[tuple[str, Sequence[str]]]) -> tuple[float, float]:
-    """(top-1 accuracy, top-3 accuracy) over (expected peak, ranked predicted peaks) pairs."""
+def identification_accuracy(
+    predictions: Sequence[tuple[str | frozenset[str], Sequence[str]]],
+) -> tuple[float, float]:
+    """(top-1 accuracy, top-3 accuracy) over (expected peak or peaks, ranked predicted peaks) pairs."""
     if not predictions:
         return 0.0, 0.0
-    top1 = sum(1 for expected, ranked in predictions if list(ranked[:1]) == [expected])
-    top3 = sum(1 for expected, ranked in predictions if expected in list(ranked[:3]))
+    pairs = [(frozenset([e]) if isinstance(e, str) else e, list(r)) for e, r in predictions]
+    top1 = sum(1 for expected, ranked in pairs if expected.intersection(ranked[:1]))
+    top3 = sum(1 for expected, ranked in pairs if expected.intersection(ranked[:3]))
     return top1 / len(predictions), top3 / len(predictions)
 
 
 def format_table(
     text_scores: list[TextScores], identify: dict[str, tuple[float, float]] | None = None
 ) -> str:
-    lines = ["| variant | queries | recall@1 | recall@5 | recall@10 | MRR |", "|---|---|---|---|---|---|"]
+    lines = []
+    if text_scores:
+        lines = ["| variant | queries | recall@1 | recall@5 | recall@10 | MRR |", "|---|---|---|---|---|---|"]
     for row in text_scores:
         lines.append(
             f"| {row.variant} | {row.queries} | {row.recall[1]:.3f} | {row.recall[5]:.3f} | "
             f"{row.recall[10]:.3f} | {row.mrr:.3f} |"
         )
     if identify:
-        lines += ["", "| identification | top-1 accuracy | top-3 accuracy |", "|---|---|---|"]
+        lines += ["", "| identification | top-1 accuracy | top-3 accuracy |", "|---|---|---|"][not lines :]
         for name, (top1, top3) in identify.items():
             lines.append(f"| {name} | {top1:.3f} | {top3:.3f} |")
     return "\n".join(lines)

@@ -175,3 +175,47 @@ def test_the_installed_command_runs(env: dict[str, str]) -> None:
         [str(exe), "search"], env={**os.environ, **env}, cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert usage.returncode == 2 and "Missing argument" in usage.stderr
+
+
+def test_eval_scores_every_variant_and_identification(
+    album: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    labels = tmp_path / "labels.yaml"
+    trek = [f"{REPO.parent / 'shared' / 'trek' / 'jpeg' / p.name}" for p in TREK_JPEGS[:2]]
+    labels.write_text(
+        "categories:\n  trek: ['trek/*']\n"
+        "queries:\n  - {text: mountains, relevant: trek}\n  - {text: a dragonfly, relevant: [other/Dragonfly_by_Bolly.jpg]}\n"
+        f"identify:\n  - {{photo: {trek[0]}, peak: Ama Dablam}}\n  - {{photo: {trek[1]}, peaks: [Lhotse, Pumori]}}\n"
+    )
+    ok(run_cli("index", str(album), "--no-progress"))
+    report = json.loads(ok(run_cli("eval", str(labels), "--json")).stdout)
+    assert [row["variant"] for row in report["text"]] == [
+        "ensemble + anti-concept",
+        "ensemble only",
+        "anti-concept only",
+        "raw query",
+    ]
+    assert all(row["queries"] == 2 and 0 <= row["mrr"] <= 1 for row in report["text"])
+    visual, with_geo = report["identify"]
+    assert visual == "visual" and "geo prior" in with_geo
+    human = ok(run_cli("eval", str(labels))).stdout
+    assert "| raw query | 2 |" in human and "| visual |" in human
+
+
+def test_trek_identification_labels_run_without_an_album_and_the_geo_prior_helps(
+    env: dict[str, str],
+) -> None:
+    ok(run_cli("catalog", "build"))
+    report = json.loads(ok(run_cli("eval", str(REPO / "eval" / "trek_identify.yaml"), "--json")).stdout)
+    visual, with_geo = report["identify"].values()
+    assert report["text"] == []
+    # The tiny model's visual ranking is noise; the prior alone drops the peaks behind the camera.
+    assert with_geo["top3"] > visual["top3"] + 0.2
+
+
+def test_eval_with_text_queries_needs_an_indexed_album(env: dict[str, str], tmp_path: Path) -> None:
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("queries:\n  - {text: mountains, relevant: ['*']}\n")
+    result = run_cli("eval", str(labels))
+    assert result.code != 0 and "Traceback" not in result.stderr
+    assert "matches no indexed photo" in result.stderr or "index is empty" in result.stderr

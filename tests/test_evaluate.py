@@ -63,16 +63,29 @@ def test_identification_accuracy_top1_and_top3() -> None:
     assert identification_accuracy([]) == (0.0, 0.0)
 
 
+def test_several_expected_peaks_accept_any_of_them() -> None:
+    everest_or_lhotse = frozenset({"Mount Everest", "Lhotse"})
+    predictions = [
+        (everest_or_lhotse, ["Lhotse", "Nuptse", "Pumori"]),
+        (everest_or_lhotse, ["Nuptse", "Pumori", "Mount Everest"]),
+        (everest_or_lhotse, ["Nuptse", "Pumori", "Ama Dablam", "Lhotse"]),
+    ]
+    assert identification_accuracy(predictions) == (1 / 3, 2 / 3)
+
+
 def test_labels_expand_categories_and_globs(tmp_path: Path) -> None:
     labels_file = tmp_path / "labels.yaml"
     labels_file.write_text(
         "categories:\n  animal: ['a/*']\n"
         "queries:\n  - {text: animals, relevant: animal}\n  - {text: ama, relevant: [m/ama.jpg]}\n"
-        "identify:\n  - {photo: x.jpg, peak: Ama Dablam}\n"
+        "identify:\n  - {photo: x.jpg, peak: Ama Dablam}\n  - {photo: y.jpg, peaks: [Lhotse, Nuptse]}\n"
     )
     labels = load_labels(labels_file, PATHS)
     assert labels.queries == [("animals", {"a/dog.jpg", "a/cat.jpg"}), ("ama", {"m/ama.jpg"})]
-    assert labels.identify == [((tmp_path / "x.jpg").resolve(), "Ama Dablam")]
+    assert labels.identify == [
+        ((tmp_path / "x.jpg").resolve(), frozenset({"Ama Dablam"})),
+        ((tmp_path / "y.jpg").resolve(), frozenset({"Lhotse", "Nuptse"})),
+    ]
 
 
 @pytest.mark.parametrize(
