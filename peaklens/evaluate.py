@@ -112,7 +112,11 @@ def load_labels(path: Path, album_paths: Sequence[str]) -> Labels:
             queries.append((str(entry["text"]), expand(relevant, f"query {number}")))
     identify = []
     for number, entry in enumerate(raw.get("identify") or [], start=1):
-        if not isinstance(entry, dict) or not entry.get("photo") or not (entry.get("peak") or entry.get("peaks")):
+        if (
+            not isinstance(entry, dict)
+            or not entry.get("photo")
+            or not (entry.get("peak") or entry.get("peaks"))
+        ):
             raise BadInput(f"Labels file {path}, identify {number}: needs 'photo' and 'peak' (or 'peaks').")
         named = entry.get("peaks") or [entry["peak"]]
         peaks = frozenset(str(name) for name in ([named] if isinstance(named, str) else named))
