@@ -8,6 +8,7 @@ only, so image→image results carry none.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -28,6 +29,7 @@ SortKey = Literal["score", "time"]
 IDENTIFY_K = 3
 IDENTIFY_CANDIDATES = 500
 SIMILAR_K = 30
+QUERY_CACHE_SIZE = 256
 
 
 @dataclass
@@ -89,13 +91,14 @@ def fuse_rrf(knn: list[PhotoHit], by_peak: list[PhotoHit], k: int) -> list[Resul
 
 
 class Searcher:
-    """Search over one store with one embedder; holds no state beyond cached peak names."""
+    """Search over one store with one embedder; holds no state beyond cached peak names and query vectors."""
 
     def __init__(self, settings: Settings, store: PhotoStore, embedder: Embedder) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
         self._names: PeakNameIndex | None = None
+        self._query_vectors: OrderedDict[tuple[str, bool], np.ndarray] = OrderedDict()
 
     # --- peaks ---------------------------------------------------------------------------------------
     def names(self) -> PeakNameIndex:
@@ -119,10 +122,23 @@ class Searcher:
         return query, False
 
     def text_vector(self, query: str, match: NameMatch | None) -> np.ndarray:
-        text, is_peak = self.query_plan(query, match)
-        return text_query_vector(
-            self.embedder, text, is_peak=is_peak, anti_concept_weight=self.settings.anti_concept_weight
-        )
+        """The query's vector, remembered for the last ``QUERY_CACHE_SIZE`` queries: the UI reruns its whole
+        script on every click, and the text tower (≈50–140 ms on a CPU) is most of a query's cost."""
+        key = self.query_plan(query, match)
+        vector = self._query_vectors.pop(key, None)
+        if vector is None:
+            text, is_peak = key
+            vector = text_query_vector(
+                self.embedder, text, is_peak=is_peak, anti_concept_weight=self.settings.anti_concept_weight
+            )
+        self._query_vectors[key] = vector
+        while len(self._query_vectors) > QUERY_CACHE_SIZE:
+            self._query_vectors.popitem(last=False)
+        return vector
+
+    def forget_query_vectors(self) -> None:
+        """Drop remembered query vectors (benchmarks time the text tower with it)."""
+        self._query_vectors.clear()
 
     def _photos_of_peak(
         self, vector: np.ndarray, peak: str, k: int, num_candidates: int, filters: SearchFilters | None

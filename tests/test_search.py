@@ -114,3 +114,24 @@ def test_identify_and_similar_follow_the_seed(searcher: Searcher) -> None:
 def test_facets_count_every_predicted_peak(searcher: Searcher) -> None:
     facets = searcher.facets()
     assert sum(count for _, count in facets) == searcher.store.count_photos() * searcher.settings.top_k_peaks
+
+
+def test_a_repeated_query_reuses_its_vector_and_gives_the_same_results(searcher: Searcher) -> None:
+    calls: list[list[str]] = []
+    embed_texts = searcher.embedder.embed_texts
+
+    def counting(texts: list[str]) -> object:
+        calls.append(list(texts))
+        return embed_texts(texts)
+
+    searcher.forget_query_vectors()
+    searcher.embedder.embed_texts = counting  # type: ignore[method-assign]
+    try:
+        first = [r.hit.path for r in searcher.text("prayer flags", k=5)]
+        again = [r.hit.path for r in searcher.text("  prayer flags ", k=5)]
+        other = searcher.text("a yak", k=5)
+    finally:
+        del searcher.embedder.embed_texts
+    assert first == again and other
+    assert [texts for texts in calls if "prayer flags" in texts[0]] == [calls[0]], "embedded once"
+    assert any("a yak" in texts[0] for texts in calls)
