@@ -36,8 +36,10 @@ def main() -> None:
             "# Benchmarks",
             f"Produced by `.venv/bin/python -m bench.run_all` in {time.perf_counter() - started:.0f} s on: "
             f"{machine()}. Every speed ratio below was measured side by side in this one run. "
-            "No GPU was lent to this session, so the GPU path (cuda, fp16, large batches) is not measured here; "
-            "the same command measures it on a CUDA machine.",
+            "This machine has no GPU, so the GPU path (cuda, fp16, large batches) is not in these tables; the "
+            "same command measures it on a CUDA machine, and [BENCHMARKS-GPU.md](BENCHMARKS-GPU.md) holds the "
+            "model cost measured on an H100 with `python -m bench.model_cost --precisions fp32,fp16,bf16 "
+            "--photos 1024 --batch-size 128`.",
             *[f"## {s.title}\n\n{s.body}" for s in sections],
         ]
     )

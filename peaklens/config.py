@@ -39,7 +39,12 @@ class Settings(BaseSettings):
         "auto", description="auto = fp16 on GPU, fp32 on CPU; int8 = dynamic int8 linear layers (CPU)"
     )
     batch_size: int = Field(16, ge=1, le=4096, description="photos embedded per model call")
-    decode_workers: int = Field(2, ge=1, le=64, description="threads decoding photos while the model runs")
+    decode_workers: int = Field(
+        default_factory=lambda: min(16, max(2, os.cpu_count() or 2)),
+        ge=1,
+        le=64,
+        description="threads decoding photos while the model runs (default: the core count, 2 to 16)",
+    )
     bulk_size: int = Field(200, ge=1, le=10000, description="documents per bulk write")
 
     # query

@@ -23,6 +23,7 @@ LETTERS_PER_TYPO = 6
 MAX_WINDOW_WORDS = 5
 #: only the first words of a very long query are searched for names, to bound the work
 MAX_QUERY_WORDS = 64
+MATCH_CACHE_SIZE = 1024
 _CJK_PEAK_SUFFIXES = ("雪山", "峰", "山", "岳")
 _LATIN_MOUNT_PREFIXES = ("mount", "mt")
 _LATIN_EXTRA = str.maketrans(
@@ -151,6 +152,7 @@ class PeakNameIndex:
         for alias in written:
             for stem in _variants(alias.key)[1:]:
                 self._exact.setdefault(stem, _Alias(stem, alias.peak_id, alias.name, alias.alias))
+        self._matches: dict[str, NameMatch | None] = {}
         self._latin = sorted(
             (a for a in self._exact.values() if _is_latin_key(a.key) and len(a.key) >= LETTERS_PER_TYPO),
             key=lambda a: -len(a.key),
@@ -195,8 +197,16 @@ class PeakNameIndex:
         """The peak a query names, whole or inside a longer query ("photos of ama dablam at sunset").
 
         Exact matches beat typo matches; among exact matches the longest alias wins ("Nuptse II" over
-        "Nuptse", "Lhotse Shar" over "Lhotse").
+        "Nuptse", "Lhotse Shar" over "Lhotse"). Answers are remembered: typo matching a long query costs
+        ~5 ms, and the UI asks again on every rerun.
         """
+        if query not in self._matches:
+            if len(self._matches) >= MATCH_CACHE_SIZE:
+                self._matches.clear()
+            self._matches[query] = self._match(query)
+        return self._matches[query]
+
+    def _match(self, query: str) -> NameMatch | None:
         key = normalise_name(query)
         if not key:
             return None
