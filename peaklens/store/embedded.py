@@ -191,6 +191,19 @@ def _query_vector(table: Any, name: str, vector: np.ndarray) -> list[float]:
     return values.tolist()
 
 
+def _merge(table: Any, rows: dict[str, dict[str, Any]], schema: pa.Schema, report: BulkReport) -> None:
+    """Upsert ``rows`` by id in one merge; a failed merge fails every one of them, by id."""
+    if not rows:
+        return
+    data = pa.Table.from_pylist(list(rows.values()), schema=schema)
+    try:
+        table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
+    except (OSError, RuntimeError, ValueError) as exc:
+        report.failed.update({row_id: f"write failed: {exc}" for row_id in rows})
+        return
+    report.written.extend(rows)
+
+
 def _lance_reason(exc: BaseException) -> str:
     """Lance's message on one short line, without the Rust source location it appends."""
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -311,14 +324,7 @@ class EmbeddedStore:
                 rows[doc.id] = _photo_row(doc, dim)
             except (ValueError, TypeError) as exc:
                 report.failed[doc.id] = str(exc)
-        if rows:
-            data = pa.Table.from_pylist(list(rows.values()), schema=photos_schema(dim))
-            try:
-                table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
-            except (OSError, RuntimeError, ValueError) as exc:
-                report.failed.update({doc_id: f"write failed: {exc}" for doc_id in rows})
-                return report
-            report.written.extend(rows)
+        _merge(table, rows, photos_schema(dim), report)
         return report
 
     @_guarded
@@ -486,14 +492,7 @@ class EmbeddedStore:
                 "elev_m": peak.elev_m,
                 "vector": vector.tolist(),
             }
-        if rows:
-            data = pa.Table.from_pylist(list(rows.values()), schema=peaks_schema(dim))
-            try:
-                table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
-            except (OSError, RuntimeError, ValueError) as exc:
-                report.failed.update({peak_id: f"write failed: {exc}" for peak_id in rows})
-                return report
-            report.written.extend(rows)
+        _merge(table, rows, peaks_schema(dim), report)
         return report
 
     @_guarded
