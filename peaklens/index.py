@@ -8,6 +8,7 @@ loses at most the batch in flight and the next run picks up where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -226,9 +227,11 @@ def _index_locked(
         disable=not show_progress or not todo,
         transient=False,
     )
-    with progress:
+    decoded = decode_many(todo, target=embedder.image_size * 2, workers=settings.decode_workers)
+    # Closed here, on every way out: left to the garbage collector, the decode pool's shutdown can run on one
+    # of its own threads at exit ("cannot join current thread") after a store error.
+    with progress, contextlib.closing(decoded):
         task = progress.add_task("index", total=len(todo))
-        decoded = decode_many(todo, target=embedder.image_size * 2, workers=settings.decode_workers)
         batches = _batches(decoded, settings.batch_size, on_bad)
         while True:
             wait_started = time.perf_counter()
