@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -29,15 +30,30 @@ def tiny_siglip2() -> Path:
     return tiny_model_dir("siglip2")
 
 
+def copy_trek_photos(folder: Path, count: int) -> Path:
+    """The first ``count`` real trek JPEGs copied (mtimes kept) into ``folder``, created if needed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for photo in TREK_JPEGS[:count]:
+        shutil.copy2(photo, folder / photo.name)
+    return folder
+
+
+def peaklens_env(model: Path, root: Path) -> dict[str, str]:
+    """PEAKLENS_* for an embedded store under ``root`` and ``model``, with an empty config file so that no
+    user config leaks in."""
+    (root / "no-config.yaml").write_text("{}\n")
+    return {
+        "PEAKLENS_MODEL": str(model),
+        "PEAKLENS_DATA_DIR": str(root / "store"),
+        "PEAKLENS_CONFIG": str(root / "no-config.yaml"),
+        "PEAKLENS_STORE": "embedded",
+    }
+
+
 @pytest.fixture
 def env(tmp_path: Path, tiny_siglip: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """PEAKLENS_* for a fresh embedded store and the tiny model; no config file leaks in."""
-    values = {
-        "PEAKLENS_MODEL": str(tiny_siglip),
-        "PEAKLENS_DATA_DIR": str(tmp_path / "store"),
-        "PEAKLENS_CONFIG": str(tmp_path / "no-config.yaml"),
-        "PEAKLENS_STORE": "embedded",
-    }
+    values = peaklens_env(tiny_siglip, tmp_path)
     for key in [
         k
         for k in os.environ
@@ -46,7 +62,6 @@ def env(tmp_path: Path, tiny_siglip: Path, monkeypatch: pytest.MonkeyPatch) -> d
         monkeypatch.delenv(key)
     for key, value in values.items():
         monkeypatch.setenv(key, value)
-    (tmp_path / "no-config.yaml").write_text("{}\n")
     return values
 
 
@@ -104,7 +119,6 @@ class IndexedAlbum:
 @pytest.fixture(scope="session")
 def indexed_album(tmp_path_factory: pytest.TempPathFactory, tiny_siglip: Path) -> IndexedAlbum:
     """The sample album plus 8 real trek photos (GPS, heading, +05:45 times), indexed on an embedded store."""
-    import shutil
 
     from rich.console import Console
 
@@ -116,16 +130,8 @@ def indexed_album(tmp_path_factory: pytest.TempPathFactory, tiny_siglip: Path) -
     root = tmp_path_factory.mktemp("indexed")
     album = root / "album"
     shutil.copytree(SAMPLE_ALBUM, album, ignore=shutil.ignore_patterns("*.md"))
-    (album / "trek").mkdir()
-    for photo in TREK_JPEGS[:8]:
-        shutil.copy2(photo, album / "trek" / photo.name)
-    env = {
-        "PEAKLENS_MODEL": str(tiny_siglip),
-        "PEAKLENS_DATA_DIR": str(root / "store"),
-        "PEAKLENS_CONFIG": str(root / "no-config.yaml"),
-        "PEAKLENS_STORE": "embedded",
-    }
-    (root / "no-config.yaml").write_text("{}\n")
+    copy_trek_photos(album / "trek", 8)
+    env = peaklens_env(tiny_siglip, root)
     settings = Settings(model=str(tiny_siglip), data_dir=root / "store", store="embedded")
     store = open_store(settings)
     index_album(

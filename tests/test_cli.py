@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SAMPLE_ALBUM, TREK_JPEGS, CliResult, run_cli
+from tests.conftest import REPO, SAMPLE_ALBUM, TREK_JPEGS, CliResult, copy_trek_photos, run_cli
 from tests.fixtures_images import write_bad_album
 
 
@@ -20,9 +20,7 @@ from tests.fixtures_images import write_bad_album
 def album(tmp_path: Path) -> Path:
     root = tmp_path / "album"
     shutil.copytree(SAMPLE_ALBUM, root, ignore=shutil.ignore_patterns("*.md"))
-    (root / "trek").mkdir()
-    for photo in TREK_JPEGS[:6]:
-        shutil.copy2(photo, root / "trek" / photo.name)
+    copy_trek_photos(root / "trek", 6)
     return root
 
 

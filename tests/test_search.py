@@ -17,16 +17,14 @@ from peaklens.index import index_album
 from peaklens.records import SearchFilters
 from peaklens.search import RRF_K, Searcher
 from peaklens.store.factory import open_store
-from tests.conftest import SAMPLE_ALBUM, TREK_JPEGS
+from tests.conftest import SAMPLE_ALBUM, TREK_JPEGS, copy_trek_photos
 
 
 @pytest.fixture(scope="module")
 def album(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("search") / "album"
     shutil.copytree(SAMPLE_ALBUM, root, ignore=shutil.ignore_patterns("*.md"))
-    for photo in TREK_JPEGS[:12]:
-        shutil.copy2(photo, root / photo.name)
-    return root
+    return copy_trek_photos(root, 12)
 
 
 @pytest.fixture(scope="module", params=["embedded", "noida"])

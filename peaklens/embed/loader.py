@@ -116,15 +116,11 @@ def _source(model: str) -> tuple[str, bool]:
 
 
 def _load(settings: Settings) -> Embedder:
-    from peaklens.embed.siglip import SiglipEmbedder
-
-    options: dict[str, Any] = dict(
-        device=settings.device, precision=settings.precision, batch_size=settings.batch_size
-    )
     if settings.model == RANDOM_BASE:
         from peaklens.embed.tiny import random_base_model
 
-        return SiglipEmbedder.from_parts(*random_base_model(), RANDOM_BASE, **options)
+        model, processor = random_base_model()
+        return _embedder(model, processor, RANDOM_BASE, settings)
     source, local_only = _source(settings.model)
 
     from transformers import AutoModel, AutoProcessor
@@ -140,7 +136,20 @@ def _load(settings: Settings) -> Embedder:
             raise
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelNotAvailable(f"Model {source} could not be loaded: {first}") from None
-    return SiglipEmbedder.from_parts(model, processor, settings.model, **options)
+    return _embedder(model, processor, settings.model, settings)
+
+
+def _embedder(model: Any, processor: Any, model_id: str, settings: Settings) -> Embedder:
+    from peaklens.embed.siglip import SiglipEmbedder
+
+    return SiglipEmbedder(
+        model,
+        processor,
+        model_id,
+        device=settings.device,
+        precision=settings.precision,
+        batch_size=settings.batch_size,
+    )
 
 
 def load_embedder(settings: Settings) -> Embedder:

@@ -103,19 +103,6 @@ class SiglipEmbedder:
         )
         self.dim = int(self.embed_texts(["a"]).shape[1])
 
-    @classmethod
-    def from_parts(
-        cls,
-        model: Any,
-        processor: Any,
-        model_id: str,
-        *,
-        device: str = "auto",
-        precision: str = "auto",
-        batch_size: int = 16,
-    ) -> SiglipEmbedder:
-        return cls(model, processor, model_id, device=device, precision=precision, batch_size=batch_size)
-
     def _resolve_precision(self, precision: str) -> str:
         if precision == "auto":
             return "fp16" if self.device.startswith("cuda") else "fp32"

@@ -169,7 +169,9 @@ def test_model_available_for_tiny_models(tiny_siglip: Path, tiny_siglip2: Path) 
     assert model_available(str(tiny_siglip)) and model_available(str(tiny_siglip2))
 
 
-def test_random_base_goes_through_from_parts(monkeypatch: pytest.MonkeyPatch, tiny_siglip: Path) -> None:
+def test_random_base_goes_through_the_same_embedder(
+    monkeypatch: pytest.MonkeyPatch, tiny_siglip: Path
+) -> None:
     """The loader's random-base branch, with the tiny model standing in for the 375 M-parameter one."""
     from transformers import AutoModel, AutoProcessor
 

@@ -162,18 +162,18 @@ def test_int8_and_fp16_are_refused_where_they_do_not_run(tiny_siglip: Path) -> N
 
     model, processor = AutoModel.from_pretrained(tiny_siglip), AutoProcessor.from_pretrained(tiny_siglip)
     with pytest.raises(PeaklensError, match="fp16"):
-        SiglipEmbedder.from_parts(model, processor, "tiny", device="cpu", precision="fp16")
+        SiglipEmbedder(model, processor, "tiny", device="cpu", precision="fp16")
     import torch
 
     if not torch.cuda.is_available():
         with pytest.raises(PeaklensError, match="CUDA"):
-            SiglipEmbedder.from_parts(model, processor, "tiny", device="cuda", precision="int8")
+            SiglipEmbedder(model, processor, "tiny", device="cuda", precision="int8")
 
 
-def test_from_parts_matches_the_loader(tiny_siglip2: Path) -> None:
+def test_an_embedder_built_in_memory_matches_the_loader(tiny_siglip2: Path) -> None:
     from transformers import AutoModel, AutoProcessor
 
-    parts = SiglipEmbedder.from_parts(
+    parts = SiglipEmbedder(
         AutoModel.from_pretrained(tiny_siglip2),
         AutoProcessor.from_pretrained(tiny_siglip2),
         "in-memory",

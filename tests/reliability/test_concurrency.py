@@ -4,7 +4,6 @@ indexing always see a consistent index."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TREK_JPEGS
+from tests.conftest import REPO, copy_trek_photos
 
 
 def _cmd(album: Path) -> list[str]:
@@ -21,11 +20,7 @@ def _cmd(album: Path) -> list[str]:
 
 @pytest.fixture
 def album(tmp_path: Path) -> Path:
-    root = tmp_path / "album"
-    root.mkdir()
-    for photo in TREK_JPEGS[:60]:
-        shutil.copy2(photo, root / photo.name)
-    return root
+    return copy_trek_photos(tmp_path / "album", 60)
 
 
 def test_a_second_run_on_the_same_embedded_store_is_refused_clearly(album: Path, env: dict[str, str]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import random
-import shutil
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +15,7 @@ from rich.console import Console
 from peaklens.errors import BadInput
 from peaklens.exif import read_meta
 from peaklens.filters import build_filters, parse_bbox, parse_time
-from tests.conftest import TREK_JPEGS
+from tests.conftest import TREK_JPEGS, copy_trek_photos
 
 exif_values = st.one_of(
     st.none(),
@@ -126,8 +125,7 @@ def test_a_corpus_of_broken_files_goes_through_the_indexer(tmp_path: Path, env: 
     album = tmp_path / "album"
     album.mkdir()
     broken = _broken_corpus(album)
-    for photo in TREK_JPEGS[:3]:
-        shutil.copy2(photo, album / photo.name)
+    copy_trek_photos(album, 3)
     settings = load_settings()
     buffer = io.StringIO()
     report = index_album(

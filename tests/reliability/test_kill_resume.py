@@ -4,7 +4,6 @@ and the index holds exactly one document per photo with the vectors a clean run 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,18 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, TREK_JPEGS
+from tests.conftest import REPO, copy_trek_photos, peaklens_env
 
 PHOTOS = 100
 
 
 @pytest.fixture(scope="module")
 def album(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("kill") / "album"
-    root.mkdir()
-    for photo in TREK_JPEGS[:PHOTOS]:
-        shutil.copy2(photo, root / photo.name)
-    return root
+    return copy_trek_photos(tmp_path_factory.mktemp("kill") / "album", PHOTOS)
 
 
 def _env(base: dict[str, str], **extra: str) -> dict[str, str]:
@@ -85,13 +80,7 @@ def _kill_after(album: Path, env: dict[str, str], seconds: float) -> int:
 def backend_env(
     request: pytest.FixtureRequest, tmp_path: Path, tiny_siglip: Path
 ) -> Iterator[dict[str, str]]:
-    base = {
-        "PEAKLENS_MODEL": str(tiny_siglip),
-        "PEAKLENS_DATA_DIR": str(tmp_path / "store"),
-        "PEAKLENS_CONFIG": str(tmp_path / "none.yaml"),
-        "PEAKLENS_STORE": "embedded",
-    }
-    (tmp_path / "none.yaml").write_text("{}\n")
+    base = peaklens_env(tiny_siglip, tmp_path)
     if request.param == "noida":
         url = request.getfixturevalue("noida_url")
         suffix = tmp_path.name.lower().replace("_", "-")[-20:]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TREK_JPEGS, run_cli
+from tests.conftest import REPO, copy_trek_photos, run_cli
 from tests.es_server import running_noida
 
 
@@ -27,11 +26,7 @@ def _photos_in(url: str) -> int:
 
 @pytest.fixture
 def album(tmp_path: Path) -> Path:
-    root = tmp_path / "album"
-    root.mkdir()
-    for photo in TREK_JPEGS[:100]:
-        shutil.copy2(photo, root / photo.name)
-    return root
+    return copy_trek_photos(tmp_path / "album", 100)
 
 
 def test_unreachable_elasticsearch_at_start_is_one_line_and_writes_nothing(
