@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from peaklens.errors import BadInput
 
 DEFAULT_MODEL = "google/siglip2-base-patch16-224"
-_SECRET_FIELDS = ("es_api_key", "es_password")
+_SECRET_FIELDS = ("es_api_key", "es_password", "ui_password")
 
 
 def default_data_dir() -> Path:
@@ -36,7 +36,11 @@ class Settings(BaseSettings):
     )
     device: str = Field("auto", description="auto (cuda when present, else cpu), cpu, cuda, cuda:1 ...")
     precision: Literal["auto", "fp32", "fp16", "bf16", "int8"] = Field(
-        "auto", description="auto = fp16 on GPU, fp32 on CPU; int8 = dynamic int8 linear layers (CPU)"
+        "auto",
+        description="auto = fp16 on GPU; on a CPU int8 when measured agreement with fp32 passes, else fp32",
+    )
+    runtime: Literal["auto", "torch", "onnx"] = Field(
+        "auto", description="auto = ONNX Runtime on CPU when it can carry the model, torch on GPU"
     )
     batch_size: int = Field(16, ge=1, le=4096, description="photos embedded per model call")
     decode_workers: int = Field(
@@ -79,6 +83,10 @@ class Settings(BaseSettings):
     # ui
     album: Path | None = Field(None, description="album root (the UI serves files only from inside it)")
     max_upload_mb: float = Field(40.0, gt=0)
+    ui_password: SecretStr | None = Field(
+        None, description="required when the UI listens on a non-loopback address"
+    )
+    thumb_cache_mb: float = Field(500.0, gt=0, description="thumbnail cache size (least recently used goes)")
 
     @field_validator("alpha_text")
     @classmethod

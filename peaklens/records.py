@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 
@@ -43,9 +43,22 @@ class SearchFilters:
     time_from: datetime | None = None
     time_to: datetime | None = None
     peaks: tuple[str, ...] = ()
+    #: local calendar days (inclusive) compared with the photo's own wall-clock date, as photo apps show it
+    day_from: date | None = None
+    day_to: date | None = None
+    #: peak names; a photo matches when its ``peaks_in_frame`` holds any of them (geometry, no model)
+    peaks_in_frame: tuple[str, ...] = ()
 
     def is_empty(self) -> bool:
-        return self.bbox is None and self.time_from is None and self.time_to is None and not self.peaks
+        return (
+            self.bbox is None
+            and self.time_from is None
+            and self.time_to is None
+            and not self.peaks
+            and self.day_from is None
+            and self.day_to is None
+            and not self.peaks_in_frame
+        )
 
 
 @dataclass
@@ -53,7 +66,11 @@ class PhotoDoc:
     """One document of the ``photos`` index.
 
     ``shot_time`` keeps the camera's local time with its offset when EXIF had OffsetTimeOriginal, else it is
-    naive (and compared as UTC). ``file_size``/``file_mtime`` let a re-run skip unchanged photos.
+    naive (and compared as UTC). ``local_time`` is the wall-clock time the camera showed (naive), the basis of
+    "photos of 21 October"; ``time_source`` names the tag it came from. ``peaks_in_frame`` are the catalog peaks
+    geometry puts inside the frame (GPS + heading, terrain when a DEM covers it). ``heading_offset_deg`` is a
+    correction added to the compass heading, from ``heading_source`` ("skyline" or "user"; None = compass).
+    ``file_size``/``file_mtime`` let a re-run skip unchanged photos.
     """
 
     id: str
@@ -68,6 +85,11 @@ class PhotoDoc:
     file_size: int = 0
     file_mtime: float = 0.0
     extra: dict[str, object] = field(default_factory=dict)
+    local_time: datetime | None = None
+    time_source: str | None = None
+    peaks_in_frame: list[str] = field(default_factory=list)
+    heading_offset_deg: float | None = None
+    heading_source: str | None = None
 
 
 @dataclass
@@ -79,6 +101,9 @@ class PeakDoc:
     vector: np.ndarray
     latlon: GeoPoint | None = None
     elev_m: int | None = None
+    #: the text-only prototype (prompt ensemble minus anti-concept) beside the blended ``vector``: a query
+    #: that names this peak reuses it instead of running the text tower
+    text_vector: np.ndarray | None = None
 
     @property
     def name(self) -> str:
@@ -99,10 +124,30 @@ class PhotoHit:
     altitude_m: float | None = None
     heading_deg: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    local_time: datetime | None = None
+    time_source: str | None = None
+    peaks_in_frame: list[str] = field(default_factory=list)
+    heading_offset_deg: float | None = None
+    heading_source: str | None = None
 
     @property
     def cosine(self) -> float:
         return 2.0 * self.score - 1.0
+
+
+@dataclass
+class PhotoUpdate:
+    """A partial update of one stored photo that keeps its vector: re-predicted peaks, a heading correction.
+
+    Fields left as None are not touched; ``extra`` replaces the stored extra when given.
+    """
+
+    predicted_peaks: list[str] | None = None
+    peak_scores: list[float] | None = None
+    peaks_in_frame: list[str] | None = None
+    heading_offset_deg: float | None = None
+    heading_source: str | None = None
+    extra: dict[str, object] | None = None
 
 
 @dataclass

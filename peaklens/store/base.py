@@ -6,14 +6,23 @@ before the k nearest are taken (never a union with the filter).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from peaklens.records import BulkReport, FileSignature, PeakDoc, PeakHit, PhotoDoc, PhotoHit, SearchFilters
+from peaklens.records import (
+    BulkReport,
+    FileSignature,
+    PeakDoc,
+    PeakHit,
+    PhotoDoc,
+    PhotoHit,
+    PhotoUpdate,
+    SearchFilters,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @runtime_checkable
@@ -46,6 +55,12 @@ class PhotoStore(Protocol):
     def get_photo_vector(self, photo_id: str) -> np.ndarray | None:
         """The stored image vector of one photo, or None."""
 
+    def update_photos(self, updates: Mapping[str, PhotoUpdate]) -> BulkReport:
+        """Partial updates by id that keep each photo's vector (re-predicted peaks, heading corrections)."""
+
+    def iter_photo_vectors(self, batch_size: int = 1000) -> Iterator[list[tuple[PhotoHit, np.ndarray]]]:
+        """Every stored photo with its vector, in batches: re-predicting peaks needs no re-embedding."""
+
     def count_photos(self, filters: SearchFilters | None = None) -> int: ...
 
     def knn_photos(
@@ -56,8 +71,11 @@ class PhotoStore(Protocol):
     def list_photos(self, filters: SearchFilters | None = None, limit: int = 1000) -> list[PhotoHit]:
         """Photos matching ``filters`` without a vector query (score 1.0), newest first."""
 
-    def peak_facets(self, filters: SearchFilters | None = None, size: int = 100) -> list[tuple[str, int]]:
-        """(peak name, photo count) over ``predicted_peaks``, most photos first, ties by name."""
+    def peak_facets(
+        self, filters: SearchFilters | None = None, size: int = 100, field: str = "predicted_peaks"
+    ) -> list[tuple[str, int]]:
+        """(peak name, photo count) over ``field`` (``predicted_peaks`` or ``peaks_in_frame``), most photos
+        first, ties by name."""
 
     # --- peaks catalog ---------------------------------------------------------------------------
     def upsert_peaks(self, peaks: Sequence[PeakDoc]) -> BulkReport: ...
