@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import index_speed, model_cost, search_speed
+from bench import dem_speed, index_speed, model_cost, search_speed
 from bench.common import REPO, machine
 
 
@@ -28,6 +28,7 @@ def main() -> None:
     for section in (
         index_speed.run(args.photos, args.model, best, 16),
         search_speed.run(args.model, best, [int(s) for s in args.sizes.split(",")]),
+        dem_speed.run(),
     ):
         sections.append(section)
         print(f"## {section.title}\n\n{section.body}\n", flush=True)

@@ -107,6 +107,11 @@ def _parse_peak(entry: Any, position: int, path: Path) -> CatalogPeak:
 
 def reference_images(refs_dir: Path | None, peak: CatalogPeak) -> list[Path]:
     """Up to 3 reference photos (sorted) from ``refs/<id>``, ``refs/<slug>`` or ``refs/<slug_with_underscores>``."""
+    return reference_candidates(refs_dir, peak)[:MAX_REFERENCE_IMAGES]
+
+
+def reference_candidates(refs_dir: Path | None, peak: CatalogPeak) -> list[Path]:
+    """Every reference photo of a peak (sorted), before the cap."""
     if refs_dir is None:
         return []
     slug = slugify(peak.names[0])
@@ -116,7 +121,7 @@ def reference_images(refs_dir: Path | None, peak: CatalogPeak) -> list[Path]:
             files = sorted(
                 p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
             )
-            return files[:MAX_REFERENCE_IMAGES]
+            return files
     return []
 
 
@@ -139,7 +144,8 @@ def build_prototypes(
     for peak in peaks:
         text_vec = ensemble_vector(embedder, prompts_for(peak.names, PEAK_PROMPTS), anti_concept_weight)
         images = []
-        for ref in reference_images(refs_dir, peak):
+        candidates = reference_candidates(refs_dir, peak)
+        for ref in candidates[:MAX_REFERENCE_IMAGES]:
             try:
                 images.append(opener(ref))
             except BadImage as exc:
@@ -149,7 +155,13 @@ def build_prototypes(
             image_vec = l2_normalise(embedder.embed_images(images).mean(axis=0))
             vector = l2_normalise(alpha * text_vec + (1.0 - alpha) * image_vec)
         if images:
-            report(f"{peak.names[0]}: blended {len(images)} reference photo(s)")
+            capped = (
+                f" (the first {MAX_REFERENCE_IMAGES} of {len(candidates)} by name; at most "
+                f"{MAX_REFERENCE_IMAGES} are used)"
+                if len(candidates) > MAX_REFERENCE_IMAGES
+                else ""
+            )
+            report(f"{peak.names[0]}: blended {len(images)} reference photo(s){capped}")
         docs.append(
             PeakDoc(
                 id=peak.id,
@@ -157,6 +169,7 @@ def build_prototypes(
                 vector=np.asarray(vector),
                 latlon=peak.latlon,
                 elev_m=peak.elev_m,
+                text_vector=np.asarray(text_vec),
             )
         )
     return docs

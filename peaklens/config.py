@@ -143,7 +143,22 @@ class _YamlFileSource(PydanticBaseSettingsSource):
             raise BadInput(f"Config file {path} could not be read: {exc}") from None
         if not isinstance(data, dict):
             raise BadInput(f"Config file {path} must be a mapping of setting: value.")
-        return {str(k).replace("-", "_"): v for k, v in data.items()}
+        given = {str(k).replace("-", "_"): v for k, v in data.items()}
+        known = set(self.settings_cls.model_fields)
+        unknown = sorted(k for k in given if k not in known)
+        if unknown:
+            # a misspelt key would otherwise be ignored in silence and the default used instead
+            import difflib
+
+            hints = [
+                f"'{k}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+                for k in unknown
+                for close in [difflib.get_close_matches(k, sorted(known), n=1)]
+            ]
+            raise BadInput(
+                f"Config file {path}: unknown setting {', '.join(hints)}; `peaklens config` lists the settings."
+            )
+        return given
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

@@ -1,8 +1,9 @@
 """Predicting the peaks in photos: one matrix product per batch against the catalog prototypes.
 
 No store round trip per photo: the prototypes are loaded once and every photo of a batch is scored at once.
-A photo with GPS also gets the geo prior (``peaklens.geo``): peaks behind the camera or out of sight are
-down-weighted by ``geo_weight``; photos without GPS get the purely visual ranking.
+A photo with GPS also gets the geo prior (``peaklens.geo``): peaks behind the camera, out of sight or hidden by
+terrain (with a DEM) are down-weighted by ``geo_weight``, and its frame geometry (``peaklens.frame``) says which
+peaks stand inside the frame and where; photos without GPS get the purely visual ranking.
 """
 
 from __future__ import annotations
@@ -12,21 +13,30 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from peaklens.dem import Dem
 from peaklens.exif import PhotoMeta
-from peaklens.geo import Camera, PeakView, combine, geo_prior, horizontal_fov_deg
+from peaklens.frame import FramePeak, FrameView, frame_view
+from peaklens.geo import Camera, combine, horizontal_fov_deg
 from peaklens.records import PeakDoc
+
+#: a stored heading correction of one photo: (offset in degrees, its source "skyline" | "user")
+HeadingCorrection = tuple[float | None, str | None]
 
 
 @dataclass
 class PeakPrediction:
     """The top-k peaks of one photo; ``scores`` are the visual cosine scores (1 + cos) / 2, like the engine's.
 
-    ``extra["peak_views"]`` holds, for photos with GPS, each predicted peak's distance, bearing and prior.
+    For photos with GPS: ``in_frame`` names the catalog peaks geometry puts inside the frame, left to right
+    (terrain-checked when a DEM covers the photo); ``extra["peak_views"]`` holds each predicted peak's frame
+    geometry (``FramePeak.to_json`` plus its ``prior``) and ``extra["frame"]`` the camera used (altitude,
+    heading and its source, field of view, "terrain": "checked" | "not checked").
     """
 
     names: list[str]
     scores: list[float]
     extra: dict[str, object] = field(default_factory=dict)
+    in_frame: list[str] = field(default_factory=list)
 
 
 def camera_of(meta: PhotoMeta, width: int, height: int) -> Camera | None:
@@ -37,26 +47,27 @@ def camera_of(meta: PhotoMeta, width: int, height: int) -> Camera | None:
     return Camera(meta.gps, meta.altitude_m, meta.heading_deg, hfov)
 
 
-def view_json(view: PeakView) -> dict[str, object]:
-    return {
-        "distance_km": round(view.distance_km, 2),
-        "bearing_deg": round(view.bearing_deg, 1),
-        "off_axis_deg": None if view.off_axis_deg is None else round(view.off_axis_deg, 1),
-        "in_view": view.in_view,
-        "prior": round(view.prior, 4),
-    }
+def peak_json(peak: FramePeak) -> dict[str, object]:
+    return {**peak.to_json(), "prior": round(peak.prior, 4)}
+
+
+def frame_json(view: FrameView) -> dict[str, object]:
+    """The camera side of a frame view (its peaks go to ``peak_views``)."""
+    return {k: v for k, v in view.to_json().items() if k != "peaks"}
 
 
 class PeakPredictor:
-    """Ranks catalog peaks for batches of photo vectors."""
+    """Ranks catalog peaks for batches of photo vectors; with a DEM, hidden peaks drop to the prior's floor."""
 
-    def __init__(self, peaks: list[PeakDoc], top_k: int, geo_weight: float = 0.0) -> None:
+    def __init__(
+        self, peaks: list[PeakDoc], top_k: int, geo_weight: float = 0.0, dem: Dem | None = None
+    ) -> None:
         self.peaks = peaks
         self.top_k = max(1, min(top_k, len(peaks))) if peaks else 0
         self.geo_weight = geo_weight
+        self.dem = dem
         self.names = [p.name for p in peaks]
         self.matrix = np.stack([p.vector for p in peaks]).astype(np.float32) if peaks else None
-        self._geo_input = [(p.id, p.latlon, float(p.elev_m) if p.elev_m is not None else None) for p in peaks]
 
     def cosines(self, vectors: np.ndarray) -> np.ndarray:
         """(photos, peaks) cosine matrix; vectors and prototypes are unit length."""
@@ -68,33 +79,56 @@ class PeakPredictor:
         """Peak indices best first; ties keep catalog order (stable), so runs are reproducible."""
         return [int(i) for i in np.argsort(-scores, kind="stable")[: self.top_k]]
 
-    def views(self, camera: Camera) -> list[PeakView | None]:
-        return geo_prior(camera, self._geo_input)
+    def frame(self, camera: Camera, correction: HeadingCorrection | None = None) -> FrameView:
+        offset, source = correction or (None, None)
+        return frame_view(camera, self.peaks, self.dem, heading_offset_deg=offset, heading_source=source)
 
-    def fused(self, row: np.ndarray, camera: Camera | None) -> tuple[np.ndarray, list[PeakView | None]]:
+    def views(self, camera: Camera, correction: HeadingCorrection | None = None) -> list[FramePeak | None]:
+        """Each catalog peak's place in the photo, in catalog order (None for a peak without coordinates)."""
+        placed = {p.peak_id: p for p in self.frame(camera, correction).peaks}
+        return [placed.get(p.id) for p in self.peaks]
+
+    def fused(
+        self, row: np.ndarray, camera: Camera | None, correction: HeadingCorrection | None = None
+    ) -> tuple[np.ndarray, list[FramePeak | None]]:
         """Ranking scores for one photo (visual, or visual + geo prior) and the views used."""
         if camera is None or self.geo_weight <= 0:
             return row, []
-        views = self.views(camera)
+        views = self.views(camera, correction)
         priors = np.array([1.0 if v is None else v.prior for v in views])
         return combine(row, priors, self.geo_weight), views
 
     def predict(
-        self, vectors: np.ndarray, cameras: Sequence[Camera | None] | None = None
+        self,
+        vectors: np.ndarray,
+        cameras: Sequence[Camera | None] | None = None,
+        corrections: Sequence[HeadingCorrection | None] | None = None,
     ) -> list[PeakPrediction]:
+        """``corrections`` are the photos' stored heading corrections (skyline fit or a user's drag)."""
         cos = self.cosines(vectors)
         cameras = cameras or [None] * len(cos)
+        corrections = corrections or [None] * len(cos)
         predictions = []
-        for row, camera in zip(cos, cameras, strict=True):
-            ranking, views = self.fused(row, camera)
+        for row, camera, correction in zip(cos, cameras, corrections, strict=True):
+            view = None if camera is None else self.frame(camera, correction)
+            if view is not None and self.geo_weight > 0:
+                placed = {p.peak_id: p for p in view.peaks}
+                priors = np.array([placed[p.id].prior if p.id in placed else 1.0 for p in self.peaks])
+                ranking = combine(row, priors, self.geo_weight)
+            else:
+                ranking = row
             order = self.rank(ranking)
             prediction = PeakPrediction(
                 [self.names[i] for i in order], [float((1 + row[i]) / 2) for i in order]
             )
-            if camera is not None:
-                every = views or self.views(camera)
+            if view is not None:
+                placed = {p.peak_id: p for p in view.peaks}
+                prediction.in_frame = [p.name for p in view.in_frame()]
+                prediction.extra["frame"] = frame_json(view)
                 prediction.extra["peak_views"] = {
-                    self.names[i]: view_json(view) for i in order if (view := every[i]) is not None
+                    self.names[i]: peak_json(placed[self.peaks[i].id])
+                    for i in order
+                    if self.peaks[i].id in placed
                 }
             predictions.append(prediction)
         return predictions

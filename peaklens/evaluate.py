@@ -174,3 +174,116 @@ def format_table(
         for name, (top1, top3) in identify.items():
             lines.append(f"| {name} | {top1:.3f} | {top3:.3f} |")
     return "\n".join(lines)
+
+
+# --- running an evaluation through the real search path ---------------------------------------------------
+@dataclass
+class EvalReport:
+    """Everything ``peaklens eval`` shows; ``identify`` maps a method name to (top-1, top-3)."""
+
+    text: list[TextScores]
+    identify: dict[str, tuple[float, float]]
+    photos: int
+    #: peak positions in the frame (frame_eval.FrameEvalReport) for a labels file of marked summits
+    frame: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "photos": self.photos,
+            "frame": None if self.frame is None else self.frame.to_json(),
+            "text": [
+                {"variant": s.variant, "queries": s.queries, "recall": s.recall, "mrr": s.mrr}
+                for s in self.text
+            ],
+            "identify": {k: {"top1": v[0], "top3": v[1]} for k, v in self.identify.items()},
+        }
+
+    def table(self) -> str:
+        if self.frame is not None:
+            from peaklens.frame_eval import format_frame_report
+
+            return format_frame_report(self.frame)
+        return format_table(self.text, self.identify)
+
+
+def _is_frame_labels(path: Path) -> bool:
+    """A labels file of marked summit positions (``photos:``) rather than queries/identify."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise BadInput(f"Labels file {path} cannot be read: {exc}") from None
+    return isinstance(raw, dict) and "photos" in raw
+
+
+def run_eval(searcher: Any, labels_path: Path) -> EvalReport:
+    """Score a labels file through ``Searcher.text`` (the same path, fusion included, that ``search`` runs)
+    and ``Searcher.identify_vector``; bad labels (unknown peaks, no catalog, empty index) are errors, never
+    silent zeros."""
+    from peaklens.enrich import camera_of
+    from peaklens.geo import PRIOR_FLOOR
+    from peaklens.imaging import BadImage, open_photo
+
+    store = searcher.store
+    if not store.all_peaks():
+        raise BadInput("The peaks catalog is empty: run `peaklens catalog build` before `peaklens eval`.")
+    if _is_frame_labels(labels_path):
+        from peaklens.dem import load_dem
+        from peaklens.frame_eval import evaluate_frames, load_frame_labels
+
+        peaks = store.all_peaks()
+        marked = load_frame_labels(labels_path, peaks)
+        frame = evaluate_frames(marked, peaks, dem=load_dem(Path(searcher.settings.data_dir)))
+        return EvalReport([], {}, 0, frame)
+    paths = [hit.path for hit in store.list_photos(limit=max(1, store.count_photos()))]
+    labels = load_labels(labels_path, paths)
+    if labels.queries and not paths:
+        raise BadInput("The index is empty: run `peaklens index ALBUM` first.")
+    names = searcher.names()
+    for _photo, expected in labels.identify:
+        for name in expected:
+            if names.resolve(name) is None:
+                raise BadInput(
+                    f"Labels file {labels_path}: peak {name!r} is not in the catalog "
+                    "(`peaklens catalog build --peaks FILE` builds another one)."
+                )
+
+    def rank(text: str, variant: Variant) -> list[str]:
+        results = searcher.text(
+            text,
+            k=10,
+            min_confidence=0.0,
+            use_ensemble=variant.use_ensemble,
+            anti_concept=variant.anti_concept,
+        )
+        return [result.hit.path for result in results]
+
+    text_scores = score_text(labels, rank) if labels.queries else []
+    identify: dict[str, tuple[float, float]] = {}
+    if labels.identify:
+        visual, with_geo, geometry = [], [], []
+        peaks = store.all_peaks()
+        predictor = searcher.predictor(peaks)
+        for photo, expected_names in labels.identify:
+            expected = frozenset(names.resolve(n) or n for n in expected_names)
+            try:
+                loaded = open_photo(photo)
+            except (BadImage, OSError) as exc:
+                raise BadInput(f"Labels file {labels_path}: photo {photo} cannot be used: {exc}") from None
+            vector = searcher.image_vector(loaded.image)
+            visual.append((expected, [p.name for p in searcher.identify_vector(vector)]))
+            camera = camera_of(loaded.meta, loaded.width, loaded.height)
+            with_geo.append((expected, [p.name for p in searcher.identify_vector(vector, camera=camera)]))
+            order: list[str] = []
+            if camera is not None:
+                views = predictor.views(camera)
+                priors = [PRIOR_FLOOR if v is None else v.prior for v in views]
+                closeness = [float("inf") if v is None else v.distance_km for v in views]
+                ranked = sorted(range(len(peaks)), key=lambda i: (-priors[i], closeness[i]))
+                order = [peaks[i].name for i in ranked]
+            geometry.append((expected, order))
+        identify["visual"] = identification_accuracy(visual)
+        identify[f"visual + geo prior (weight {searcher.settings.geo_weight})"] = identification_accuracy(
+            with_geo
+        )
+        identify["geometry only (prior, then nearest)"] = identification_accuracy(geometry)
+    return EvalReport(text_scores, identify, len(paths))

@@ -2,9 +2,10 @@
 
 Look-alike peaks are the main error of purely visual identification. A photo's GPS position, altitude and
 compass heading (GPSImgDirection) say which catalog peaks were in front of the camera; peaks behind it, beyond
-the horizon or out of range are down-weighted. Coarse by design: terrain occlusion (a nearer ridge hiding a
-peak) is NOT modelled, so a peak "in view" here may still be hidden behind a ridge — on the trek photos that is
-the commonest false "in view" (docs/GEO.md).
+the horizon, out of range or hidden by terrain are down-weighted. Terrain occlusion needs a DEM and is decided by
+``peaklens.dem`` (the caller passes the verdict in); without one a peak "in view" may still be hidden behind a
+ridge — on the trek photos that is the commonest false "in view" (docs/GEO.md). The frame geometry built on
+these views (label positions) is ``peaklens.frame``.
 
 The fused ranking score of a peak for one photo is ``visual_cos + geo_weight * GEO_SCALE * ln(prior)``
 (``combine``): geo_weight = 0 gives exactly the visual ranking; a peak with prior 1 keeps its visual score; a
@@ -58,8 +59,10 @@ class PeakView:
     """One peak as seen from one camera.
 
     ``off_axis_deg`` is the signed turn from the heading to the peak (None without heading); ``visible`` means
-    within range and above the geometric horizon (terrain occlusion not modelled); ``in_view`` means visible and
-    inside the view cone including the compass margin, i.e. exactly where the prior is 1.
+    within range and above the geometric horizon; ``occluded`` is the DEM's verdict (None = terrain not
+    checked). ``in_view`` means visible, not occluded and strictly inside the horizontal field of view — the
+    compass margin only keeps the prior at 1 for ranking, it never makes a peak "in view". Without a heading
+    nothing rules a visible peak out, so it counts as in view.
     """
 
     peak_id: str
@@ -70,6 +73,7 @@ class PeakView:
     visible: bool
     prior: float
     in_view: bool = False
+    occluded: bool | None = None
 
 
 def haversine_km(a: GeoPoint, b: GeoPoint) -> float:
@@ -116,7 +120,8 @@ def horizontal_fov_deg(
     return math.degrees(2 * math.atan(across / (2 * focal_35mm)))
 
 
-def _effective_radius_m() -> float:
+def effective_radius_m() -> float:
+    """Earth radius with refraction folded in: sight lines are straight on a sphere of this radius."""
     return EARTH_RADIUS_KM * 1000.0 / (1.0 - REFRACTION_K)
 
 
@@ -126,7 +131,7 @@ def elevation_angle_deg(distance_km: float, camera_alt_m: float | None, peak_ele
     Exact on a sphere of the effective radius; an unknown camera altitude counts as sea level, an unknown peak
     elevation as the camera's own.
     """
-    radius = _effective_radius_m()
+    radius = effective_radius_m()
     h_cam = camera_alt_m or 0.0
     h_peak = h_cam if peak_elev_m is None else peak_elev_m
     central = distance_km * 1000.0 / radius
@@ -134,9 +139,19 @@ def elevation_angle_deg(distance_km: float, camera_alt_m: float | None, peak_ele
     return math.degrees(math.atan2(r_peak * math.cos(central) - r_cam, r_peak * math.sin(central)))
 
 
+def elevation_angles_deg(distance_km: np.ndarray, camera_alt_m: float, heights_m: np.ndarray) -> np.ndarray:
+    """``elevation_angle_deg`` for arrays of points (terrain samples): the same sphere of effective radius."""
+    radius = effective_radius_m()
+    central = np.asarray(distance_km, dtype=np.float64) * 1000.0 / radius
+    r_peak = radius + np.asarray(heights_m, dtype=np.float64)
+    return np.degrees(
+        np.arctan2(r_peak * np.cos(central) - (radius + camera_alt_m), r_peak * np.sin(central))
+    )
+
+
 def beyond_horizon(distance_km: float, camera_alt_m: float | None, peak_elev_m: float | None) -> bool:
     """True when the earth's bulge hides the summit: farther than the two horizon distances added up."""
-    radius = _effective_radius_m()
+    radius = effective_radius_m()
     h_cam = max(camera_alt_m or 0.0, 0.0)
     h_peak = max(h_cam if peak_elev_m is None else peak_elev_m, 0.0)
     reach = math.acos(radius / (radius + h_cam)) + math.acos(radius / (radius + h_peak))
@@ -150,11 +165,23 @@ def _cone_prior(off_axis: float, hfov: float) -> float:
     return PRIOR_FLOOR + (1.0 - PRIOR_FLOOR) * math.exp(-0.5 * (outside / FALLOFF_SIGMA_DEG) ** 2)
 
 
-def view_of(camera: Camera, peak_id: str, peak_pos: GeoPoint, peak_elev_m: float | None) -> PeakView:
+def field_of_view_deg(camera: Camera) -> float:
+    """The camera's horizontal field of view, or the phone default when unknown or nonsense."""
+    return camera.hfov_deg if camera.hfov_deg and 0 < camera.hfov_deg <= 360 else DEFAULT_HFOV_DEG
+
+
+def view_of(
+    camera: Camera,
+    peak_id: str,
+    peak_pos: GeoPoint,
+    peak_elev_m: float | None,
+    occluded: bool | None = None,
+) -> PeakView:
     """Distance, bearing, apparent height and prior of one peak from one camera.
 
-    Prior: PRIOR_FLOOR when not visible; 1.0 when visible and there is no heading; with a heading, 1.0 inside
-    the cone (|off axis| <= hfov / 2 + CONE_MARGIN_DEG), then a Gaussian fall to PRIOR_FLOOR behind the camera.
+    Prior: PRIOR_FLOOR when not visible or occluded by terrain; 1.0 when visible and there is no heading; with
+    a heading, 1.0 inside the cone (|off axis| <= hfov / 2 + CONE_MARGIN_DEG), then a Gaussian fall to
+    PRIOR_FLOOR behind the camera. ``occluded`` is the DEM's line-of-sight verdict (None = not checked).
     """
     distance = haversine_km(camera.position, peak_pos)
     bearing = initial_bearing_deg(camera.position, peak_pos)
@@ -162,14 +189,15 @@ def view_of(camera: Camera, peak_id: str, peak_pos: GeoPoint, peak_elev_m: float
     visible = distance <= MAX_RANGE_KM and not beyond_horizon(distance, camera.altitude_m, peak_elev_m)
     heading = camera.heading_deg
     off_axis = None if heading is None or not math.isfinite(heading) else signed_angle_deg(heading, bearing)
-    hfov = camera.hfov_deg if camera.hfov_deg and 0 < camera.hfov_deg <= 360 else DEFAULT_HFOV_DEG
-    if not visible:
+    hfov = field_of_view_deg(camera)
+    if not visible or occluded:
         prior = PRIOR_FLOOR
     elif off_axis is None:
         prior = 1.0
     else:
         prior = _cone_prior(off_axis, hfov)
-    return PeakView(peak_id, distance, bearing, off_axis, elevation, visible, prior, visible and prior >= 1.0)
+    in_view = visible and not occluded and (off_axis is None or abs(off_axis) < hfov / 2)
+    return PeakView(peak_id, distance, bearing, off_axis, elevation, visible, prior, in_view, occluded)
 
 
 def geo_prior(

@@ -2,20 +2,27 @@
 
 Re-runs are incremental: a photo whose size and mtime are unchanged is skipped, a changed one is re-embedded,
 and the documents of photos that are gone are deleted. A photo that cannot be read is reported with its reason
-and left out; everything else still goes in. Each batch is written as soon as it is embedded, so a killed run
-loses at most the batch in flight and the next run picks up where it stopped.
+and left out; everything else still goes in. Embedded photos are written in bulk requests of ``bulk_size``
+documents, and at least every ``FLUSH_SECONDS``, so a killed run loses at most the documents not yet written
+and the next run picks up where it stopped.
+
+Predicted peaks depend on the catalog (peaks, prototypes, model) and the geo settings. Their fingerprint is kept
+in the store's metadata; when it changes (another catalog, another geo weight, a DEM added), every stored
+photo's peaks are predicted again from its stored vector — no re-embedding — so facets, ``--peak`` and
+``similar`` never read names from an old catalog.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
+import hashlib
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -30,11 +37,13 @@ from rich.text import Text
 
 from peaklens.catalog import build_prototypes, load_catalog
 from peaklens.config import Settings
+from peaklens.dem import Dem
 from peaklens.embed.base import Embedder
-from peaklens.enrich import PeakPredictor, camera_of
+from peaklens.enrich import HeadingCorrection, PeakPredictor, camera_of
 from peaklens.errors import BadInput
+from peaklens.geo import Camera
 from peaklens.imaging import BadImage, LoadedPhoto, decode_many
-from peaklens.records import FileSignature, PhotoDoc
+from peaklens.records import FileSignature, PeakDoc, PhotoDoc, PhotoHit, PhotoUpdate
 from peaklens.scan import AlbumFile, photo_id, scan_album
 from peaklens.store.base import SCHEMA_VERSION, PhotoStore
 from peaklens.store.lock import index_lock
@@ -49,7 +58,18 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    #: photo files the scan found (0: the folder holds no photos)
+    found: int = 0
+    #: photos whose stored peaks were predicted again because the catalog changed
+    repredicted: int = 0
+    #: photos whose compass heading the skyline fit corrected, and photos where it gave up (DEM only)
+    skyline_refined: int = 0
+    skyline_gave_up: int = 0
+    #: (photo, warning) for EXIF values that were dropped as unusable
+    exif_warnings: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    #: the embedding phase alone (what the progress bar's photos/s measures)
+    embed_phase_seconds: float = 0.0
     #: where the time went: waiting for decoded photos, in the model, writing to the store
     decode_wait_seconds: float = 0.0
     embed_seconds: float = 0.0
@@ -60,10 +80,20 @@ class IndexReport:
         return self.added + self.updated
 
     def summary(self) -> str:
-        rate = f", {self.embedded / self.seconds:.1f} photos/s" if self.embedded and self.seconds > 0 else ""
+        phase = self.embed_phase_seconds
+        rate = (
+            f", {self.embedded / phase:.1f} photos/s while embedding" if self.embedded and phase > 0 else ""
+        )
+        warned = f", {len(self.exif_warnings)} EXIF warning(s)" if self.exif_warnings else ""
+        if self.skyline_refined or self.skyline_gave_up:
+            warned += (
+                f", heading corrected from the skyline for {self.skyline_refined} "
+                f"(no clear skyline in {self.skyline_gave_up})"
+            )
         return (
             f"added {self.added}, updated {self.updated}, removed {self.removed}, "
-            f"skipped {self.unchanged} unchanged, failed {len(self.failed)} ({self.seconds:.1f} s{rate})"
+            f"skipped {self.unchanged} unchanged, failed {len(self.failed)}{warned} "
+            f"({self.seconds:.1f} s in all{rate})"
         )
 
 
@@ -73,15 +103,28 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:.1f} photos/s" if speed else "-- photos/s", style="cyan")
 
 
+DEFAULT_CATALOG = "default"
+
+
 def ensure_catalog(
     store: PhotoStore, embedder: Embedder, settings: Settings, say: Callable[[str], None]
 ) -> None:
-    """Build the default catalog when the store has none, or one made with another model."""
+    """Build the default catalog when the store has none. A catalog made with another model is rebuilt only
+    when it was the default one: a custom catalog is never swapped for the default behind the user's back."""
     meta = store.get_meta()
-    if store.all_peaks() and meta.get("catalog_model") == embedder.model_id:
-        return
+    if store.all_peaks():
+        if meta.get("catalog_model") == embedder.model_id:
+            return
+        source = meta.get("catalog_source", DEFAULT_CATALOG)
+        if source != DEFAULT_CATALOG:
+            refs = meta.get("catalog_refs")
+            raise BadInput(
+                f"The peaks catalog was built from {source} with {meta.get('catalog_model')}, and this run "
+                f"uses {embedder.model_id}: rebuild it for this model with "
+                f"`peaklens catalog build --peaks {source}" + (f" --refs {refs}`" if refs else "`") + "."
+            )
     say("Building the peaks catalog (default peaks, text prompts) for this model…")
-    build_catalog(store, embedder, settings, peaks_file=None, refs_dir=None, say=say)
+    _build_catalog_locked(store, embedder, settings, peaks_file=None, refs_dir=None, say=say)
 
 
 def build_catalog(
@@ -93,7 +136,24 @@ def build_catalog(
     refs_dir: Path | None,
     say: Callable[[str], None],
 ) -> int:
-    """Replace the catalog with prototypes built from ``peaks_file`` (default catalog when None)."""
+    """Replace the catalog with prototypes built from ``peaks_file`` (default catalog when None), then predict
+    the stored photos' peaks again. Takes the index lock: a catalog cleared under a running ``index`` would
+    leave its photos with peaks of no catalog."""
+    with index_lock(settings):
+        return _build_catalog_locked(
+            store, embedder, settings, peaks_file=peaks_file, refs_dir=refs_dir, say=say
+        )
+
+
+def _build_catalog_locked(
+    store: PhotoStore,
+    embedder: Embedder,
+    settings: Settings,
+    *,
+    peaks_file: Path | None,
+    refs_dir: Path | None,
+    say: Callable[[str], None],
+) -> int:
     if refs_dir is not None and not refs_dir.is_dir():
         raise BadInput(f"Reference folder {refs_dir} does not exist or is not a folder.")
     peaks, warnings = load_catalog(peaks_file)
@@ -115,8 +175,97 @@ def build_catalog(
     store.refresh()
     meta = store.get_meta()
     meta["catalog_model"] = embedder.model_id
+    meta["catalog_source"] = str(peaks_file.resolve()) if peaks_file is not None else DEFAULT_CATALOG
+    meta["catalog_anti_concept_weight"] = repr(float(settings.anti_concept_weight))
+    if refs_dir is not None:
+        meta["catalog_refs"] = str(refs_dir.resolve())
+    else:
+        meta.pop("catalog_refs", None)
     store.set_meta(meta)
+    refresh_predictions(store, settings, say)
     return len(report.written)
+
+
+def _dem(settings: Settings) -> Dem | None:
+    from peaklens.dem import load_dem
+
+    return load_dem(Path(settings.data_dir))
+
+
+def prediction_fingerprint(peaks: Sequence[PeakDoc], settings: Settings, dem: Dem | None) -> str:
+    """What the stored predictions depend on: peak ids, positions and prototypes, the geo settings and the
+    terrain. Vectors are hashed at float16 precision so a store's float rounding does not count as a change."""
+    digest = hashlib.sha1()
+    for peak in sorted(peaks, key=lambda p: p.id):
+        position = (peak.latlon.lat, peak.latlon.lon) if peak.latlon else None
+        digest.update(json.dumps([peak.id, peak.names[0], position, peak.elev_m]).encode())
+        digest.update(np.asarray(peak.vector, dtype=np.float16).tobytes())
+    digest.update(
+        json.dumps(
+            [
+                settings.top_k_peaks,
+                round(settings.geo_weight, 6),
+                [t.describe() for t in dem.tiles] if dem is not None else None,
+            ]
+        ).encode()
+    )
+    return digest.hexdigest()
+
+
+def stored_camera(hit: PhotoHit) -> Camera | None:
+    """The camera a stored photo was taken with: position, altitude, compass heading, field of view."""
+    if hit.gps is None:
+        return None
+    hfov = hit.extra.get("hfov_deg")
+    return Camera(
+        hit.gps, hit.altitude_m, hit.heading_deg, float(hfov) if isinstance(hfov, int | float) else None
+    )
+
+
+def stored_correction(hit: PhotoHit) -> HeadingCorrection | None:
+    """The heading correction stored for a photo (a skyline fit or a user's drag), if any."""
+    if hit.heading_offset_deg is None or hit.heading_source is None:
+        return None
+    return (hit.heading_offset_deg, hit.heading_source)
+
+
+def refresh_predictions(store: PhotoStore, settings: Settings, say: Callable[[str], None]) -> int:
+    """Predict every stored photo's peaks again from its stored vector when the catalog fingerprint changed.
+
+    Returns how many photos were updated (0 when the predictions were current)."""
+    peaks = store.all_peaks()
+    dem = _dem(settings)
+    fingerprint = prediction_fingerprint(peaks, settings, dem)
+    meta = store.get_meta()
+    if meta.get("predictions_fingerprint") == fingerprint:
+        return 0
+    count = 0
+    if store.count_photos() > 0:
+        predictor = PeakPredictor(peaks, settings.top_k_peaks, settings.geo_weight, dem=dem)
+        for batch in store.iter_photo_vectors(max(settings.bulk_size, 1)):
+            vectors = np.stack([vector for _, vector in batch])
+            cameras = [stored_camera(hit) for hit, _ in batch]
+            corrections = [stored_correction(hit) for hit, _ in batch]
+            predictions = predictor.predict(vectors, cameras, corrections)
+            updates = {
+                hit.id: PhotoUpdate(
+                    predicted_peaks=prediction.names,
+                    peak_scores=prediction.scores,
+                    peaks_in_frame=list(prediction.in_frame),
+                    extra={**hit.extra, **prediction.extra},
+                )
+                for (hit, _), prediction in zip(batch, predictions, strict=True)
+            }
+            result = store.update_photos(updates)
+            for doc_id, reason in result.failed.items():
+                say(f"[yellow]could not update the peaks of[/] {doc_id}: {reason}")
+            count += len(result.written)
+        store.refresh()
+        say(f"The peaks catalog changed: predicted the peaks of {count} stored photo(s) again.")
+    meta = store.get_meta()
+    meta["predictions_fingerprint"] = fingerprint
+    store.set_meta(meta)
+    return count
 
 
 def _batches(
@@ -196,7 +345,8 @@ def _index_locked(
     meta.update(album_root=str(album), model=embedder.model_id, schema=str(SCHEMA_VERSION))
     store.set_meta(meta)
 
-    report = IndexReport(failed=list(problems))
+    report = IndexReport(failed=list(problems), found=len(files))
+    report.repredicted = refresh_predictions(store, settings, say)
     stored = store.photo_signatures()
     current = {photo_id(f.rel_path): f for f in files}
     gone = [doc_id for doc_id in stored if doc_id not in current]
@@ -211,7 +361,8 @@ def _index_locked(
         else:
             todo.append(album_file)
 
-    predictor = PeakPredictor(store.all_peaks(), settings.top_k_peaks, settings.geo_weight)
+    dem = _dem(settings)
+    predictor = PeakPredictor(store.all_peaks(), settings.top_k_peaks, settings.geo_weight, dem=dem)
 
     def on_bad(album_file: AlbumFile, reason: str) -> None:
         report.failed.append((album_file.rel_path, reason))
@@ -227,6 +378,10 @@ def _index_locked(
         disable=not show_progress or not todo,
         transient=False,
     )
+    writer = _BulkWriter(
+        store, stored, report, settings.bulk_size, lambda doc, why: on_bad(current[doc.id], why)
+    )
+    phase_started = time.perf_counter()
     decoded = decode_many(todo, target=embedder.image_size * 2, workers=settings.decode_workers)
     # Closed here, on every way out: left to the garbage collector, the decode pool's shutdown can run on one
     # of its own threads at exit ("cannot join current thread") after a store error.
@@ -243,25 +398,54 @@ def _index_locked(
             vectors = embedder.embed_images([photo.image for _, photo in batch])
             report.embed_seconds += time.perf_counter() - embed_started
             cameras = [camera_of(photo.meta, photo.width, photo.height) for _, photo in batch]
-            predictions = predictor.predict(vectors, cameras)
-            docs = [
-                _photo_doc(album_file, photo, vector, prediction.names, prediction.scores, prediction.extra)
-                for (album_file, photo), vector, prediction in zip(batch, vectors, predictions, strict=True)
+            corrections = [
+                _skyline_correction(photo, camera, dem, report)
+                for (_, photo), camera in zip(batch, cameras, strict=True)
             ]
-            write_started = time.perf_counter()
-            _write(
-                store,
-                docs,
-                stored,
-                report,
-                on_bad_id=lambda doc, why: on_bad(current[doc.id], why),
-                bulk_size=settings.bulk_size,
-            )
-            report.write_seconds += time.perf_counter() - write_started
+            predictions = predictor.predict(vectors, cameras, corrections)
+            for (album_file, photo), vector, prediction, camera, correction in zip(
+                batch, vectors, predictions, cameras, corrections, strict=True
+            ):
+                report.exif_warnings.extend((album_file.rel_path, w) for w in photo.meta.warnings)
+                doc = _photo_doc(
+                    album_file, photo, vector, prediction.names, prediction.scores, prediction.extra
+                )
+                doc.peaks_in_frame = list(prediction.in_frame)
+                if correction is not None:
+                    doc.heading_offset_deg, doc.heading_source = correction
+                if camera is not None and camera.hfov_deg is not None:
+                    doc.extra["hfov_deg"] = round(camera.hfov_deg, 3)
+                writer.add(doc)
+            writer.flush_if_due()
             progress.advance(task, len(batch))
-    store.refresh()
+        writer.flush()
+    report.embed_phase_seconds = time.perf_counter() - phase_started
+    if todo or gone:
+        store.refresh()
+    meta = store.get_meta()
+    meta["predictions_fingerprint"] = prediction_fingerprint(store.all_peaks(), settings, dem)
+    store.set_meta(meta)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _skyline_correction(
+    photo: LoadedPhoto, camera: Camera | None, dem: Dem | None, report: IndexReport
+) -> HeadingCorrection | None:
+    """With a DEM under the camera, the compass correction that aligns the photo's skyline with the terrain's
+    (None when the fit gives up: clouds, low contrast, a flat skyline; the reason is counted, not fatal)."""
+    if dem is None or camera is None or camera.heading_deg is None:
+        return None
+    if not dem.covers(camera.position.lat, camera.position.lon):
+        return None
+    from peaklens.skyline import refine_heading
+
+    fit = refine_heading(photo.image, camera, dem)
+    if fit is None or fit.offset_deg is None:
+        report.skyline_gave_up += 1
+        return None
+    report.skyline_refined += 1
+    return (fit.offset_deg, "skyline")
 
 
 def _same_file(stored: FileSignature, current: AlbumFile) -> bool:
@@ -288,44 +472,60 @@ def _photo_doc(
         altitude_m=meta.altitude_m,
         heading_deg=meta.heading_deg,
         shot_time=meta.shot_time,
+        local_time=meta.local_time,
+        time_source=meta.time_source,
         file_size=album_file.size,
         file_mtime=album_file.mtime,
         extra=extra,
     )
 
 
-_writes_done = 0
+#: a bulk request goes out at least this often, so a slow model never holds many photos unwritten
+FLUSH_SECONDS = 10.0
 
 
-def _maybe_die_mid_write(store: PhotoStore, chunk: Sequence[PhotoDoc]) -> None:
-    """Fault injection for the reliability tests: ``PEAKLENS_FAULT_KILL_IN_WRITE=N`` writes half of the
-    N-th bulk write, then SIGKILLs this process, as a power cut in the middle of a bulk request would."""
-    global _writes_done
-    _writes_done += 1
-    target = os.environ.get("PEAKLENS_FAULT_KILL_IN_WRITE")
-    if target and target.isdigit() and _writes_done == int(target):
-        store.upsert_photos(chunk[: max(1, len(chunk) // 2)])
-        os.kill(os.getpid(), signal.SIGKILL)
+class _BulkWriter:
+    """Collects documents into bulk requests of ``bulk_size``; a failed document is reported by id."""
 
+    def __init__(
+        self,
+        store: PhotoStore,
+        stored: Mapping[str, object],
+        report: IndexReport,
+        bulk_size: int,
+        on_bad_id: Callable[[PhotoDoc, str], None],
+    ) -> None:
+        self.store, self.stored, self.report = store, stored, report
+        self.bulk_size = max(1, bulk_size)
+        self.on_bad_id = on_bad_id
+        self.pending: list[PhotoDoc] = []
+        self.last_flush = time.perf_counter()
 
-def _write(
-    store: PhotoStore,
-    docs: Sequence[PhotoDoc],
-    stored: Mapping[str, object],
-    report: IndexReport,
-    *,
-    on_bad_id: Callable[[PhotoDoc, str], None],
-    bulk_size: int,
-) -> None:
-    for start in range(0, len(docs), bulk_size):
-        chunk = docs[start : start + bulk_size]
-        _maybe_die_mid_write(store, chunk)
-        result = store.upsert_photos(chunk)
+    def add(self, doc: PhotoDoc) -> None:
+        self.pending.append(doc)
+        if len(self.pending) >= self.bulk_size:
+            self._write(self.pending[: self.bulk_size])
+            self.pending = self.pending[self.bulk_size :]
+
+    def flush_if_due(self) -> None:
+        if self.pending and time.perf_counter() - self.last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        while self.pending:
+            chunk, self.pending = self.pending[: self.bulk_size], self.pending[self.bulk_size :]
+            self._write(chunk)
+
+    def _write(self, chunk: Sequence[PhotoDoc]) -> None:
+        started = time.perf_counter()
+        result = self.store.upsert_photos(chunk)
         by_id = {doc.id: doc for doc in chunk}
         for doc_id, reason in result.failed.items():
-            on_bad_id(by_id[doc_id], f"not stored: {reason}")
+            self.on_bad_id(by_id[doc_id], f"not stored: {reason}")
         for doc_id in result.written:
-            if doc_id in stored:
-                report.updated += 1
+            if doc_id in self.stored:
+                self.report.updated += 1
             else:
-                report.added += 1
+                self.report.added += 1
+        self.last_flush = time.perf_counter()
+        self.report.write_seconds += self.last_flush - started

@@ -152,12 +152,21 @@ class PhotoUpdate:
 
 @dataclass
 class PeakHit:
+    """A catalog peak returned for a photo. ``score`` is the visual cosine score, (1 + cos) / 2;
+    ``fused_score`` is the score the ranking is by when the geo prior took part (same units), else None."""
+
     id: str
     name: str
     names: list[str]
     score: float
     latlon: GeoPoint | None = None
     elev_m: int | None = None
+    fused_score: float | None = None
+
+    @property
+    def rank_score(self) -> float:
+        """The score the order is by."""
+        return self.score if self.fused_score is None else self.fused_score
 
     @property
     def cosine(self) -> float:

@@ -7,7 +7,9 @@ only, so image→image results carry none.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -17,12 +19,13 @@ from PIL import Image
 
 from peaklens.config import Settings
 from peaklens.embed.base import Embedder
-from peaklens.embed.prompts import text_query_vector
+from peaklens.embed.prompts import PEAK_PROMPTS, ensemble_vector, prompts_for, text_query_vector
 from peaklens.enrich import PeakPredictor
 from peaklens.errors import BadInput
+from peaklens.filters import utc
 from peaklens.geo import Camera
 from peaklens.names import NameMatch, PeakNameIndex
-from peaklens.records import PeakHit, PhotoHit, SearchFilters
+from peaklens.records import PeakDoc, PeakHit, PhotoHit, SearchFilters
 from peaklens.store.base import PhotoStore
 
 SortKey = Literal["score", "time"]
@@ -41,6 +44,15 @@ class Result:
     explain: dict[str, float] = field(default_factory=dict)
 
 
+class ResultList(list[Result]):
+    """Results best first, plus what the confidence cut removed (so an empty answer can say why)."""
+
+    def __init__(self, results: list[Result] = (), dropped_below_confidence: int = 0, cut: float = 0.0):  # type: ignore[assignment]
+        super().__init__(results)
+        self.dropped_below_confidence = dropped_below_confidence
+        self.min_confidence = cut
+
+
 @dataclass
 class SimilarResult:
     peaks: list[PeakHit]
@@ -54,17 +66,23 @@ def match_probability(embedder: Embedder, cosine: float) -> float:
 
 
 def sort_results(results: list[Result], sort: SortKey) -> list[Result]:
+    """Score order as given, or oldest first by the UTC instant (a naive time counts as UTC, never the
+    server's zone); undated photos last, then by score."""
     if sort == "time":
-        # undated photos last, then by score
         return sorted(
             results,
             key=lambda r: (
                 r.hit.shot_time is None,
-                r.hit.shot_time.timestamp() if r.hit.shot_time else 0.0,
+                utc(r.hit.shot_time).timestamp() if r.hit.shot_time else 0.0,
                 -r.hit.score,
             ),
         )
     return results
+
+
+def normalise_query(query: str) -> str:
+    """The cache key of a query: the model sees lower-cased text, and spacing carries no meaning."""
+    return " ".join(query.split()).lower()
 
 
 RRF_K = 60
@@ -98,14 +116,27 @@ class Searcher:
         self.store = store
         self.embedder = embedder
         self._names: PeakNameIndex | None = None
+        self._peaks_by_name: dict[str, PeakDoc] = {}
         self._query_vectors: OrderedDict[tuple[str, bool], np.ndarray] = OrderedDict()
+        # one Searcher serves every session of the UI server: its caches are shared across threads
+        self._lock = threading.RLock()
 
     # --- peaks ---------------------------------------------------------------------------------------
     def names(self) -> PeakNameIndex:
         """Every catalog name and alias, for recognising peaks in queries and filters."""
-        if self._names is None:
-            self._names = PeakNameIndex((p.id, p.names) for p in self.store.all_peaks())
-        return self._names
+        with self._lock:
+            if self._names is None:
+                peaks = self.store.all_peaks()
+                self._peaks_by_name = {p.name: p for p in peaks}
+                self._names = PeakNameIndex((p.id, p.names) for p in peaks)
+            return self._names
+
+    def forget_catalog(self) -> None:
+        """Drop cached names and vectors after the catalog changed."""
+        with self._lock:
+            self._names = None
+            self._peaks_by_name = {}
+            self._query_vectors.clear()
 
     def resolve_peak(self, name: str) -> str | None:
         return self.names().resolve(name)
@@ -122,23 +153,51 @@ class Searcher:
         return query, False
 
     def text_vector(self, query: str, match: NameMatch | None) -> np.ndarray:
-        """The query's vector, remembered for the last ``QUERY_CACHE_SIZE`` queries: the UI reruns its whole
-        script on every click, and the text tower (≈50–140 ms on a CPU) is most of a query's cost."""
-        key = self.query_plan(query, match)
-        vector = self._query_vectors.pop(key, None)
+        """The query's vector, remembered for the last ``QUERY_CACHE_SIZE`` queries (keyed by the normalised
+        query): the UI reruns its whole script on every click, and the text tower is most of a query's cost.
+
+        A query that is a catalog peak's name is that peak's text prototype — every name and alias through
+        the peak prompts, minus the anti-concept — which the catalog already stores: no text tower at all.
+        """
+        text, is_peak = self.query_plan(query, match)
+        key = (normalise_query(text), is_peak)
+        with self._lock:
+            vector = self._query_vectors.pop(key, None)
         if vector is None:
-            text, is_peak = key
+            vector = self._peak_text_vector(text) if is_peak else None
+        if vector is None:
             vector = text_query_vector(
                 self.embedder, text, is_peak=is_peak, anti_concept_weight=self.settings.anti_concept_weight
             )
-        self._query_vectors[key] = vector
-        while len(self._query_vectors) > QUERY_CACHE_SIZE:
-            self._query_vectors.popitem(last=False)
+        with self._lock:
+            self._query_vectors[key] = vector
+            while len(self._query_vectors) > QUERY_CACHE_SIZE:
+                self._query_vectors.popitem(last=False)
         return vector
+
+    def _peak_text_vector(self, name: str) -> np.ndarray:
+        """The stored text prototype when it was built the way this query would be (same model and
+        anti-concept weight), else the same ensemble computed now."""
+        self.names()
+        peak = self._peaks_by_name.get(name)
+        if peak is None:
+            return text_query_vector(
+                self.embedder, name, is_peak=True, anti_concept_weight=self.settings.anti_concept_weight
+            )
+        meta = self.store.get_meta()
+        built_alike = meta.get("catalog_model") == self.embedder.model_id and meta.get(
+            "catalog_anti_concept_weight"
+        ) == repr(float(self.settings.anti_concept_weight))
+        if peak.text_vector is not None and built_alike:
+            return np.asarray(peak.text_vector, dtype=np.float32)
+        return ensemble_vector(
+            self.embedder, prompts_for(peak.names, PEAK_PROMPTS), self.settings.anti_concept_weight
+        )
 
     def forget_query_vectors(self) -> None:
         """Drop remembered query vectors (benchmarks time the text tower with it)."""
-        self._query_vectors.clear()
+        with self._lock:
+            self._query_vectors.clear()
 
     def _photos_of_peak(
         self, vector: np.ndarray, peak: str, k: int, num_candidates: int, filters: SearchFilters | None
@@ -146,7 +205,7 @@ class Searcher:
         """kNN among photos predicted to show ``peak`` and matching ``filters`` (both, not either)."""
         base = filters or SearchFilters()
         if not base.peaks:
-            narrowed = SearchFilters(base.bbox, base.time_from, base.time_to, (peak,))
+            narrowed = dataclasses.replace(base, peaks=(peak,))
             return self.store.knn_photos(vector, k, num_candidates, narrowed)
         hits = self.store.knn_photos(vector, max(k, num_candidates), num_candidates, base)
         return [hit for hit in hits if peak in hit.predicted_peaks][:k]
@@ -161,30 +220,54 @@ class Searcher:
         sort: SortKey = "score",
         min_confidence: float | None = None,
         hybrid: bool = True,
-    ) -> list[Result]:
+        use_ensemble: bool = True,
+        anti_concept: bool = True,
+    ) -> ResultList:
         """Photos for a text query. A query naming a catalog peak fuses (RRF) the kNN list with the kNN list
-        restricted to photos predicted to show that peak; any other query is plain kNN."""
+        restricted to photos predicted to show that peak; any other query is plain kNN.
+
+        Fusion runs over the full candidate window (``num_candidates``) and only then cuts at k, so the first
+        results do not depend on k. The confidence cut also comes before the cut at k: k results above it when
+        there are k; ``ResultList.dropped_below_confidence`` says how many it removed. ``use_ensemble`` and
+        ``anti_concept`` switch parts of the query vector off, for the evaluation's ablations only.
+        """
         query = query.strip()
         if not query:
             raise BadInput('Type something to search for, e.g. "prayer flags" or "Ama Dablam".')
+        if k is not None and k < 1:
+            raise BadInput(f"k must be at least 1, not {k}.")
         k = k or self.settings.k
         num_candidates = max(k, num_candidates or self.settings.num_candidates)
+        cut = self.settings.min_confidence if min_confidence is None else min_confidence
         match = self.query_names_peak(query) if hybrid else None
-        vector = self.text_vector(query, match)
-        hits = self.store.knn_photos(vector, k, num_candidates, filters)
+        if use_ensemble and anti_concept:
+            vector = self.text_vector(query, match)
+        else:
+            text, is_peak = self.query_plan(query, match)
+            vector = text_query_vector(
+                self.embedder,
+                text,
+                is_peak=is_peak,
+                anti_concept_weight=self.settings.anti_concept_weight if anti_concept else 0.0,
+                use_ensemble=use_ensemble,
+            )
+        window = num_candidates if (match is not None or cut > 0) else k
+        hits = self.store.knn_photos(vector, window, num_candidates, filters)
         results: list[Result]
         if match is None:
             results = [Result(hit, None, {"knn_score": hit.score}) for hit in hits]
         else:
-            peak_hits = self._photos_of_peak(vector, match.name, k, num_candidates, filters)
-            results = fuse_rrf(hits, peak_hits, k)
-        cut = self.settings.min_confidence if min_confidence is None else min_confidence
+            peak_hits = self._photos_of_peak(vector, match.name, window, num_candidates, filters)
+            results = fuse_rrf(hits, peak_hits, len(hits) + len(peak_hits))
         kept = []
+        dropped = 0
         for result in results:
             result.confidence = match_probability(self.embedder, result.hit.cosine)
             if result.confidence >= cut:
                 kept.append(result)
-        return sort_results(kept, sort)
+            else:
+                dropped += 1
+        return ResultList(sort_results(kept[:k], sort), dropped, cut)
 
     # --- photo → peaks → photos ----------------------------------------------------------------------
     def image_vector(self, image: Image.Image) -> np.ndarray:
@@ -197,7 +280,7 @@ class Searcher:
         if camera is None or self.settings.geo_weight <= 0:
             return self.store.knn_peaks(vector, k, IDENTIFY_CANDIDATES)
         peaks = self.store.all_peaks()
-        predictor = PeakPredictor(peaks, len(peaks), self.settings.geo_weight)
+        predictor = self.predictor(peaks)
         row = predictor.cosines(vector[None, :])[0]
         ranking, _views = predictor.fused(row, camera)
         order = predictor.rank(ranking)[:k]
@@ -209,9 +292,14 @@ class Searcher:
                 float((1 + row[i]) / 2),
                 peaks[i].latlon,
                 peaks[i].elev_m,
+                fused_score=float((1 + ranking[i]) / 2),
             )
             for i in order
         ]
+
+    def predictor(self, peaks: list[PeakDoc]) -> PeakPredictor:
+        """A predictor over every catalog peak (identify ranks them all), with the DEM when one is set up."""
+        return PeakPredictor(peaks, len(peaks), self.settings.geo_weight)
 
     def identify(
         self, image: Image.Image, k: int = IDENTIFY_K, camera: Camera | None = None
@@ -233,7 +321,7 @@ class Searcher:
         if not peaks:
             raise BadInput("The peaks catalog is empty: run `peaklens catalog build` first.")
         base = filters or SearchFilters()
-        narrowed = SearchFilters(base.bbox, base.time_from, base.time_to, (peaks[0].name,))
+        narrowed = dataclasses.replace(base, peaks=(peaks[0].name,))
         hits = self.store.knn_photos(vector, k, max(k, self.settings.num_candidates), narrowed)
         return SimilarResult(peaks, [Result(hit) for hit in hits])
 

@@ -6,9 +6,13 @@ Everything is written at test time into a tmp folder (nothing binary is checked 
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import struct
+import subprocess
 import zlib
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +184,56 @@ def junk_exif() -> Image.Exif:
         0xA405: 0,
     }
     return exif
+
+
+EXIFTOOL_MISSING = (
+    "exiftool is not installed: the EXIF tests compare peaklens with it "
+    "(Debian: apt-get install -y libimage-exiftool-perl)"
+)
+
+
+def exiftool(*args: str) -> str:
+    """Run Phil Harvey's exiftool, the reference reader and writer; missing exiftool fails the test."""
+    tool = shutil.which("exiftool")
+    if tool is None:
+        raise RuntimeError(EXIFTOOL_MISSING)
+    done = subprocess.run([tool, *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0 or "Warning" in done.stderr or "Error" in done.stderr:
+        raise RuntimeError(f"exiftool {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout
+
+
+def exiftool_write(path: Path, tags: dict[str, str]) -> Path:
+    """Write ``tags`` (exiftool names, e.g. "XMP-exif:DateTimeOriginal", values as exiftool takes them)."""
+    exiftool("-q", "-overwrite_original", *(f"-{name}={value}" for name, value in tags.items()), str(path))
+    return path
+
+
+def exiftool_read(paths: list[Path], *tags: str) -> dict[str, dict[str, object]]:
+    """exiftool's own reading (``-j -n``) of ``tags`` for each file, keyed by file name."""
+    rows = json.loads(exiftool("-j", "-n", *(f"-{tag}" for tag in tags), *(str(p) for p in paths)))
+    return {Path(row["SourceFile"]).name: row for row in rows}
+
+
+_EXIFTOOL_TIME = re.compile(
+    r"^(\d{4}):(\d{2}):(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$"
+)
+
+
+def exiftool_moment(text: str) -> datetime:
+    """A time as exiftool prints it ("2023:10:27 06:47:48.109+05:45", "... 01:02:47Z"), parsed here and
+    not by peaklens, so tests compare two independent readings."""
+    match = _EXIFTOOL_TIME.match(text)
+    assert match, f"exiftool time {text!r}"
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int(((fraction or "") + "000000")[:6])
+    moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro)
+    if zone == "Z":
+        return moment.replace(tzinfo=timezone.utc)
+    if zone:
+        sign = -1 if zone[0] == "-" else 1
+        return moment.replace(tzinfo=timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))))
+    return moment
 
 
 TRUNCATED = "truncated or corrupt image data"

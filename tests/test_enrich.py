@@ -92,7 +92,12 @@ def test_a_photo_at_tengboche_facing_ama_dablam_beats_a_look_alike_behind_the_ca
     assert isinstance(views, dict)
     assert views["Ama Dablam"]["distance_km"] == pytest.approx(9.9, abs=0.3)
     assert views["Ama Dablam"]["bearing_deg"] == pytest.approx(73, abs=2)
-    assert views["Kongde Ri"]["in_view"] is False
+    assert views["Kongde Ri"]["in_frame"] is False and views["Kongde Ri"]["prior"] < 0.1
+    assert views["Ama Dablam"]["occluded"] is None  # no DEM: terrain not checked
+    # heading 105°, Ama Dablam at 73°: 32° left of centre, inside the 26 mm lens's 34.7° half frame (3:2)
+    assert with_geo.in_frame == ["Ama Dablam"]
+    assert with_geo.extra["frame"]["terrain"] == "not checked"  # type: ignore[index]
+    assert with_geo.extra["frame"]["heading_source"] == "compass"  # type: ignore[index]
 
     (weight_zero,) = PeakPredictor(peaks, top_k=2, geo_weight=0.0).predict(vector[None, :], [camera])
     assert weight_zero.names == ["Kongde Ri", "Ama Dablam"]
@@ -110,3 +115,69 @@ def test_a_photo_without_gps_gets_the_pure_visual_ranking(tmp_path: Path) -> Non
         vector[None, :], [None]
     )
     assert prediction.names == ["Kongde Ri", "Ama Dablam"]
+
+
+# --- frame geometry and terrain -----------------------------------------------------------------------------
+def _east_and_north(vector: np.ndarray) -> list[PeakDoc]:
+    from peaklens.records import GeoPoint
+
+    return [
+        PeakDoc("north", ["North Peak"], vector, GeoPoint(27.6, 86.5), 5000),  # 11 km due north
+        PeakDoc("east", ["East Peak"], vector, GeoPoint(27.5, 86.62), 5000),  # 11.8 km east
+        PeakDoc("nowhere", ["Nowhere"], vector),
+    ]
+
+
+def test_in_frame_lists_the_peaks_inside_the_frame_left_to_right() -> None:
+    from peaklens.geo import Camera
+    from peaklens.records import GeoPoint
+
+    vector = l2_normalise(np.ones(4, dtype=np.float32))
+    camera = Camera(GeoPoint(27.5, 86.5), 3000.0, heading_deg=45.0, hfov_deg=100.0)
+    (prediction,) = PeakPredictor(_east_and_north(vector), top_k=3, geo_weight=0.5).predict(
+        vector[None, :], [camera]
+    )
+    assert prediction.in_frame == ["North Peak", "East Peak"]
+    views = prediction.extra["peak_views"]
+    assert isinstance(views, dict) and set(views) == {"North Peak", "East Peak"}
+    # 45° left of centre in a 100° frame: x = 0.5 - tan 45° / (2 tan 50°)
+    assert views["North Peak"]["x"] == pytest.approx(0.5 - 1 / (2 * 1.19175), abs=1e-3)
+
+
+def test_a_dem_hides_a_peak_behind_a_ridge_and_demotes_it(tmp_path: Path) -> None:
+    from peaklens.dem import add_tiles, load_dem
+    from peaklens.geo import Camera
+    from peaklens.records import GeoPoint
+
+    lats = np.linspace(28, 27, 1201)
+    heights = np.full((1201, 1201), 2900, dtype=">i2")
+    heights[np.abs(lats - 27.55) < 0.005, :700] = (
+        5500  # a wall across the line to North Peak only (86.0–86.58° E)
+    )
+    (tmp_path / "N27E086.hgt").write_bytes(heights.tobytes())
+    add_tiles(tmp_path / "data", [tmp_path / "N27E086.hgt"])
+    dem = load_dem(tmp_path / "data")
+    vector = l2_normalise(np.ones(4, dtype=np.float32))
+    camera = Camera(GeoPoint(27.5, 86.5), 3000.0, heading_deg=45.0, hfov_deg=100.0)
+    predictor = PeakPredictor(_east_and_north(vector), top_k=2, geo_weight=0.5, dem=dem)
+    (prediction,) = predictor.predict(vector[None, :], [camera])
+    assert prediction.in_frame == ["East Peak"]
+    assert prediction.names == ["East Peak", "Nowhere"]  # North Peak (hidden) falls behind
+    assert prediction.extra["frame"]["terrain"] == "checked"  # type: ignore[index]
+    everything = predictor.views(camera)
+    assert [v.occluded if v else None for v in everything] == [True, False, None]
+
+
+def test_a_stored_heading_correction_moves_the_frame() -> None:
+    from peaklens.geo import Camera
+    from peaklens.records import GeoPoint
+
+    vector = l2_normalise(np.ones(4, dtype=np.float32))
+    camera = Camera(GeoPoint(27.5, 86.5), 3000.0, heading_deg=45.0, hfov_deg=60.0)
+    predictor = PeakPredictor(_east_and_north(vector), top_k=3, geo_weight=0.5)
+    (compass,) = predictor.predict(vector[None, :], [camera])
+    (user,) = predictor.predict(vector[None, :], [camera], [(-45.0, "user")])
+    assert compass.in_frame == []  # both 45° off axis, half frame 30°
+    assert user.in_frame == ["North Peak"]
+    assert user.extra["frame"]["heading_deg"] == pytest.approx(0.0)  # type: ignore[index]
+    assert user.extra["frame"]["heading_source"] == "user"  # type: ignore[index]

@@ -10,10 +10,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
 
 from peaklens.exif import PhotoMeta, read_meta
 from peaklens.records import GeoPoint
-from tests.fixtures_images import ALBUM, TREK, junk_exif, make_exif, write_photo
+from tests.fixtures_images import (
+    ALBUM,
+    TREK,
+    exiftool_moment,
+    exiftool_read,
+    exiftool_write,
+    junk_exif,
+    make_exif,
+    write_photo,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 
@@ -32,7 +42,9 @@ def test_trek_jpeg_has_signed_gps_altitude_heading_and_nepal_time() -> None:
     assert meta.gps.lon == pytest.approx(86.0 + 43 / 60 + 53.72 / 3600)  # 86°43'53.72" E
     assert meta.altitude_m == pytest.approx(2851.07, abs=0.01)
     assert meta.heading_deg == pytest.approx(330.95, abs=0.01)
-    assert meta.shot_time == datetime(2023, 10, 27, 6, 47, 48, tzinfo=NPT)
+    assert meta.shot_time == datetime(2023, 10, 27, 6, 47, 48, 109_000, tzinfo=NPT)  # SubSecTimeOriginal 109
+    assert meta.local_time == datetime(2023, 10, 27, 6, 47, 48, 109_000)
+    assert meta.time_source == "DateTimeOriginal"
     assert meta.focal_length_mm == pytest.approx(6.86)
     assert meta.focal_length_35mm == 48
     assert meta.warnings == []
@@ -104,21 +116,6 @@ def test_western_hemisphere_is_negative_and_zero_zero_is_no_fix(tmp_path: Path) 
     assert nowhere.gps is None
 
 
-def test_time_falls_back_to_digitized_then_datetime(tmp_path: Path) -> None:
-    exif = make_exif()
-    exif[0x0132] = "2020:05:06 07:08:09"
-    exif[0x8769] = {0x9004: "2021:05:06 07:08:09", 0x9012: "+01:00"}
-    assert meta_of(write_photo(tmp_path / "d.jpg", exif=exif)).shot_time == datetime(
-        2021, 5, 6, 7, 8, 9, tzinfo=timezone(timedelta(hours=1))
-    )
-    exif = make_exif()
-    exif[0x0132] = "2020:05:06 07:08:09"
-    exif[0x8769] = {0x9003: "0000:00:00 00:00:00"}  # the standard "unknown"
-    meta = meta_of(write_photo(tmp_path / "t.jpg", exif=exif))
-    assert meta.shot_time == datetime(2020, 5, 6, 7, 8, 9)
-    assert meta.warnings == []
-
-
 def test_junk_exif_leaves_fields_empty_with_warnings(tmp_path: Path) -> None:
     meta = meta_of(write_photo(tmp_path / "junk.jpg", exif=junk_exif()))
     assert (meta.gps, meta.altitude_m, meta.heading_deg, meta.shot_time, meta.focal_length_mm) == (None,) * 5
@@ -152,6 +149,7 @@ def test_bad_offset_keeps_the_local_time_naive() -> None:
     image.getexif()[0x8769] = {0x9003: "2023:10:27 06:47:48", 0x9011: "Nepal"}
     meta = read_meta(image)
     assert meta.shot_time == datetime(2023, 10, 27, 6, 47, 48)
+    assert meta.local_time == datetime(2023, 10, 27, 6, 47, 48)
     assert any("offset" in w for w in meta.warnings)
 
 
@@ -167,3 +165,226 @@ def test_read_meta_never_raises_on_random_exif_bytes(blob: bytes) -> None:
         buffer.seek(0)
         with Image.open(buffer) as image:
             assert isinstance(read_meta(image), PhotoMeta)
+
+
+# --- capture time: which tag, and what exiftool reads from the same file -----------------------------------
+
+
+def plain_photo(path: Path) -> Path:
+    """A photo with no time tags at all (only Make), for exiftool to write into."""
+    return write_photo(path, exif=make_exif())
+
+
+def test_date_time_original_keeps_its_offset_and_subseconds(tmp_path: Path) -> None:
+    path = exiftool_write(
+        plain_photo(tmp_path / "dto.jpg"),
+        {"DateTimeOriginal": "2023:10:21 05:50:12", "OffsetTimeOriginal": "+05:45", "SubSecTimeOriginal": "25",
+         "CreateDate": "2023:10:21 05:55:00", "ModifyDate": "2024:01:02 20:00:00"},
+    )  # fmt: skip
+    reference = exiftool_read([path], "SubSecDateTimeOriginal")[path.name]["SubSecDateTimeOriginal"]
+    meta = meta_of(path)
+    assert meta.shot_time == exiftool_moment(str(reference))
+    assert meta.shot_time == datetime(2023, 10, 21, 5, 50, 12, 250_000, tzinfo=NPT)  # "25" is .25 s
+    assert meta.local_time == datetime(2023, 10, 21, 5, 50, 12, 250_000)  # the camera's wall clock
+    assert meta.time_source == "DateTimeOriginal" and meta.warnings == []
+
+
+def test_without_date_time_original_the_digitized_time_is_used(tmp_path: Path) -> None:
+    path = exiftool_write(
+        plain_photo(tmp_path / "dtd.jpg"),
+        {"CreateDate": "2023:10:24 23:30:00", "OffsetTimeDigitized": "-03:30", "SubSecTimeDigitized": "5",
+         "ModifyDate": "2024:01:02 20:00:00", "OffsetTime": "+01:00"},
+    )  # fmt: skip
+    read = exiftool_read([path], "SubSecCreateDate", "DateTimeOriginal")[path.name]
+    assert "DateTimeOriginal" not in read
+    meta = meta_of(path)
+    assert meta.shot_time == exiftool_moment(str(read["SubSecCreateDate"]))
+    assert meta.shot_time == datetime(
+        2023, 10, 24, 23, 30, 0, 500_000, tzinfo=timezone(-timedelta(hours=3.5))
+    )
+    assert meta.local_time == datetime(2023, 10, 24, 23, 30, 0, 500_000)  # 25 Oct in UTC, 24 Oct locally
+    assert meta.time_source == "DateTimeDigitized"
+
+
+def test_a_date_time_original_without_offset_stays_naive_wall_clock(tmp_path: Path) -> None:
+    path = exiftool_write(plain_photo(tmp_path / "naive.jpg"), {"DateTimeOriginal": "2019:02:03 04:05:06"})
+    meta = meta_of(path)
+    assert meta.shot_time == exiftool_moment(
+        str(exiftool_read([path], "DateTimeOriginal")[path.name]["DateTimeOriginal"])
+    )
+    assert meta.shot_time == datetime(2019, 2, 3, 4, 5, 6) and meta.shot_time.tzinfo is None
+    assert meta.local_time == datetime(2019, 2, 3, 4, 5, 6)
+
+
+def test_only_modify_date_gives_no_capture_time(tmp_path: Path) -> None:
+    """ModifyDate is when a program last saved the file: using it would date a 2014 photo to 2015."""
+    path = exiftool_write(
+        plain_photo(tmp_path / "edited.jpg"), {"ModifyDate": "2015:11:17 19:27:07", "OffsetTime": "+01:00"}
+    )
+    assert exiftool_read([path], "ModifyDate")[path.name]["ModifyDate"] == "2015:11:17 19:27:07"
+    meta = meta_of(path)
+    assert (meta.shot_time, meta.local_time, meta.time_source) == (None, None, None)
+    assert meta.warnings == []
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".heic"])
+def test_only_xmp_gives_the_xmp_date_time_original(tmp_path: Path, suffix: str) -> None:
+    path = exiftool_write(
+        plain_photo(tmp_path / f"xmp{suffix}"),
+        {"XMP-exif:DateTimeOriginal": "2023:10:21 05:50:12.5+05:45", "XMP-xmp:CreateDate": "2020:01:01 00:00:00",
+         "ModifyDate": "2024:01:02 20:00:00"},
+    )  # fmt: skip
+    reference = exiftool_read([path], "XMP-exif:DateTimeOriginal")[path.name]["DateTimeOriginal"]
+    meta = meta_of(path)
+    assert meta.shot_time == exiftool_moment(str(reference))
+    assert meta.shot_time == datetime(2023, 10, 21, 5, 50, 12, 500_000, tzinfo=NPT)
+    assert meta.local_time == datetime(2023, 10, 21, 5, 50, 12, 500_000)
+    assert meta.time_source == "XMP:exif:DateTimeOriginal" and meta.warnings == []
+
+
+def test_xmp_photoshop_date_created_comes_before_xmp_create_date(tmp_path: Path) -> None:
+    path = exiftool_write(
+        plain_photo(tmp_path / "ps.jpg"),
+        {"XMP-photoshop:DateCreated": "2021:06:07 08:09:10", "XMP-xmp:CreateDate": "2020:01:01 00:00:00Z"},
+    )
+    read = exiftool_read([path], "XMP-photoshop:DateCreated")[path.name]
+    meta = meta_of(path)
+    assert meta.shot_time == exiftool_moment(str(read["DateCreated"])) == datetime(2021, 6, 7, 8, 9, 10)
+    assert meta.time_source == "XMP:photoshop:DateCreated"
+
+
+def test_xmp_written_as_attributes_reads_like_exiftool(tmp_path: Path) -> None:
+    """Adobe tools write XMP properties as attributes of rdf:Description; exiftool writes elements."""
+    packet = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/"'
+        ' xmp:CreateDate="2022-12-31T23:59:58Z"/></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    )
+    path = tmp_path / "attr.jpg"
+    Image.new("RGB", (16, 16)).save(path, format="JPEG", xmp=packet.encode())
+    reference = exiftool_read([path], "XMP-xmp:CreateDate")[path.name]["CreateDate"]
+    meta = meta_of(path)
+    assert meta.shot_time == exiftool_moment(str(reference))
+    assert meta.shot_time == datetime(2022, 12, 31, 23, 59, 58, tzinfo=timezone.utc)
+    assert meta.time_source == "XMP:xmp:CreateDate"
+
+
+def test_only_gps_time_is_utc_with_no_local_day(tmp_path: Path) -> None:
+    path = exiftool_write(
+        plain_photo(tmp_path / "gps.jpg"),
+        {"GPSDateStamp": "2023:10:21", "GPSTimeStamp": "00:05:30.5", "ModifyDate": "2024:01:02 20:00:00"},
+    )
+    reference = exiftool_read([path], "GPSDateTime")[path.name]["GPSDateTime"]
+    meta = meta_of(path)
+    assert meta.shot_time == exiftool_moment(str(reference))
+    assert meta.shot_time == datetime(2023, 10, 21, 0, 5, 30, 500_000, tzinfo=timezone.utc)
+    assert meta.local_time is None  # the camera's zone is unknown: its calendar day is too
+    assert meta.time_source == "GPS"
+
+
+def test_gps_time_takes_the_camera_zone_when_an_offset_names_it(tmp_path: Path) -> None:
+    path = exiftool_write(
+        plain_photo(tmp_path / "gps_npt.jpg"),
+        {"GPSDateStamp": "2023:10:20", "GPSTimeStamp": "23:59:00", "OffsetTimeOriginal": "+05:45"},
+    )
+    reference = exiftool_moment(str(exiftool_read([path], "GPSDateTime")[path.name]["GPSDateTime"]))
+    meta = meta_of(path)
+    assert meta.shot_time == reference  # the same instant ...
+    assert meta.shot_time is not None and meta.shot_time.utcoffset() == timedelta(hours=5, minutes=45)
+    assert meta.local_time == datetime(2023, 10, 21, 5, 44)  # ... on 21 Oct in Nepal (23:59 + 5:45)
+    assert meta.time_source == "GPS"
+
+
+def test_trek_photo_without_camera_times_falls_back_to_its_gps_clock(tmp_path: Path) -> None:
+    path = tmp_path / "IMG_1512.jpg"
+    path.write_bytes((TREK / "jpeg" / "IMG_1512.jpg").read_bytes())
+    exiftool_write(path, {"DateTimeOriginal": "", "CreateDate": ""})
+    read = exiftool_read([path], "GPSDateTime", "OffsetTimeOriginal", "DateTimeOriginal")[path.name]
+    assert "DateTimeOriginal" not in read and read["OffsetTimeOriginal"] == "+05:45"
+    meta = meta_of(path)
+    assert meta.shot_time == exiftool_moment(str(read["GPSDateTime"]))  # 2023:10:27 01:02:47Z
+    assert meta.local_time == datetime(2023, 10, 27, 6, 47, 47)
+    assert meta.time_source == "GPS"
+
+
+def test_real_trek_photos_agree_with_exiftool() -> None:
+    jpegs = sorted((TREK / "jpeg").glob("*.jpg"))[::20]
+    heics = sorted((TREK / "heic").glob("*.HEIC"))[::5]
+    assert len(jpegs) == 5 and len(heics) == 5
+    for group in (jpegs, heics):  # JPEG and HEIC share stems: exiftool reads each kind on its own
+        read = exiftool_read(group, "SubSecDateTimeOriginal", "GPSDateTime", "ModifyDate")
+        for path in group:
+            meta = meta_of(path)
+            moment = exiftool_moment(str(read[path.name]["SubSecDateTimeOriginal"]))
+            assert meta.shot_time == moment, path.name
+            assert meta.local_time == moment.replace(tzinfo=None), path.name
+            assert meta.time_source == "DateTimeOriginal" and meta.warnings == [], path.name
+            gps_clock = exiftool_moment(str(read[path.name]["GPSDateTime"]))
+            assert abs(meta.shot_time - gps_clock) < timedelta(minutes=1), path.name  # two clocks, one moment
+
+
+def test_blank_offset_is_the_standard_unknown_not_junk() -> None:
+    image = Image.new("RGB", (4, 4))
+    image.getexif()[0x8769] = {0x9003: "2023:10:27 06:47:48", 0x9011: "   :  ", 0x9291: "  "}
+    meta = read_meta(image)
+    assert meta.shot_time == datetime(2023, 10, 27, 6, 47, 48) and meta.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("packet", "needle"),
+    [
+        (b'<!DOCTYPE x [<!ENTITY a "aaaa">]><x:xmpmeta xmlns:x="adobe:ns:meta/"/>', "DTD"),
+        (b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><unclosed></x:xmpmeta>", "not readable XML"),
+        (
+            b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description'
+            b' xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" photoshop:DateCreated="2023-10-21"/></rdf:RDF>',
+            "has no time of day",
+        ),
+    ],
+)
+def test_unusable_xmp_is_reported_and_the_gps_clock_used(tmp_path: Path, packet: bytes, needle: str) -> None:
+    exif = make_exif()
+    exif[0x8825] = {7: (IFDRational(1, 1), IFDRational(2, 1), IFDRational(47, 1)), 29: "2023:10:27"}
+    path = tmp_path / "bad_xmp.jpg"
+    Image.new("RGB", (16, 16)).save(path, format="JPEG", exif=exif.tobytes(), xmp=packet)
+    meta = meta_of(path)
+    assert meta.time_source == "GPS" and meta.shot_time == datetime(
+        2023, 10, 27, 1, 2, 47, tzinfo=timezone.utc
+    )
+    assert any(needle in w for w in meta.warnings), meta.warnings
+
+
+@pytest.mark.parametrize(
+    ("gps", "needle"),
+    [
+        ({7: (IFDRational(25, 1), IFDRational(0, 1), IFDRational(0, 1)), 29: "2023:10:27"}, "out of range"),
+        (
+            {7: (IFDRational(1, 0), IFDRational(0, 1), IFDRational(0, 1)), 29: "2023:10:27"},
+            "zero denominator",
+        ),
+        (
+            {7: (IFDRational(1, 1), IFDRational(0, 1), IFDRational(0, 1)), 29: "2023:02:30"},
+            "not a valid date",
+        ),
+        ({7: (IFDRational(1, 1),), 29: "2023:10:27"}, "hours, minutes, seconds"),
+    ],
+)
+def test_junk_gps_clock_is_dropped_with_a_warning(gps: dict[int, object], needle: str) -> None:
+    image = Image.new("RGB", (4, 4))
+    image.getexif()[0x8825] = gps
+    meta = read_meta(image)
+    assert meta.shot_time is None and meta.time_source is None
+    assert any(needle in w for w in meta.warnings), meta.warnings
+
+
+def test_a_time_with_no_utc_instant_is_dropped_for_the_next_source() -> None:
+    """9999-12-31 23:59:59 at UTC-14 would be year 10000 in UTC, which no store can hold."""
+    image = Image.new("RGB", (4, 4))
+    image.getexif()[0x8769] = {
+        0x9003: "9999:12:31 23:59:59", 0x9011: "-14:00", 0x9004: "2023:10:27 06:47:48", 0x9012: "+05:45",
+    }  # fmt: skip
+    meta = read_meta(image)
+    assert meta.shot_time == datetime(2023, 10, 27, 6, 47, 48, tzinfo=NPT)
+    assert meta.time_source == "DateTimeDigitized"
+    assert any("out of range" in w for w in meta.warnings), meta.warnings

@@ -1,19 +1,30 @@
-"""What users type as filters becomes exact SearchFilters, or one clear error."""
+"""What users type or pick as filters becomes exact SearchFilters, or one clear error."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import calendar
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from peaklens.errors import BadInput
-from peaklens.filters import build_filters, parse_bbox, parse_time
-from peaklens.records import BBox, GeoPoint
+from peaklens.filters import build_filters, filters_from_ui, parse_bbox, parse_when, utc
+from peaklens.records import BBox, GeoPoint, SearchFilters
+
+NPT = timezone(timedelta(hours=5, minutes=45))
 
 
 def test_bbox_in_elasticsearch_order() -> None:
     assert parse_bbox("28.1, 86.6, 27.7, 87.0") == BBox(28.1, 86.6, 27.7, 87.0)
-    assert parse_bbox(None) is None and parse_bbox("  ") is None
+    assert parse_bbox(None) is None  # the option was not given
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_an_empty_bbox_is_an_error_not_no_filter(text: str) -> None:
+    with pytest.raises(BadInput, match="Bounding box is empty: expected TOP,LEFT,BOTTOM,RIGHT"):
+        parse_bbox(text)
 
 
 @pytest.mark.parametrize(
@@ -25,6 +36,9 @@ def test_bbox_in_elasticsearch_order() -> None:
         ("28,190,27,87", "within -180..180"),
         ("nan,86,27,87", "finite"),
         ("95,86,27,87", "BOTTOM <= TOP <= 90"),
+        ("28.1,87.0,27.7,86.6", "LEFT 87 is east of RIGHT 86.6; give the western edge first"),
+        ("28,-10,27,-20", "LEFT -10 is east of RIGHT -20"),
+        ("28,10,27,0", "LEFT 10 is east of RIGHT 0"),
     ],
 )
 def test_bad_bbox_says_what_is_expected(text: str, message: str) -> None:
@@ -32,41 +46,169 @@ def test_bad_bbox_says_what_is_expected(text: str, message: str) -> None:
         parse_bbox(text)
 
 
-def test_bbox_contains_handles_the_antimeridian() -> None:
-    box = BBox(10, 170, -10, -170)
+def test_a_box_across_the_antimeridian_is_kept() -> None:
+    box = parse_bbox("10,170,-10,-170")  # Fiji to Samoa
+    assert box == BBox(10, 170, -10, -170)
     assert box.contains(GeoPoint(0, 175)) and box.contains(GeoPoint(0, -175))
     assert not box.contains(GeoPoint(0, 0))
 
 
-def test_bare_dates_cover_whole_days_in_utc() -> None:
-    start = parse_time("2023-10-20")
-    end = parse_time("2023-10-20", end_of_day=True)
-    assert start == datetime(2023, 10, 20, tzinfo=timezone.utc)
-    assert end is not None and end - datetime(2023, 10, 20, tzinfo=timezone.utc) > timedelta(
-        hours=23, minutes=59
-    )
+def test_bare_dates_are_local_calendar_days() -> None:
+    filters = build_filters(time_from="2023-10-21", time_to="2023-10-24")
+    assert (filters.day_from, filters.day_to) == (date(2023, 10, 21), date(2023, 10, 24))
+    assert filters.time_from is None and filters.time_to is None
+    one_side = build_filters(time_to="2023-10-24")
+    assert (one_side.day_from, one_side.day_to) == (None, date(2023, 10, 24))
+    assert parse_when("2023-10-21") == date(2023, 10, 21)
 
 
-def test_datetimes_keep_their_offset() -> None:
-    moment = parse_time("2023-10-21T07:30:00+05:45")
-    assert moment is not None and moment.utcoffset() == timedelta(hours=5, minutes=45)
-    assert parse_time("2023-10-21T07:30:00Z") == datetime(2023, 10, 21, 7, 30, tzinfo=timezone.utc)
+def test_datetimes_with_an_offset_are_instants() -> None:
+    filters = build_filters(time_from="2023-10-21T07:30:00+05:45", time_to="2023-10-21T07:30:00Z")
+    assert filters.time_from == datetime(2023, 10, 21, 7, 30, tzinfo=NPT)
+    assert filters.time_from is not None and filters.time_from.utcoffset() == timedelta(hours=5, minutes=45)
+    assert filters.time_to == datetime(2023, 10, 21, 7, 30, tzinfo=timezone.utc)
+    assert filters.day_from is None and filters.day_to is None
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2023-13-01", "2023-02-30", "20231021T"])
+def test_a_day_and_an_instant_can_be_combined() -> None:
+    filters = build_filters(time_from="2023-10-21", time_to="2023-10-24T18:00+05:45")
+    assert filters.day_from == date(2023, 10, 21) and filters.day_to is None
+    assert filters.time_from is None and filters.time_to == datetime(2023, 10, 24, 18, 0, tzinfo=NPT)
+
+
+@pytest.mark.parametrize("text", ["2023-10-21T07:30", "2023-10-21 07:30:00"])
+def test_a_datetime_without_offset_asks_for_one(text: str) -> None:
+    with pytest.raises(
+        BadInput, match=r"has no UTC offset: expected YYYY-MM-DD .* like 2023-10-21T07:30\+05:45"
+    ):
+        build_filters(time_from=text)
+
+
+@pytest.mark.parametrize(
+    "text", ["yesterday", "2023-13-01", "2023-02-30", "20231021T", "0001-01-01T00:00+05:00"]
+)
 def test_bad_dates_are_refused_clearly(text: str) -> None:
     with pytest.raises(BadInput, match="expected YYYY-MM-DD"):
-        parse_time(text)
+        parse_when(text)
 
 
-def test_empty_date_range_is_an_error() -> None:
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2023-11-02", "2023-11-01"),
+        ("2023-10-21T08:00+05:45", "2023-10-21T07:59+05:45"),
+        # 21 Oct starts first at UTC+14: 2023-10-20T10:00Z; an instant before that ends the range too early
+        ("2023-10-21", "2023-10-20T09:59Z"),
+        # 21 Oct ends last at UTC-12: 2023-10-22T12:00Z; an instant from then on starts the range too late
+        ("2023-10-22T12:00Z", "2023-10-21"),
+    ],
+)
+def test_empty_date_range_is_an_error(start: str, end: str) -> None:
     with pytest.raises(BadInput, match="Date range is empty"):
-        build_filters(time_from="2023-11-02", time_to="2023-11-01")
+        build_filters(time_from=start, time_to=end)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2023-10-21", "2023-10-20T10:00Z"), ("2023-10-22T11:59Z", "2023-10-21"), ("2023-10-21", "2023-10-21")],
+)
+def test_ranges_that_some_time_zone_can_fill_are_kept(start: str, end: str) -> None:
+    filters = build_filters(time_from=start, time_to=end)
+    assert not filters.is_empty()
 
 
 def test_peak_names_resolve_through_the_catalog_and_unknown_ones_are_named() -> None:
-    aliases = {"pumo ri": "Pumori", "pumori": "Pumori"}
+    aliases = {"pumo ri": "Pumori", "pumori": "Pumori", "ama dablam": "Ama Dablam"}
     filters = build_filters(peaks=["Pumo Ri", "pumori", ""], resolve_peak=lambda n: aliases.get(n.casefold()))
     assert filters.peaks == ("Pumori",)
     with pytest.raises(BadInput, match="Unknown peak 'K2'"):
         build_filters(peaks=["K2"], resolve_peak=lambda n: aliases.get(n.casefold()))
+
+
+def test_peaks_in_frame_resolve_like_peaks() -> None:
+    aliases = {"pumo ri": "Pumori", "ama dablam": "Ama Dablam"}
+    filters = build_filters(
+        peaks_in_frame=["Ama Dablam", "PUMO RI", "ama dablam"],
+        resolve_peak=lambda n: aliases.get(n.casefold()),
+    )
+    assert filters.peaks_in_frame == ("Ama Dablam", "Pumori") and filters.peaks == ()
+    with pytest.raises(BadInput, match="Unknown peak 'Cho Oyu'"):
+        build_filters(peaks_in_frame=["Cho Oyu"], resolve_peak=lambda n: aliases.get(n.casefold()))
+
+
+# --- the UI's widgets ---------------------------------------------------------------------------------------
+
+
+def test_ui_range_covers_local_days() -> None:
+    filters = filters_from_ui((date(2023, 10, 21), date(2023, 10, 24)), None, ["Pumori"], ["Ama Dablam"])
+    assert filters == SearchFilters(
+        day_from=date(2023, 10, 21),
+        day_to=date(2023, 10, 24),
+        peaks=("Pumori",),
+        peaks_in_frame=("Ama Dablam",),
+    )
+
+
+@pytest.mark.parametrize("picked", [date(2023, 10, 21), (date(2023, 10, 21),), [date(2023, 10, 21)]])
+def test_ui_single_day_means_that_one_day(picked: object) -> None:
+    filters = filters_from_ui(picked)  # type: ignore[arg-type]  # every shape Streamlit's date_input returns
+    assert (filters.day_from, filters.day_to) == (date(2023, 10, 21), date(2023, 10, 21))
+    assert filters.time_from is None and filters.time_to is None
+
+
+@pytest.mark.parametrize("picked", [None, (), []])
+def test_ui_without_days_has_no_date_filter(picked: object) -> None:
+    assert filters_from_ui(picked).is_empty()  # type: ignore[arg-type]
+
+
+def test_ui_pick_covering_the_whole_album_is_no_date_filter() -> None:
+    album = (date(2023, 10, 20), date(2023, 11, 2))
+    assert filters_from_ui(album, album_days=album).is_empty()  # the picker's opening value: undated stay in
+    assert filters_from_ui((date(2023, 10, 1), date(2023, 11, 30)), album_days=album).is_empty()
+    narrowed = filters_from_ui((date(2023, 10, 21), date(2023, 11, 2)), album_days=album)
+    assert (narrowed.day_from, narrowed.day_to) == (date(2023, 10, 21), date(2023, 11, 2))
+    single = filters_from_ui(date(2023, 10, 20), album_days=(date(2023, 10, 20), date(2023, 10, 20)))
+    assert single.is_empty()
+
+
+def test_ui_box_is_checked_like_typed_boxes() -> None:
+    box = BBox(28.1, 86.5, 27.7, 87.1)
+    assert filters_from_ui(None, box).bbox == box
+    with pytest.raises(
+        BadInput, match=r"Bounding box '28.1,87.1,27.7,86.5': LEFT 87.1 is east of RIGHT 86.5"
+    ):
+        filters_from_ui(None, BBox(28.1, 87.1, 27.7, 86.5))
+    with pytest.raises(BadInput, match="BOTTOM <= TOP"):
+        filters_from_ui(None, BBox(27.7, 86.5, 28.1, 87.1))
+
+
+# --- instants: naive capture times are UTC everywhere, whatever zone the server runs in --------------------
+
+
+@pytest.fixture
+def server_in_nepal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local zone set to UTC+05:45 (POSIX TZ: no tzdata needed)."""
+    monkeypatch.setenv("TZ", "NPT-5:45")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_utc_takes_naive_times_as_utc_whatever_the_server_zone(server_in_nepal: None) -> None:
+    naive = datetime(2023, 10, 27, 1, 2, 47)
+    epoch = calendar.timegm((2023, 10, 27, 1, 2, 47))  # seconds since 1970 for 2023-10-27T01:02:47Z
+    assert utc(naive) == datetime(2023, 10, 27, 1, 2, 47, tzinfo=timezone.utc)
+    assert utc(naive).timestamp() == epoch
+    assert naive.timestamp() == epoch - (
+        5 * 3600 + 45 * 60
+    )  # why sorting must not call .timestamp() on naive
+
+
+def test_utc_converts_aware_times_and_orders_mixed_ones() -> None:
+    assert utc(datetime(2023, 10, 27, 6, 47, 48, tzinfo=NPT)) == datetime(
+        2023, 10, 27, 1, 2, 48, tzinfo=timezone.utc
+    )
+    # 07:00 in Nepal is 01:15 UTC: before a naive (UTC) 06:00 the same day
+    times = [datetime(2023, 10, 27, 6, 0), datetime(2023, 10, 27, 7, 0, tzinfo=NPT)]
+    assert sorted(times, key=utc) == [times[1], times[0]]

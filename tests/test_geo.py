@@ -145,7 +145,9 @@ def test_a_peak_without_coordinates_has_no_view() -> None:
 def test_facing_ama_dablam_from_tengboche_favours_it_over_peaks_behind_the_camera() -> None:
     views = _views(Camera(TENGBOCHE, TENGBOCHE_ALT, heading_deg=110, hfov_deg=65))
     ama = views["ama-dablam"]
-    assert ama.prior == 1.0 and ama.in_view and ama.off_axis_deg == pytest.approx(-36.9, abs=0.5)
+    assert ama.prior == 1.0 and ama.off_axis_deg == pytest.approx(-36.9, abs=0.5)
+    # 36.9° off axis with a 32.5° half frame: the margin keeps the prior at 1, but it is not "in view"
+    assert not ama.in_view
     # Khumbila (290°), Kyajo Ri (312°), Kongde Ri (246°), Gokyo Ri (330°) and Cho Oyu (340°) are behind
     for behind in ("khumbila", "kyajo-ri", "kongde-ri", "gokyo-ri", "cho-oyu"):
         assert views[behind].prior == pytest.approx(PRIOR_FLOOR, abs=0.01), behind
@@ -186,6 +188,25 @@ def test_unknown_field_of_view_uses_a_phone_default() -> None:
 def test_describe_is_the_ui_line() -> None:
     view = view_of(Camera(TENGBOCHE, TENGBOCHE_ALT), "ama-dablam", AMA_DABLAM, 6812)
     assert describe("Ama Dablam", view) == "Ama Dablam · 9.9 km · bearing 73°"
+
+
+def test_in_view_is_strictly_inside_the_field_of_view_without_the_margin() -> None:
+    camera = Camera(TENGBOCHE, TENGBOCHE_ALT, heading_deg=73.1 - 17.0, hfov_deg=25.2)  # the case
+    ama = view_of(camera, "ama-dablam", AMA_DABLAM, 6812)
+    assert ama.off_axis_deg == pytest.approx(17.0, abs=0.1)  # 17° off axis, half frame 12.6°
+    assert ama.prior == 1.0 and not ama.in_view
+    inside = view_of(Camera(TENGBOCHE, TENGBOCHE_ALT, 73.1 - 12.0, 25.2), "ama-dablam", AMA_DABLAM, 6812)
+    assert inside.in_view
+
+
+def test_a_peak_hidden_by_terrain_is_at_the_floor_and_not_in_view() -> None:
+    camera = Camera(TENGBOCHE, TENGBOCHE_ALT, heading_deg=73.0, hfov_deg=40.0)
+    hidden = view_of(camera, "ama-dablam", AMA_DABLAM, 6812, occluded=True)
+    assert hidden.prior == PRIOR_FLOOR and not hidden.in_view and hidden.occluded is True
+    seen = view_of(camera, "ama-dablam", AMA_DABLAM, 6812, occluded=False)
+    assert seen.prior == 1.0 and seen.in_view and seen.occluded is False
+    unchecked = view_of(camera, "ama-dablam", AMA_DABLAM, 6812)
+    assert unchecked.occluded is None and unchecked.in_view
 
 
 # --- fusing the prior with the visual score -----------------------------------------------------------------
@@ -260,8 +281,10 @@ def test_prior_is_always_in_floor_to_one(
     view = view_of(Camera(GeoPoint(lat, lon), alt, heading, hfov), "p", GeoPoint(plat, plon), elev)
     assert 0 < PRIOR_FLOOR <= view.prior <= 1.0
     assert 0 <= view.bearing_deg < 360
-    assert view.in_view == (view.visible and view.prior == 1.0)
     if view.off_axis_deg is not None:
+        half = hfov / 2 if hfov else DEFAULT_HFOV_DEG / 2
+        assert view.in_view == (view.visible and abs(view.off_axis_deg) < half)
+        assert not view.in_view or view.prior == 1.0
         assert -180 < view.off_axis_deg <= 180
 
 

@@ -8,19 +8,23 @@ a hang to someone who simply has no internet.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from pathlib import Path
 from typing import Any
 
 from peaklens.config import Settings
+from peaklens.embed.artifacts import RANDOM_BASE, ExportFailed, export_dir, read_manifest
 from peaklens.embed.base import Embedder
+from peaklens.embed.runtime import ONNX_PRECISIONS, resolve
 from peaklens.errors import ModelNotAvailable
 
-RANDOM_BASE = "random-base"
+log = logging.getLogger(__name__)
+
 #: seconds the one reachability probe of the hub may take
 PROBE_TIMEOUT_S = 5.0
 
-_cache: dict[tuple[str, str, str, int], Embedder] = {}
+_cache: dict[tuple[str, str, str, str, str, int, str], Embedder] = {}
 _lock = threading.Lock()
 
 
@@ -115,12 +119,12 @@ def _source(model: str) -> tuple[str, bool]:
     return model, False
 
 
-def _load(settings: Settings) -> Embedder:
+def torch_parts(settings: Settings) -> tuple[Any, Any]:
+    """(transformers model, processor) of ``settings.model``, or ModelNotAvailable with one line."""
     if settings.model == RANDOM_BASE:
         from peaklens.embed.tiny import random_base_model
 
-        model, processor = random_base_model()
-        return _embedder(model, processor, RANDOM_BASE, settings)
+        return random_base_model()
     source, local_only = _source(settings.model)
 
     from transformers import AutoModel, AutoProcessor
@@ -136,30 +140,88 @@ def _load(settings: Settings) -> Embedder:
             raise
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelNotAvailable(f"Model {source} could not be loaded: {first}") from None
-    return _embedder(model, processor, settings.model, settings)
+    return model, processor
 
 
-def _embedder(model: Any, processor: Any, model_id: str, settings: Settings) -> Embedder:
+def _torch_embedder(settings: Settings, precision: str) -> Embedder:
     from peaklens.embed.siglip import SiglipEmbedder
 
+    model, processor = torch_parts(settings)
     return SiglipEmbedder(
         model,
         processor,
-        model_id,
+        settings.model,
         device=settings.device,
-        precision=settings.precision,
+        precision=precision,
         batch_size=settings.batch_size,
     )
+
+
+def build_embedder(settings: Settings, runtime: str, precision: str) -> Embedder:
+    """A new (uncached) embedder of ``settings.model`` on ``runtime`` in ``precision``."""
+    if runtime == "torch":
+        return _torch_embedder(settings, precision)
+    try:
+        return onnx_embedder(settings, precision)
+    except ExportFailed as exc:
+        if settings.runtime == "onnx":
+            raise ModelNotAvailable(f"--runtime onnx: {exc}") from None
+        log.warning("ONNX Runtime cannot carry this model (%s): using torch.", exc)
+        return _torch_embedder(settings, precision)
+
+
+def onnx_embedder(settings: Settings, precision: str) -> Embedder:
+    """The ONNX Runtime embedder in ``precision`` (fp32 or int8), exported on first use; when the export
+    exists this imports neither torch nor transformers."""
+    from peaklens.embed.onnx import OnnxEmbedder
+
+    folder = ensure_export(settings, precision)
+    return OnnxEmbedder(folder, settings.model, batch_size=settings.batch_size)
+
+
+def ensure_export(settings: Settings, precision: str) -> Path:
+    """The export folder of ``settings.model`` in ``precision``, written first when missing."""
+    if precision not in ONNX_PRECISIONS:
+        raise ExportFailed(f"precision {precision} has no ONNX export (use fp32 or int8)")
+    folder = export_dir(settings, precision)
+    if folder is not None and read_manifest(folder) is not None:
+        return folder
+    from peaklens.embed import onnx_export
+
+    if precision == "int8":
+        return onnx_export.quantise_int8(
+            ensure_export(settings, "fp32"), _known(export_dir(settings, "int8"))
+        )
+    model, processor = torch_parts(settings)  # a hub id may be downloaded here: its folder is known after
+    return onnx_export.export_fp32(model, processor, settings.model, _known(export_dir(settings, "fp32")))
+
+
+def _known(folder: Path | None) -> Path:
+    if folder is None:
+        raise ExportFailed("the model's files are not on disk")
+    return folder
 
 
 def load_embedder(settings: Settings) -> Embedder:
     """The embedder for these settings, built on first use and reused afterwards (UI reruns, CLI, tests).
 
+    On a CPU the runtime is ONNX Runtime (``runtime: auto``) and ``precision: auto`` is the stored measured
+    decision (``precision.choose_precision``), fp32 until one exists; on a GPU torch in fp16.
     ``settings.model == "random-base"`` gives the default's full-size architecture with random weights: for
     benchmarks only (it costs what the real model costs; its vectors mean nothing).
     """
-    key = (settings.model, settings.device, settings.precision, settings.batch_size)
+    runtime, precision = resolve(settings)
+    # the asked-for runtime too: 'auto' may have fallen back to torch where an explicit 'onnx' must refuse
+    key = (
+        settings.model,
+        settings.device,
+        settings.runtime,
+        runtime,
+        precision,
+        settings.batch_size,
+        str(settings.data_dir),
+    )
     with _lock:
         if key not in _cache:
-            _cache[key] = _load(settings)
+            _cache[key] = build_embedder(settings, runtime, precision)
         return _cache[key]

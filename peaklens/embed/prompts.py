@@ -8,6 +8,7 @@ mountains.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,15 +27,16 @@ NEUTRAL_PROMPTS: tuple[str, ...] = (
 )
 ANTI_CONCEPT = "painting, illustration, poster, map, logo"
 
-_anti_cache: dict[int, np.ndarray] = {}
+#: the anti-concept's vector per embedder (weak keys: a new embedder that reuses a freed one's id() must not
+#: inherit its vector)
+_anti_cache: weakref.WeakKeyDictionary[Embedder, np.ndarray] = weakref.WeakKeyDictionary()
 
 
 def anti_concept_vector(embedder: Embedder) -> np.ndarray:
     """The anti-concept's vector, computed once per embedder."""
-    key = id(embedder)
-    if key not in _anti_cache:
-        _anti_cache[key] = embedder.embed_texts([ANTI_CONCEPT])[0]
-    return _anti_cache[key]
+    if embedder not in _anti_cache:
+        _anti_cache[embedder] = embedder.embed_texts([ANTI_CONCEPT])[0]
+    return _anti_cache[embedder]
 
 
 def prompts_for(names: Sequence[str], templates: Sequence[str]) -> list[str]:
@@ -42,11 +44,23 @@ def prompts_for(names: Sequence[str], templates: Sequence[str]) -> list[str]:
 
 
 def ensemble_vector(embedder: Embedder, texts: Sequence[str], anti_concept_weight: float) -> np.ndarray:
-    """normalise(mean(normalised text vectors) - w * anti-concept)."""
-    mean = embedder.embed_texts(list(texts)).mean(axis=0)
-    if anti_concept_weight > 0:
-        mean = mean - anti_concept_weight * anti_concept_vector(embedder)
-    return l2_normalise(mean)
+    """normalise(mean(normalised text vectors) - w * anti-concept).
+
+    The prompts and the anti-concept go through the text tower in ONE ``embed_texts`` call (one batch instead
+    of two model runs for a new query); the anti-concept's row is the same as when embedded alone, because
+    every text is padded to the same 64 tokens and no text attends to another.
+    """
+    texts = list(texts)
+    if anti_concept_weight <= 0:
+        return l2_normalise(embedder.embed_texts(texts).mean(axis=0))
+    anti = _anti_cache.get(embedder)
+    if anti is not None:
+        vectors = embedder.embed_texts(texts)
+    else:
+        rows = embedder.embed_texts([*texts, ANTI_CONCEPT])
+        vectors, anti = rows[:-1], rows[-1]
+        _anti_cache[embedder] = anti
+    return l2_normalise(vectors.mean(axis=0) - anti_concept_weight * anti)
 
 
 def text_query_vector(

@@ -8,7 +8,7 @@ exact JSON sent. Connection problems become one line naming the URL, never the c
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -28,8 +28,10 @@ from peaklens.records import (
     PeakHit,
     PhotoDoc,
     PhotoHit,
+    PhotoUpdate,
     SearchFilters,
 )
+from peaklens.store.fields import check_facet_field, local_date, newest_first, wall_clock
 
 PHOTO_SOURCE = [
     "path",
@@ -40,6 +42,11 @@ PHOTO_SOURCE = [
     "altitude_m",
     "heading_deg",
     "extra",
+    "local_time",
+    "time_source",
+    "peaks_in_frame",
+    "heading_offset_deg",
+    "heading_source",
 ]
 T = TypeVar("T")
 
@@ -70,6 +77,12 @@ def photos_mapping(dim: int, m: int = 16, ef_construction: int = 128) -> dict[st
             "file_size": {"type": "long"},
             "file_mtime": {"type": "double"},
             "extra": {"type": "object", "enabled": False},
+            "local_time": {"type": "date", "format": "strict_date_optional_time"},
+            "local_date": {"type": "date", "format": "strict_date"},
+            "time_source": {"type": "keyword"},
+            "peaks_in_frame": {"type": "keyword"},
+            "heading_offset_deg": {"type": "float"},
+            "heading_source": {"type": "keyword"},
         }
     }
 
@@ -82,6 +95,7 @@ def peaks_mapping(dim: int, m: int = 16, ef_construction: int = 128) -> dict[str
             "latlon": {"type": "geo_point"},
             "elev_m": {"type": "integer"},
             "text_embed": _dense_vector(dim, m, ef_construction),
+            "text_vector": {"type": "dense_vector", "dims": dim, "index": False},
         }
     }
 
@@ -116,10 +130,18 @@ def filter_clauses(filters: SearchFilters | None) -> list[dict[str, Any]]:
         if filters.time_to is not None:
             bounds["lte"] = _iso(filters.time_to)
         clauses.append({"range": {"shot_time": bounds}})
-    if len(filters.peaks) == 1:
-        clauses.append({"term": {"predicted_peaks": filters.peaks[0]}})
-    elif filters.peaks:
-        clauses.append({"terms": {"predicted_peaks": list(filters.peaks)}})
+    if filters.day_from is not None or filters.day_to is not None:
+        days = {}
+        if filters.day_from is not None:
+            days["gte"] = filters.day_from.isoformat()
+        if filters.day_to is not None:
+            days["lte"] = filters.day_to.isoformat()
+        clauses.append({"range": {"local_date": days}})
+    for field, names in (("predicted_peaks", filters.peaks), ("peaks_in_frame", filters.peaks_in_frame)):
+        if len(names) == 1:
+            clauses.append({"term": {field: names[0]}})
+        elif names:
+            clauses.append({"terms": {field: list(names)}})
     return clauses
 
 
@@ -149,14 +171,16 @@ def query_body(filters: SearchFilters | None) -> dict[str, Any]:
     return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
 
 
-def facets_body(filters: SearchFilters | None = None, size: int = 100) -> dict[str, Any]:
+def facets_body(
+    filters: SearchFilters | None = None, size: int = 100, field: str = "predicted_peaks"
+) -> dict[str, Any]:
     return {
         "size": 0,
         "query": query_body(filters),
         "aggs": {
             "peaks": {
                 "terms": {
-                    "field": "predicted_peaks",
+                    "field": field,
                     "size": size,
                     "order": [{"_count": "desc"}, {"_key": "asc"}],
                 }
@@ -192,7 +216,32 @@ def photo_source(doc: PhotoDoc) -> dict[str, Any]:
         "file_size": int(doc.file_size),
         "file_mtime": float(doc.file_mtime),
         "extra": doc.extra or {},
+        "local_time": _wall_text(doc.local_time),
+        "local_date": day.isoformat() if (day := local_date(doc)) else None,
+        "time_source": doc.time_source,
+        "peaks_in_frame": list(doc.peaks_in_frame),
+        "heading_offset_deg": doc.heading_offset_deg,
+        "heading_source": doc.heading_source,
     }
+
+
+def _wall_text(moment: datetime | None) -> str | None:
+    clock = wall_clock(moment)
+    return clock.isoformat() if clock is not None else None
+
+
+def update_source(update: PhotoUpdate) -> dict[str, Any]:
+    """The partial document of a bulk ``update`` action: only the fields ``update`` sets."""
+    doc: dict[str, Any] = {}
+    for name in ("predicted_peaks", "peaks_in_frame", "heading_offset_deg", "heading_source"):
+        value = getattr(update, name)
+        if value is not None:
+            doc[name] = list(value) if isinstance(value, list) else value
+    if update.peak_scores is not None:
+        doc["peak_scores"] = [float(s) for s in update.peak_scores]
+    if update.extra is not None:
+        doc["extra"] = update.extra
+    return doc
 
 
 def _gps(value: Any) -> GeoPoint | None:
@@ -217,6 +266,11 @@ def _photo_hit(hit: dict[str, Any], score: float | None = None) -> PhotoHit:
         altitude_m=src.get("altitude_m"),
         heading_deg=src.get("heading_deg"),
         extra=dict(src.get("extra") or {}),
+        local_time=datetime.fromisoformat(src["local_time"]) if src.get("local_time") else None,
+        time_source=src.get("time_source"),
+        peaks_in_frame=list(src.get("peaks_in_frame") or []),
+        heading_offset_deg=src.get("heading_offset_deg"),
+        heading_source=src.get("heading_source"),
     )
 
 
@@ -228,6 +282,7 @@ def _peak_doc(hit: dict[str, Any]) -> PeakDoc:
         vector=np.asarray(src.get("text_embed") or [], dtype=np.float32),
         latlon=_gps(src.get("latlon")),
         elev_m=src.get("elev_m"),
+        text_vector=np.asarray(src["text_vector"], dtype=np.float32) if src.get("text_vector") else None,
     )
 
 
@@ -390,6 +445,35 @@ class ElasticStore:
         report.failed.update(bad)
         return report
 
+    def update_photos(self, updates: Mapping[str, PhotoUpdate]) -> BulkReport:
+        """Bulk ``update`` actions (partial documents): the stored vector is never sent again."""
+        return self._bulk(
+            [
+                {"_op_type": "update", "_index": self.photos, "_id": photo_id, "doc": update_source(update)}
+                for photo_id, update in updates.items()
+            ]
+        )
+
+    def iter_photo_vectors(self, batch_size: int = 1000) -> Iterator[list[tuple[PhotoHit, np.ndarray]]]:
+        if not self._exists(self.photos):
+            return
+        hits = helpers.scan(
+            self.es, index=self.photos, query={"_source": [*PHOTO_SOURCE, "clip_image"]}, size=batch_size
+        )
+        batch: list[tuple[PhotoHit, np.ndarray]] = []
+        try:
+            for hit in hits:
+                batch.append(
+                    (_photo_hit(hit, 1.0), np.asarray(hit["_source"]["clip_image"], dtype=np.float32))
+                )
+                if len(batch) >= batch_size:
+                    yield batch
+                    batch = []
+        except (TransportError, ApiError) as exc:
+            raise self._translate(exc) from None
+        if batch:
+            yield batch
+
     def delete_photos(self, ids: Iterable[str]) -> int:
         actions = [{"_op_type": "delete", "_index": self.photos, "_id": i} for i in dict.fromkeys(ids)]
         return len(self._bulk(actions).written)
@@ -459,22 +543,29 @@ class ElasticStore:
         if not self._exists(self.photos):
             return []
         hits = [_photo_hit(hit, 1.0) for hit in self._scan(self.photos, PHOTO_SOURCE, query_body(filters))]
-        hits.sort(
-            key=lambda h: (h.shot_time is None, -(h.shot_time.timestamp() if h.shot_time else 0), h.path)
-        )
+        hits.sort(key=lambda h: newest_first(h.shot_time, h.path))
         return hits[:limit]
 
-    def peak_facets(self, filters: SearchFilters | None = None, size: int = 100) -> list[tuple[str, int]]:
+    def peak_facets(
+        self, filters: SearchFilters | None = None, size: int = 100, field: str = "predicted_peaks"
+    ) -> list[tuple[str, int]]:
+        check_facet_field(field)
         if not self._exists(self.photos):
             return []
-        response = self._call(lambda: self.es.search(index=self.photos, **facets_body(filters, size)))
+        body = facets_body(filters, size, field)
+        response = self._call(lambda: self.es.search(index=self.photos, **body))
         buckets = response["aggregations"]["peaks"]["buckets"]
         pairs = [(str(b["key"]), int(b["doc_count"])) for b in buckets]
         return sorted(pairs, key=lambda item: (-item[1], item[0]))
 
     # --- peaks ---------------------------------------------------------------------------------------
     def upsert_peaks(self, peaks: Sequence[PeakDoc]) -> BulkReport:
-        bad = {peak.id: problem for peak in peaks if (problem := vector_problem(peak.vector))}
+        bad = {
+            peak.id: problem
+            for peak in peaks
+            if (problem := vector_problem(peak.vector))
+            or (peak.text_vector is not None and (problem := vector_problem(peak.text_vector)))
+        }
         actions = [
             {
                 "_op_type": "index",
@@ -486,6 +577,9 @@ class ElasticStore:
                     "latlon": {"lat": peak.latlon.lat, "lon": peak.latlon.lon} if peak.latlon else None,
                     "elev_m": peak.elev_m,
                     "text_embed": [float(x) for x in np.asarray(peak.vector).reshape(-1)],
+                    "text_vector": None
+                    if peak.text_vector is None
+                    else [float(x) for x in np.asarray(peak.text_vector).reshape(-1)],
                 },
             }
             for peak in peaks

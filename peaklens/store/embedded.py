@@ -1,20 +1,21 @@
 """The embedded store: LanceDB tables on disk, zero setup (see docs/STORES.md for why LanceDB).
 
-Filters are applied as a prefilter (``where(..., prefilter=True)``), so they restrict the candidates before the
-k nearest are taken, as ``knn.filter`` does in Elasticsearch. Scores are reported like Elasticsearch's cosine
-similarity, (1 + cos) / 2. Below ``ANN_MIN_ROWS`` photos the search is exact (brute force); from there on
-``refresh()`` builds an IVF_HNSW_SQ index, queried with ``num_candidates`` as HNSW's ef and re-ranked with the
-full vectors, so scores stay exact.
+LanceDB holds the documents; kNN runs on a memory-mapped float32 matrix of the vectors beside them
+(``peaklens.store.vectors``: exact below 200 000 photos, IVF lists above, both faster than LanceDB's own index
+at those sizes), with filters applied as a boolean mask before the k nearest are taken, as ``knn.filter`` does
+in Elasticsearch. Counts, listings and facets use LanceDB's SQL filter (``where_clause``). Scores are reported
+like Elasticsearch's cosine similarity, (1 + cos) / 2, from the exact float32 cosine.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
+import uuid
+import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,21 +34,17 @@ from peaklens.records import (
     PeakHit,
     PhotoDoc,
     PhotoHit,
+    PhotoUpdate,
     SearchFilters,
 )
+from peaklens.store import prefilter, vectors
+from peaklens.store.fields import check_facet_field, local_date, newest_first, wall_clock
+from peaklens.store.upkeep import StoreUpkeepWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Below this many photos every search is exact (brute force: ~16 ms for 10k 768-d vectors on 2 cores).
-ANN_MIN_ROWS = 10_000
-# IVF partitions only keep each HNSW graph small; every query probes all of them (probing a quarter cost
-# ~0.3 of recall@10 at 100k rows, mostly on text-like queries). Measurements: docs/STORES.md.
-ROWS_PER_PARTITION = 4096
-ALL_PARTITIONS = 1 << 16
-# Candidates re-ranked with the full float32 vectors: recall@10 ~1.0 and exact (1 + cos) / 2 scores.
-REFINE_FACTOR = 5
-# The index is retrained from scratch once the table has grown this much since it was built.
-RETRAIN_GROWTH = 2.0
+# Compaction merges the small fragments left by many batch commits once a table has this many versions.
+COMPACT_AFTER_VERSIONS = 64
 _PHOTO_COLUMNS = [
     "id",
     "path",
@@ -62,6 +59,11 @@ _PHOTO_COLUMNS = [
     "file_size",
     "file_mtime",
     "extra_json",
+    "local_time",
+    "time_source",
+    "peaks_in_frame",
+    "heading_offset_deg",
+    "heading_source",
 ]
 
 
@@ -82,6 +84,12 @@ def photos_schema(dim: int) -> pa.Schema:
             pa.field("file_size", pa.int64()),
             pa.field("file_mtime", pa.float64()),
             pa.field("extra_json", pa.string()),
+            pa.field("local_time", pa.timestamp("us")),
+            pa.field("local_date", pa.date32()),
+            pa.field("time_source", pa.string()),
+            pa.field("peaks_in_frame", pa.list_(pa.string())),
+            pa.field("heading_offset_deg", pa.float64()),
+            pa.field("heading_source", pa.string()),
         ]
     )
 
@@ -95,6 +103,7 @@ def peaks_schema(dim: int) -> pa.Schema:
             pa.field("lon", pa.float64()),
             pa.field("elev_m", pa.int64()),
             pa.field("vector", pa.list_(pa.float32(), dim)),
+            pa.field("text_vector", pa.list_(pa.float32(), dim)),
         ]
     )
 
@@ -124,9 +133,14 @@ def where_clause(filters: SearchFilters | None) -> str | None:
         parts.append(f"shot_time >= {_sql_time(filters.time_from)}")
     if filters.time_to is not None:
         parts.append(f"shot_time <= {_sql_time(filters.time_to)}")
-    if filters.peaks:
-        names = ", ".join(sql_string(name) for name in filters.peaks)
-        parts.append(f"array_has_any(predicted_peaks, make_array({names}))")
+    if filters.day_from is not None:
+        parts.append(f"local_date >= CAST('{filters.day_from.isoformat()}' AS DATE)")
+    if filters.day_to is not None:
+        parts.append(f"local_date <= CAST('{filters.day_to.isoformat()}' AS DATE)")
+    for column, names in (("predicted_peaks", filters.peaks), ("peaks_in_frame", filters.peaks_in_frame)):
+        if names:
+            listed = ", ".join(sql_string(name) for name in names)
+            parts.append(f"array_has_any({column}, make_array({listed}))")
     return " AND ".join(f"({part})" for part in parts)
 
 
@@ -160,7 +174,27 @@ def _photo_row(doc: PhotoDoc, dim: int) -> dict[str, Any]:
         "file_size": int(doc.file_size),
         "file_mtime": float(doc.file_mtime),
         "extra_json": json.dumps(doc.extra, ensure_ascii=False) if doc.extra else None,
+        "local_time": wall_clock(doc.local_time),
+        "local_date": local_date(doc),
+        "time_source": doc.time_source,
+        "peaks_in_frame": list(doc.peaks_in_frame),
+        "heading_offset_deg": doc.heading_offset_deg,
+        "heading_source": doc.heading_source,
     }
+
+
+def _apply(row: dict[str, Any], update: PhotoUpdate) -> dict[str, Any]:
+    """``row`` with the fields ``update`` sets (None leaves a field as it is)."""
+    changed = dict(row)
+    for name in ("predicted_peaks", "peaks_in_frame", "heading_offset_deg", "heading_source"):
+        value = getattr(update, name)
+        if value is not None:
+            changed[name] = list(value) if isinstance(value, list) else value
+    if update.peak_scores is not None:
+        changed["peak_scores"] = [float(s) for s in update.peak_scores]
+    if update.extra is not None:
+        changed["extra_json"] = json.dumps(update.extra, ensure_ascii=False) if update.extra else None
+    return changed
 
 
 def _hit(row: dict[str, Any], score: float) -> PhotoHit:
@@ -176,6 +210,11 @@ def _hit(row: dict[str, Any], score: float) -> PhotoHit:
         altitude_m=row.get("altitude_m"),
         heading_deg=row.get("heading_deg"),
         extra=json.loads(row["extra_json"]) if row.get("extra_json") else {},
+        local_time=row.get("local_time"),
+        time_source=row.get("time_source"),
+        peaks_in_frame=list(row.get("peaks_in_frame") or []),
+        heading_offset_deg=row.get("heading_offset_deg"),
+        heading_source=row.get("heading_source"),
     )
 
 
@@ -191,17 +230,21 @@ def _query_vector(table: Any, name: str, vector: np.ndarray) -> list[float]:
     return values.tolist()
 
 
-def _merge(table: Any, rows: dict[str, dict[str, Any]], schema: pa.Schema, report: BulkReport) -> None:
-    """Upsert ``rows`` by id in one merge; a failed merge fails every one of them, by id."""
-    if not rows:
-        return
-    data = pa.Table.from_pylist(list(rows.values()), schema=schema)
-    try:
-        table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
-    except (OSError, RuntimeError, ValueError) as exc:
-        report.failed.update({row_id: f"write failed: {exc}" for row_id in rows})
-        return
-    report.written.extend(rows)
+def _merge(
+    table: Any, rows: dict[str, dict[str, Any]], schema: pa.Schema, report: BulkReport, chunk: int
+) -> None:
+    """Upsert ``rows`` by id, one merge commit per ``chunk`` rows (``settings.bulk_size``); a failed merge
+    fails the rows of that chunk, by id, and the next chunks are still written."""
+    items = list(rows.items())
+    for start in range(0, len(items), max(1, chunk)):
+        part = dict(items[start : start + chunk])
+        data = pa.Table.from_pylist(list(part.values()), schema=schema)
+        try:
+            table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
+        except (OSError, RuntimeError, ValueError) as exc:
+            report.failed.update({row_id: f"write failed: {_lance_reason(exc)}" for row_id in part})
+            continue
+        report.written.extend(part)
 
 
 def _lance_reason(exc: BaseException) -> str:
@@ -214,10 +257,9 @@ def _lance_reason(exc: BaseException) -> str:
 
 
 def _guarded(method: F) -> F:
-    """Turn a failure of the files underneath (damaged, unreadable, disk gone) into one ``StoreUnavailable`` line.
-
-    Lance reports those as plain ``OSError``/``RuntimeError``/``ValueError``; our own errors pass through.
-    """
+    """Turn a Lance failure into one line. Only when the tables' files really cannot be read (damaged,
+    missing) does the line advise restoring or re-indexing; any other failure says what failed, since it
+    may be a bug and the user's index is fine."""
 
     @functools.wraps(method)
     def wrapper(self: EmbeddedStore, *args: Any, **kwargs: Any) -> Any:
@@ -226,9 +268,16 @@ def _guarded(method: F) -> F:
         except PeaklensError:
             raise
         except (OSError, RuntimeError, ValueError) as exc:
-            raise StoreUnavailable(
-                f"The embedded store in {self.root} cannot be read ({_lance_reason(exc)}): restore it from a "
-                "backup, or move that folder away and index the album again."
+            damage = self.unreadable()
+            if damage is not None:
+                raise StoreUnavailable(
+                    f"The embedded store in {self.root} cannot be read ({damage}): restore it from a "
+                    "backup, or move that folder away and index the album again."
+                ) from None
+            action = method.__name__.strip("_").replace("_", " ")
+            raise PeaklensError(
+                f"The embedded store in {self.root} failed in {action} ({_lance_reason(exc)}); its files "
+                "read fine, so nothing needs re-indexing: please report this."
             ) from None
 
     return wrapper  # type: ignore[return-value]
@@ -245,6 +294,10 @@ class EmbeddedStore:
         self.photos_name = settings.photos_index
         self.peaks_name = settings.peaks_index
         self.meta_path = self.root / f"{self.photos_name}.meta.json"
+        self.generation_path = self.root / f"{self.photos_name}.generation"
+        self.matrix_folder = self.root / f"{self.photos_name}.vectors"
+        self._matrix: vectors.VectorMatrix | None = None
+        self._columns: prefilter.PhotoColumns | None = None
         try:
             self.db = lancedb.connect(str(self.root), read_consistency_interval=timedelta(0))
         except Exception as exc:  # lancedb raises plain OSError/ValueError/RuntimeError
@@ -263,6 +316,18 @@ class EmbeddedStore:
         if name not in self._table_names():
             return None
         return self.db.open_table(name)
+
+    def unreadable(self) -> str | None:
+        """Why the tables' files cannot be read (damaged or missing data files), or None when every row's id
+        of both tables reads back."""
+        try:
+            for name in (self.photos_name, self.peaks_name):
+                if name in self._table_names():
+                    for _ in self.db.open_table(name).search().select(["id"]).to_batches():
+                        pass
+        except Exception as exc:  # whatever Lance raises for a file it cannot read
+            return _lance_reason(exc)
+        return None
 
     @_guarded
     def ensure_indices(self, dim: int) -> None:
@@ -286,10 +351,9 @@ class EmbeddedStore:
                     f"Index {name} in {self.root} holds {held}-d vectors, the model gives {dim}-d: use another "
                     "--data-dir or index name, or delete that folder to start over."
                 )
-
-    def _dim(self, name: str) -> int | None:
-        table = self._table(name)
-        return None if table is None else int(table.schema.field("vector").type.list_size)
+            missing = [field for field in schema if field.name not in table.schema.names]
+            if missing:  # a store written by an older peaklens: the new columns start empty
+                table.add_columns(missing)
 
     # --- meta ----------------------------------------------------------------------------------------
     def get_meta(self) -> dict[str, str]:
@@ -309,6 +373,21 @@ class EmbeddedStore:
                 f"Cannot write the embedded store in {self.root}: {exc.strerror}."
             ) from None
 
+    # --- the vector generation: which photos and vectors the kNN matrix must hold ----------------------
+    def _generation(self) -> str:
+        try:
+            return self.generation_path.read_text(encoding="utf-8").strip() or "0"
+        except OSError:
+            return "0"
+
+    def _vectors_changed(self) -> None:
+        """Called after writes that add, replace or delete vectors: the matrix is rebuilt on next use."""
+        tmp = self.generation_path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(uuid.uuid4().hex, encoding="utf-8")
+        os.replace(tmp, self.generation_path)
+        self._matrix = None
+        self._columns = None
+
     # --- photos --------------------------------------------------------------------------------------
     @_guarded
     def upsert_photos(self, docs: Sequence[PhotoDoc]) -> BulkReport:
@@ -324,8 +403,47 @@ class EmbeddedStore:
                 rows[doc.id] = _photo_row(doc, dim)
             except (ValueError, TypeError) as exc:
                 report.failed[doc.id] = str(exc)
-        _merge(table, rows, photos_schema(dim), report)
+        _merge(table, rows, photos_schema(dim), report, self.settings.bulk_size)
+        if report.written:
+            self._vectors_changed()
         return report
+
+    @_guarded
+    def update_photos(self, updates: Mapping[str, PhotoUpdate]) -> BulkReport:
+        """Read each photo's whole row (vector included), change the given fields, merge it back by id, in
+        chunks of ``bulk_size``; the vectors and ids do not change, so the kNN matrix is kept."""
+        report = BulkReport()
+        table = self._table(self.photos_name)
+        if table is None:
+            report.failed.update({photo_id: "the photos index does not exist" for photo_id in updates})
+            return report
+        dim = int(table.schema.field("vector").type.list_size)
+        wanted = list(updates)
+        chunk = max(1, self.settings.bulk_size)
+        for start in range(0, len(wanted), chunk):
+            ids = wanted[start : start + chunk]
+            clause = "id IN (" + ", ".join(sql_string(i) for i in ids) + ")"
+            stored = {
+                row["id"]: row for row in table.search().where(clause).limit(len(ids)).to_arrow().to_pylist()
+            }
+            rows = {i: _apply(stored[i], updates[i]) for i in ids if i in stored}
+            report.failed.update({i: "no such photo" for i in ids if i not in stored})
+            _merge(table, rows, photos_schema(dim), report, chunk)
+        return report
+
+    def iter_photo_vectors(self, batch_size: int = 1000) -> Iterator[list[tuple[PhotoHit, np.ndarray]]]:
+        table = self._table(self.photos_name)
+        if table is None:
+            return
+        batch: list[tuple[PhotoHit, np.ndarray]] = []
+        for record_batch in table.search().select([*_PHOTO_COLUMNS, "vector"]).to_batches(batch_size):
+            for row in record_batch.to_pylist():
+                batch.append((_hit(row, 1.0), np.asarray(row["vector"], dtype=np.float32)))
+                if len(batch) >= batch_size:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
 
     @_guarded
     def delete_photos(self, ids: Iterable[str]) -> int:
@@ -339,6 +457,8 @@ class EmbeddedStore:
             clause = "id IN (" + ", ".join(sql_string(i) for i in chunk) + ")"
             deleted += table.count_rows(clause)
             table.delete(clause)
+        if deleted:
+            self._vectors_changed()
         return deleted
 
     def _rows(
@@ -379,6 +499,35 @@ class EmbeddedStore:
         where = where_clause(filters)
         return int(table.count_rows(where) if where else table.count_rows())
 
+    # --- kNN on the vector matrix ----------------------------------------------------------------------
+    def vector_matrix(self, table: Any | None = None) -> vectors.VectorMatrix:
+        """The kNN matrix of the current generation: held, opened from disk, or built from the table."""
+        generation = self._generation()
+        if self._matrix is not None and self._matrix.generation == generation:
+            return self._matrix
+        matrix = vectors.open_matrix(self.matrix_folder, generation)
+        if matrix is None:
+            table = table if table is not None else self._table(self.photos_name)
+            if table is None:
+                raise PeaklensError("the photos index does not exist")
+            dim = int(table.schema.field("vector").type.list_size)
+            batches = (
+                (batch.column("id"), _vector_block(batch.column("vector"), dim))
+                for batch in table.search().select(["id", "vector"]).to_batches(65_536)
+            )
+            matrix = vectors.build_matrix(self.matrix_folder, batches, dim, generation)
+        self._matrix, self._columns = matrix, None
+        return matrix
+
+    def _filter_columns(self, table: Any, matrix: vectors.VectorMatrix) -> prefilter.PhotoColumns:
+        version = int(table.version)
+        held = self._columns
+        if held is not None and held.version == version and held.generation == matrix.generation:
+            return held
+        data = table.search().with_row_id(True).select(prefilter.COLUMNS).to_arrow()
+        self._columns = prefilter.load_columns(data, matrix.ids, version, matrix.generation)
+        return self._columns
+
     @_guarded
     def knn_photos(
         self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
@@ -386,85 +535,37 @@ class EmbeddedStore:
         table = self._table(self.photos_name)
         if table is None or k <= 0:
             return []
-        where = where_clause(filters)
-        matching = table.count_rows(where) if where else table.count_rows()
-        if matching == 0:
+        query = np.asarray(_query_vector(table, self.photos_name, vector), dtype=np.float32)
+        matrix = self.vector_matrix(table)
+        columns = self._filter_columns(table, matrix)
+        positions, cosines = vectors.nearest(matrix, query, k, columns.mask(filters))
+        if len(positions) == 0:
             return []
-        query = table.search(_query_vector(table, self.photos_name, vector)).distance_type("cosine")
-        if where:
-            query = query.where(where, prefilter=True)
-        # Like Elasticsearch, search exactly when the filtered candidates are few (a graph walk over a
-        # sparse filter loses recall); otherwise num_candidates plays HNSW's ef, as it does in ES.
-        if matching >= ANN_MIN_ROWS and self._ann_index(table) is not None:
-            query = (
-                query.nprobes(ALL_PARTITIONS)
-                .ef(max(num_candidates, k * REFINE_FACTOR))
-                .refine_factor(REFINE_FACTOR)
-            )
-        else:
-            query = query.bypass_vector_index()
-        rows = query.select([*_PHOTO_COLUMNS, "_distance"]).limit(k).to_arrow().to_pylist()
-        hits = [_hit(row, _score(row["_distance"])) for row in rows]
+        wanted = {str(matrix.ids[int(p)]): float(c) for p, c in zip(positions, cosines, strict=True)}
+        rows = table.take_row_ids([int(columns.row_ids[p]) for p in positions]).select(_PHOTO_COLUMNS)
+        fetched = {row["id"]: row for row in rows.to_arrow().to_pylist()}
+        if set(fetched) != set(wanted):  # the table changed under us: fetch by id instead
+            clause = "id IN (" + ", ".join(sql_string(i) for i in wanted) + ")"
+            fetched = {row["id"]: row for row in self._rows(clause, limit=len(wanted))}
+        hits = [_hit(fetched[i], _score_of_cosine(c)) for i, c in wanted.items() if i in fetched]
         hits.sort(key=lambda h: (-h.score, h.path))
         return hits
 
     @_guarded
     def list_photos(self, filters: SearchFilters | None = None, limit: int = 1000) -> list[PhotoHit]:
-        rows = self._rows(where_clause(filters))
-        rows.sort(
-            key=lambda r: (
-                r.get("shot_time") is None,
-                -(r["shot_time"].timestamp() if r.get("shot_time") else 0),
-                r["path"],
-            )
-        )
-        return [_hit(row, 1.0) for row in rows[:limit]]
+        hits = [_hit(row, 1.0) for row in self._rows(where_clause(filters))]
+        hits.sort(key=lambda h: newest_first(h.shot_time, h.path))
+        return hits[:limit]
 
     @_guarded
-    def peak_facets(self, filters: SearchFilters | None = None, size: int = 100) -> list[tuple[str, int]]:
+    def peak_facets(
+        self, filters: SearchFilters | None = None, size: int = 100, field: str = "predicted_peaks"
+    ) -> list[tuple[str, int]]:
+        check_facet_field(field)
         counts: Counter[str] = Counter()
-        for row in self._rows(where_clause(filters), columns=["predicted_peaks"]):
-            counts.update(set(row.get("predicted_peaks") or []))
+        for row in self._rows(where_clause(filters), columns=[field]):
+            counts.update(set(row.get(field) or []))
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:size]
-
-    # --- ANN -----------------------------------------------------------------------------------------
-    @staticmethod
-    def _ann_index(table: Any) -> Any | None:
-        """The vector index's config (with ``name``), or None when the table has none."""
-        return next((idx for idx in table.list_indices() if "vector" in idx.columns), None)
-
-    @_guarded
-    def create_ann_index(self, force: bool = False) -> bool:
-        """(Re)build the IVF_HNSW_SQ index on the photo vectors; True when built.
-
-        Refused below ``ANN_MIN_ROWS`` photos (exact search is fast there) unless ``force``.
-        """
-        from lancedb.index import IvfHnswSq
-
-        table = self._table(self.photos_name)
-        rows = 0 if table is None else table.count_rows()
-        if table is None or rows == 0 or (rows < ANN_MIN_ROWS and not force):
-            return False
-        config = IvfHnswSq(
-            distance_type="cosine",
-            num_partitions=max(1, rows // ROWS_PER_PARTITION),
-            m=self.settings.hnsw_m,
-            ef_construction=self.settings.ef_construction,
-        )
-        table.create_index("vector", replace=True, config=config)
-        return True
-
-    def _refresh_ann_index(self, table: Any) -> bool:
-        """Build the index once the table is big enough, retrain it once it has doubled; True if built."""
-        rows = table.count_rows()
-        if rows < ANN_MIN_ROWS:
-            return False
-        index = self._ann_index(table)
-        if index is not None:
-            stats = table.index_stats(index.name)
-            if stats is not None and stats.num_indexed_rows * RETRAIN_GROWTH > rows:
-                return False  # optimize() folds the new rows into the existing partitions
-        return self.create_ann_index()
 
     # --- peaks ---------------------------------------------------------------------------------------
     @_guarded
@@ -477,12 +578,11 @@ class EmbeddedStore:
         dim = int(table.schema.field("vector").type.list_size)
         rows: dict[str, dict[str, Any]] = {}  # by id: the last of duplicates wins, as in a bulk request
         for peak in peaks:
-            vector = np.asarray(peak.vector, dtype=np.float32).reshape(-1)
-            if vector.shape[0] != dim:
-                report.failed[peak.id] = f"vector has {vector.shape[0]} dimensions, the index holds {dim}"
-                continue
-            if not np.all(np.isfinite(vector)):
-                report.failed[peak.id] = "vector holds NaN or infinite values"
+            problem = _vector_problem(peak.vector, dim) or (
+                None if peak.text_vector is None else _vector_problem(peak.text_vector, dim)
+            )
+            if problem:
+                report.failed[peak.id] = problem
                 continue
             rows[peak.id] = {
                 "id": peak.id,
@@ -490,9 +590,12 @@ class EmbeddedStore:
                 "lat": peak.latlon.lat if peak.latlon else None,
                 "lon": peak.latlon.lon if peak.latlon else None,
                 "elev_m": peak.elev_m,
-                "vector": vector.tolist(),
+                "vector": np.asarray(peak.vector, dtype=np.float32).reshape(-1).tolist(),
+                "text_vector": None
+                if peak.text_vector is None
+                else np.asarray(peak.text_vector, dtype=np.float32).reshape(-1).tolist(),
             }
-        _merge(table, rows, peaks_schema(dim), report)
+        _merge(table, rows, peaks_schema(dim), report, self.settings.bulk_size)
         return report
 
     @_guarded
@@ -509,7 +612,7 @@ class EmbeddedStore:
         if table is None or table.count_rows() == 0:
             return []
         rows = (
-            table.search(_query_vector(table, self.peaks_name, vector))
+            table.search(_query_vector(table, self.peaks_name, vector), vector_column_name="vector")
             .distance_type("cosine")
             .bypass_vector_index()
             .limit(k)
@@ -532,28 +635,69 @@ class EmbeddedStore:
             table.delete("true")
 
     def refresh(self) -> None:
-        """Keep big albums fast after a run: build or update the ANN index, compact small fragments.
+        """Upkeep after a run: compact many small commits, drop a LanceDB vector index left by an older
+        peaklens, build the kNN matrix now rather than at the first search.
 
-        Writes are visible at once; this is upkeep, so a failure here never fails the run.
+        Writes are visible at once, so a failure here never fails the run; it is reported as one
+        ``StoreUpkeepWarning`` line (``peaklens.store.upkeep.refresh_and_report`` passes it on).
         """
         table = self._table(self.photos_name)
         if table is None:
             return
-        with contextlib.suppress(Exception):
-            built = self._refresh_ann_index(table)
-            if not built and (self._ann_index(table) is not None or len(table.list_versions()) > 64):
+        problems = []
+        try:
+            for index in table.list_indices():
+                if "vector" in index.columns:
+                    table.drop_index(index.name)
+            if len(table.list_versions()) > COMPACT_AFTER_VERSIONS:
                 table.optimize(cleanup_older_than=timedelta(minutes=10))
+        except Exception as exc:  # upkeep: any failure is reported below, never raised
+            problems.append(f"compacting the photos table failed ({_lance_reason(exc)})")
+        try:
+            self.vector_matrix(table)
+        except Exception as exc:
+            problems.append(
+                f"building the search matrix in {self.matrix_folder} failed ({_lance_reason(exc)}); "
+                "the first search will try again"
+            )
+        if problems:
+            warnings.warn(StoreUpkeepWarning(f"Store upkeep: {'; '.join(problems)}."), stacklevel=2)
 
     def close(self) -> None:
         """Nothing to release: LanceDB holds no server connection or lock."""
+        self._matrix = None
+        self._columns = None
+
+
+def _vector_block(column: pa.Array | pa.ChunkedArray, dim: int) -> np.ndarray:
+    """A fixed_size_list<float32> column as an (n, dim) array without a Python loop."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    values = column.flatten().to_numpy(zero_copy_only=False)
+    return np.asarray(values, dtype=np.float32).reshape(-1, dim)
+
+
+def _score_of_cosine(cosine: float) -> float:
+    return float(min(1.0, max(0.0, (1.0 + cosine) / 2.0)))
+
+
+def _vector_problem(vector: np.ndarray, dim: int) -> str | None:
+    values = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if values.shape[0] != dim:
+        return f"vector has {values.shape[0]} dimensions, the index holds {dim}"
+    if not np.all(np.isfinite(values)):
+        return "vector holds NaN or infinite values"
+    return None
 
 
 def _peak_doc(row: dict[str, Any]) -> PeakDoc:
     lat, lon = row.get("lat"), row.get("lon")
+    text = row.get("text_vector")
     return PeakDoc(
         id=row["id"],
         names=list(row["names"]),
         vector=np.asarray(row["vector"], dtype=np.float32),
         latlon=GeoPoint(lat, lon) if lat is not None and lon is not None else None,
         elev_m=row.get("elev_m"),
+        text_vector=None if text is None else np.asarray(text, dtype=np.float32),
     )

@@ -1,17 +1,27 @@
-"""Starting the Streamlit server for ``peaklens ui``: settings travel to it as PEAKLENS_* variables."""
+"""Starting the Streamlit server for ``peaklens ui``: settings travel to it as PEAKLENS_* variables.
+
+The server is a child process. SIGTERM or SIGINT to ``peaklens ui`` is passed on to it and waited for: a
+service manager or ``kill`` that stops the launcher must not leave an orphaned server still serving the album.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from types import FrameType
 
 from pydantic import SecretStr
 
 from peaklens.config import Settings
+from peaklens.errors import BadInput
 
 APP = Path(__file__).with_name("app.py")
+#: signals forwarded to the server
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def settings_env(settings: Settings, config_file: Path | None) -> dict[str, str]:
@@ -27,8 +37,27 @@ def settings_env(settings: Settings, config_file: Path | None) -> dict[str, str]
     return env
 
 
-def launch(settings: Settings, config_file: Path | None, *, host: str, port: int) -> int:
-    command = [
+def is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve to anything
+
+
+def check_exposure(settings: Settings, host: str) -> None:
+    """Anyone who can reach a non-loopback address could browse the album: require a password there."""
+    password = settings.ui_password.get_secret_value() if settings.ui_password else ""
+    if not is_loopback(host) and not password:
+        raise BadInput(
+            f"--host {host} exposes your album beyond this machine: set a password first "
+            "(PEAKLENS_UI_PASSWORD=… or ui_password in the config file), or use --host 127.0.0.1."
+        )
+
+
+def streamlit_command(settings: Settings, host: str, port: int) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "streamlit",
@@ -48,9 +77,33 @@ def launch(settings: Settings, config_file: Path | None, *, host: str, port: int
         str(max(1, int(settings.max_upload_mb) + 1)),
         "--global.developmentMode",
         "false",
+        # no Deploy button, no developer menu: this is an album viewer, not a dev server
+        "--client.toolbarMode",
+        "minimal",
     ]
+
+
+def launch(settings: Settings, config_file: Path | None, *, host: str, port: int) -> int:
+    """Run the server until it exits or we are told to stop; returns its exit code (0 after Ctrl-C)."""
+    check_exposure(settings, host)
     print(f"peaklens UI on http://{host}:{port}  (Ctrl-C stops it)", flush=True)
+    child = subprocess.Popen(streamlit_command(settings, host, port), env=settings_env(settings, config_file))
+    stopping: list[int] = []
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        stopping.append(signum)
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM if signum == signal.SIGHUP else signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:
-        return subprocess.call(command, env=settings_env(settings, config_file))
-    except KeyboardInterrupt:
-        return 0
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:  # only when wait() itself failed
+            child.terminate()
+            child.wait()
+    if stopping:
+        return 0 if stopping[0] == signal.SIGINT else 128 + stopping[0]
+    return code

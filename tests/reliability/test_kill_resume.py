@@ -108,7 +108,14 @@ def test_kill_during_embedding_and_during_a_bulk_write_loses_nothing(
     assert len(expected) == PHOTOS
 
     # 1. a power cut in the middle of the 3rd bulk write (half of its documents reach the store)
-    killed = _run(album, _env(backend_env, PEAKLENS_FAULT_KILL_IN_WRITE="3"))
+    killed = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("kill_in_write.py")), "3", *_index_cmd(album)[3:]],
+        env=_env(backend_env, PEAKLENS_BULK_SIZE="8"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert killed.returncode == -signal.SIGKILL
     partial = _vectors(backend_env)
     assert 0 < len(partial) < PHOTOS

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import time
+import warnings
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,9 +14,11 @@ import pytest
 from peaklens.config import Settings
 from peaklens.embed.base import l2_normalise
 from peaklens.errors import PeaklensError, StoreUnavailable
-from peaklens.records import BBox, GeoPoint, PeakDoc, PhotoDoc, SearchFilters
+from peaklens.records import BBox, GeoPoint, PeakDoc, PhotoDoc, PhotoUpdate, SearchFilters
+from peaklens.store import vectors
 from peaklens.store.base import PhotoStore
 from peaklens.store.embedded import EmbeddedStore
+from peaklens.store.upkeep import StoreUpkeepWarning, refresh_and_report
 from tests.store.conftest import DIM
 
 NPT = timezone(timedelta(hours=5, minutes=45))
@@ -296,72 +301,326 @@ def test_a_damaged_embedded_store_is_one_line_naming_its_folder(tmp_path: Path) 
         assert str(tmp_path / "store") in message and "\n" not in message and ".rs:" not in message
 
 
-# --- the embedded store keeps the contract once its ANN index exists --------------------------------------
+# --- local calendar days, frame peaks, heading corrections (issues 9-11) ------------------------------------
+DAY = date(2023, 10, 21)
+LOCAL_ALBUM = [
+    # 00:30 and 05:30 on 21 October in Nepal are 18:45 and 23:45 UTC on the 20th
+    photo(
+        "night",
+        vec(1),
+        shot_time=datetime(2023, 10, 21, 0, 30, tzinfo=NPT),
+        local_time=datetime(2023, 10, 21, 0, 30),
+        time_source="DateTimeOriginal+OffsetTimeOriginal",
+        peaks_in_frame=["Ama Dablam", "Thamserku"],
+        heading_deg=140.0,
+        heading_offset_deg=-3.5,
+        heading_source="skyline",
+    ),
+    photo(
+        "dawn", vec(1, 0.2), shot_time=datetime(2023, 10, 21, 5, 30, tzinfo=NPT), peaks_in_frame=["Lhotse"]
+    ),
+    # a camera without zone: its clock is the local day, and the instant counts as UTC
+    photo("naive", vec(1, 0.4), shot_time=datetime(2023, 10, 21, 23, 0), peaks_in_frame=["Lhotse", "Nuptse"]),
+    photo("before", vec(1, 0.6), shot_time=datetime(2023, 10, 20, 23, 0, tzinfo=NPT)),
+    photo("untimed", vec(1, 0.8)),
+]
+
+
+@pytest.fixture
+def local(store: PhotoStore) -> PhotoStore:
+    assert store.upsert_photos(LOCAL_ALBUM).failed == {}
+    store.refresh()
+    return store
+
+
+def test_new_photo_fields_round_trip(local: PhotoStore) -> None:
+    hit = local.get_photo("night")
+    assert hit is not None
+    assert hit.local_time == datetime(2023, 10, 21, 0, 30) and hit.local_time.tzinfo is None
+    assert hit.time_source == "DateTimeOriginal+OffsetTimeOriginal"
+    assert hit.peaks_in_frame == ["Ama Dablam", "Thamserku"]
+    assert hit.heading_offset_deg == pytest.approx(-3.5) and hit.heading_source == "skyline"
+    bare = local.get_photo("untimed")
+    assert bare is not None and bare.local_time is None and bare.peaks_in_frame == []
+    assert bare.heading_offset_deg is None and bare.heading_source is None and bare.time_source is None
+    knn = local.knn_photos(vec(1), 1, 10)[0]
+    assert knn.id == "night" and knn.peaks_in_frame == ["Ama Dablam", "Thamserku"]
+
+
+def test_a_day_filter_means_the_local_calendar_day_an_instant_range_means_instants(local: PhotoStore) -> None:
+    on_the_day = SearchFilters(day_from=DAY, day_to=DAY)
+    assert sorted(knn_paths(local, vec(1), filters=on_the_day)) == ["dawn", "naive", "night"]
+    assert local.count_photos(on_the_day) == 3
+    assert sorted(h.id for h in local.list_photos(on_the_day)) == ["dawn", "naive", "night"]
+    utc_day = SearchFilters(
+        time_from=datetime(2023, 10, 21, tzinfo=timezone.utc),
+        time_to=datetime(2023, 10, 21, 23, 59, 59, tzinfo=timezone.utc),
+    )
+    assert knn_paths(local, vec(1), filters=utc_day) == ["naive"]  # the Nepal photos were on the 20th in UTC
+    assert knn_paths(local, vec(1), filters=SearchFilters(day_to=date(2023, 10, 20))) == ["before"]
+    assert sorted(knn_paths(local, vec(1), filters=SearchFilters(day_from=DAY))) == ["dawn", "naive", "night"]
+    assert local.peak_facets(on_the_day, field="peaks_in_frame") == [
+        ("Lhotse", 2),
+        ("Ama Dablam", 1),
+        ("Nuptse", 1),
+        ("Thamserku", 1),
+    ]
+
+
+def test_peaks_in_frame_filter_is_any_of_and_combines_with_the_others(local: PhotoStore) -> None:
+    lhotse = SearchFilters(peaks_in_frame=("Lhotse",))
+    assert knn_paths(local, vec(1), filters=lhotse) == ["dawn", "naive"]
+    either = SearchFilters(peaks_in_frame=("Thamserku", "Nuptse"))
+    assert sorted(knn_paths(local, vec(1), filters=either)) == ["naive", "night"]
+    assert local.count_photos(either) == 2
+    both = SearchFilters(peaks_in_frame=("Lhotse",), day_from=DAY, day_to=DAY, time_to=datetime(2023, 10, 21))
+    assert knn_paths(local, vec(1), filters=both) == ["dawn"]
+    assert knn_paths(local, vec(1), filters=SearchFilters(peaks_in_frame=("K2",))) == []
+
+
+def test_listing_sorts_by_the_utc_instant_whatever_the_server_zone(
+    local: PhotoStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kathmandu")
+    time.tzset()
+    try:
+        listed = [h.id for h in local.list_photos()]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    # naive 23:00 counts as 23:00Z; 05:30+05:45 is 23:45Z the day before; 00:30+05:45 is 18:45Z; 23:00+05:45 is 17:15Z
+    assert listed == ["naive", "dawn", "night", "before", "untimed"]
+
+
+def test_facets_over_frame_peaks_and_an_unknown_field_is_refused(local: PhotoStore) -> None:
+    assert local.peak_facets(field="peaks_in_frame", size=2) == [("Lhotse", 2), ("Ama Dablam", 1)]
+    assert local.peak_facets(field="predicted_peaks") == []
+    with pytest.raises(PeaklensError, match="predicted_peaks, peaks_in_frame"):
+        local.peak_facets(field="path")
+
+
+def test_update_photos_changes_only_the_given_fields_and_keeps_the_vector(filled: PhotoStore) -> None:
+    report = filled.update_photos(
+        {
+            "ama1": PhotoUpdate(
+                predicted_peaks=["Lhotse"], peak_scores=[0.9], heading_offset_deg=4.0, heading_source="user"
+            ),
+            "dog": PhotoUpdate(peaks_in_frame=["Pumori"], extra={"note": "Ama Dablam hidden"}),
+            "ghost": PhotoUpdate(predicted_peaks=["K2"]),
+        }
+    )
+    assert sorted(report.written) == ["ama1", "dog"] and list(report.failed) == ["ghost"]
+    filled.refresh()
+    assert filled.count_photos() == len(ALBUM)
+    ama1 = filled.get_photo("ama1")
+    assert (
+        ama1 is not None and ama1.predicted_peaks == ["Lhotse"] and ama1.peak_scores == pytest.approx([0.9])
+    )
+    assert ama1.heading_offset_deg == 4.0 and ama1.heading_source == "user"
+    assert ama1.gps == NAMCHE and ama1.shot_time == datetime(2023, 10, 20, 7, 0, tzinfo=NPT)  # untouched
+    kept = filled.get_photo_vector("ama1")
+    assert kept is not None
+    np.testing.assert_allclose(kept, vec(1, 0.1), atol=1e-6)
+    dog = filled.get_photo("dog")
+    assert dog is not None and dog.peaks_in_frame == ["Pumori"] and dog.extra == {"note": "Ama Dablam hidden"}
+    assert knn_paths(filled, vec(1, 0.1), filters=SearchFilters(peaks=("Lhotse",))) == ["ama1"]
+    assert knn_paths(filled, vec(1), filters=SearchFilters(peaks_in_frame=("Pumori",))) == ["dog"]
+    best = filled.knn_photos(vec(1, 0.1), 1, 10)[0]
+    assert best.id == "ama1" and best.score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_iter_photo_vectors_yields_every_photo_with_its_vector_in_batches(filled: PhotoStore) -> None:
+    batches = list(filled.iter_photo_vectors(batch_size=4))
+    assert [len(b) for b in batches] == [4, 2]
+    seen = {hit.id: (hit, vector) for batch in batches for hit, vector in batch}
+    assert set(seen) == {d.id for d in ALBUM}
+    for doc in ALBUM:
+        hit, vector = seen[doc.id]
+        np.testing.assert_allclose(vector, doc.vector, atol=1e-6)
+        assert hit.path == doc.path and hit.predicted_peaks == doc.predicted_peaks
+
+
+def test_peaks_keep_their_text_vector_beside_the_blended_one(store: PhotoStore) -> None:
+    peaks = [
+        PeakDoc("pumori", ["Pumori"], vec(0, 1), text_vector=vec(0, 1, 0.5)),
+        PeakDoc("lhotse", ["Lhotse"], vec(0, 0, 1)),
+    ]
+    assert sorted(store.upsert_peaks(peaks).written) == ["lhotse", "pumori"]
+    store.refresh()
+    lhotse, pumori = store.all_peaks()
+    assert lhotse.text_vector is None
+    assert pumori.text_vector is not None
+    np.testing.assert_allclose(pumori.text_vector, vec(0, 1, 0.5), atol=1e-6)
+    np.testing.assert_allclose(pumori.vector, vec(0, 1), atol=1e-6)
+    assert [h.id for h in store.knn_peaks(vec(0, 1), 1, 10)] == ["pumori"]
+
+
+# --- the embedded store: writes in bulk_size commits, honest upkeep, honest error advice -------------------
+def test_embedded_writes_one_commit_per_bulk_size_photos(tmp_path: Path) -> None:
+    store = EmbeddedStore(Settings(store="embedded", data_dir=tmp_path / "store", bulk_size=2))
+    store.ensure_indices(DIM)
+    table = store._table(store.photos_name)
+    assert table is not None
+    before = len(table.list_versions())
+    assert len(store.upsert_photos(ALBUM[:5]).written) == 5
+    assert len(table.list_versions()) - before == 3  # 2 + 2 + 1
+    assert store.update_photos({d.id: PhotoUpdate(heading_source="user") for d in ALBUM[:5]}).failed == {}
+    assert len(table.list_versions()) - before == 6
+
+
+def test_a_failed_index_build_is_one_warning_line_not_silence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EmbeddedStore(Settings(store="embedded", data_dir=tmp_path / "store"))
+    store.ensure_indices(DIM)
+    store.upsert_photos(ALBUM)
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(vectors, "build_matrix", disk_full)
+    with pytest.warns(StoreUpkeepWarning) as caught:
+        store.refresh()
+    assert len(caught) == 1
+    line = str(caught[0].message)
+    assert "No space left on device" in line and "\n" not in line
+    said: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing else may escape as a Python warning
+        refresh_and_report(store, said.append)
+    assert said == [line]
+    monkeypatch.undo()
+    assert knn_paths(store, vec(1, 0.1), k=1) == ["ama1"]  # the next search builds it
+
+
+def test_a_failure_that_is_not_damage_does_not_advise_deleting_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lancedb.table import LanceTable
+
+    store = EmbeddedStore(Settings(store="embedded", data_dir=tmp_path / "store"))
+    store.ensure_indices(DIM)
+    store.upsert_photos(ALBUM)
+
+    def unexpected(*args: object, **kwargs: object) -> int:
+        raise ValueError("Invalid user input: unexpected filter expression")
+
+    monkeypatch.setattr(LanceTable, "count_rows", unexpected)
+    with pytest.raises(PeaklensError) as caught:
+        store.count_photos()
+    message = str(caught.value)
+    assert "move that folder away" not in message and "index the album again" not in message
+    assert "count photos" in message and "unexpected filter expression" in message and "\n" not in message
+
+
+def test_missing_table_files_are_damage_and_say_so(tmp_path: Path) -> None:
+    settings = Settings(store="embedded", data_dir=tmp_path / "store")
+    store = EmbeddedStore(settings)
+    store.ensure_indices(DIM)
+    store.upsert_photos(ALBUM)
+    for part in (tmp_path / "store" / "lancedb" / "photos.lance" / "data").glob("*"):
+        part.unlink()
+    with pytest.raises(StoreUnavailable, match="move that folder away and index the album again"):
+        EmbeddedStore(settings).list_photos()
+
+
+# --- the embedded store's kNN: exact below the crossover, IVF lists above, exact scores always -------------
 def _clustered(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
     centres = rng.normal(size=(20, dim))
-    points = centres[rng.integers(0, 20, rows)] + 0.7 * rng.normal(size=(rows, dim))
+    points = centres[rng.integers(0, 20, rows)] + 0.5 * rng.normal(size=(rows, dim))
     return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
 
 
-def _exact_top(vectors: np.ndarray, ids: list[str], query: np.ndarray, k: int) -> list[str]:
-    order = np.argsort(-(vectors @ query), kind="stable")[:k]
+def _exact_top(vectors_: np.ndarray, ids: list[str], query: np.ndarray, k: int) -> list[str]:
+    order = np.argsort(-(vectors_ @ query), kind="stable")[:k]
     return [ids[i] for i in order]
 
 
-def test_embedded_ann_index_is_built_on_refresh_and_answers_like_exact_search(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from peaklens.store import embedded
+@pytest.fixture
+def small_ivf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The IVF path at test size: lists from 1000 photos, 50 photos a list, three tenths of them read per query,
+    filters never short-cut to an exact scan."""
+    monkeypatch.setattr(vectors, "IVF_MIN_ROWS", 1000)
+    monkeypatch.setattr(vectors, "ROWS_PER_LIST", 50)
+    monkeypatch.setattr(vectors, "SCAN_FRACTION", 0.3)
+    monkeypatch.setattr(vectors, "MIN_SCAN_ROWS", 0)
+    monkeypatch.setattr(vectors, "EXACT_FILTER_ROWS", 0)
 
-    monkeypatch.setattr(embedded, "ANN_MIN_ROWS", 1000)
+
+def test_embedded_ivf_answers_like_exact_search_with_exact_scores(
+    tmp_path: Path, small_ivf: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     dim, rng = 32, np.random.default_rng(7)
-    vectors = _clustered(rng, 3000, dim)
-    ids = [f"p{i:04d}" for i in range(len(vectors))]
-    peaks = [["Rare"] if i % 300 == 0 else ["Even"] if i % 2 == 0 else ["Odd"] for i in range(len(ids))]
-    store = embedded.EmbeddedStore(Settings(store="embedded", data_dir=tmp_path / "store"))
+    vectors_ = _clustered(rng, 3000, dim)
+    ids = [f"p{i:04d}" for i in range(len(vectors_))]
+    peaks = [["Rare"] if i % 100 == 0 else ["Even"] if i % 2 == 0 else ["Odd"] for i in range(len(ids))]
+    store = EmbeddedStore(Settings(store="embedded", data_dir=tmp_path / "store", bulk_size=1000))
     store.ensure_indices(dim)
-    docs = [photo(i, v, predicted_peaks=p) for i, v, p in zip(ids, vectors, peaks, strict=True)]
-    for start in range(0, 2500, 500):
-        assert store.upsert_photos(docs[start : start + 500]).failed == {}
-    table = store._table(store.photos_name)
-    assert store._ann_index(table) is None  # no index until the run's refresh
+    docs = [photo(i, v, predicted_peaks=p) for i, v, p in zip(ids, vectors_, peaks, strict=True)]
+    assert store.upsert_photos(docs[:2500]).failed == {}
     store.refresh()
-    index = store._ann_index(table)
-    assert index is not None
+    matrix = store.vector_matrix()
+    assert matrix.centroids is not None and matrix.rows == 2500  # built by the run's refresh, as IVF lists
 
     queries = _clustered(rng, 30, dim)
     recall = 0.0
     for query in queries:
         hits = store.knn_photos(query, 10, 200)
-        truth = _exact_top(vectors[:2500], ids[:2500], query, 10)
+        truth = _exact_top(vectors_[:2500], ids[:2500], query, 10)
         recall += len({h.id for h in hits} & set(truth)) / 10
-        for hit in hits:  # re-ranked with the full vectors: exact Elasticsearch-style scores
-            cos = float(vectors[ids.index(hit.id)] @ query)
-            assert hit.score == pytest.approx((1 + cos) / 2, abs=1e-5)
+        for hit in hits:
+            cos = float(vectors_[ids.index(hit.id)] @ query)
+            assert hit.score == pytest.approx((1 + cos) / 2, abs=1e-6)
     assert recall / len(queries) >= 0.98
 
-    even = SearchFilters(peaks=("Even",))  # 1250 matches: the ANN path with a prefilter
+    even = SearchFilters(peaks=("Even",))
     hits = store.knn_photos(queries[0], 10, 200, even)
     assert len(hits) == 10 and all(h.predicted_peaks == ["Even"] for h in hits)
-    rare = SearchFilters(peaks=("Rare",))  # 9 matches: exact, never a sparse graph walk
+    rare = SearchFilters(peaks=("Rare",))  # 1 % of the photos: still k answers, and the right ones
     rare_ids = [i for i, p in zip(ids[:2500], peaks, strict=False) if p == ["Rare"]]
-    rare_vectors = np.stack([vectors[ids.index(i)] for i in rare_ids])
-    assert [h.id for h in store.knn_photos(queries[0], 5, 200, rare)] == _exact_top(
-        rare_vectors, rare_ids, queries[0], 5
+    rare_vectors = np.stack([vectors_[ids.index(i)] for i in rare_ids])
+    through_lists = store.knn_photos(queries[0], 10, 200, rare)
+    assert len(through_lists) == 10 and all(h.predicted_peaks == ["Rare"] for h in through_lists)
+    monkeypatch.setattr(vectors, "EXACT_FILTER_ROWS", 100)  # as in production: a sparse filter scans exactly
+    assert [h.id for h in store.knn_photos(queries[0], 10, 200, rare)] == _exact_top(
+        rare_vectors, rare_ids, queries[0], 10
     )
 
-    assert store.upsert_photos(docs[2500:]).failed == {}
-    store.refresh()  # 3000 < 2 x 2500: the new rows are folded into the index, not retrained
-    stats = table.index_stats(store._ann_index(table).name)
-    assert stats.num_indexed_rows == 3000 and stats.num_unindexed_rows == 0
-    assert store.knn_photos(vectors[2999], 1, 200)[0].id == ids[2999]
+    assert store.upsert_photos(docs[2500:]).failed == {}  # new vectors: the matrix is rebuilt
+    assert store.knn_photos(vectors_[2999], 1, 200)[0].id == ids[2999]
+    assert store.vector_matrix().rows == 3000
+    store.delete_photos([ids[2999]])
+    assert store.knn_photos(vectors_[2999], 1, 200)[0].id != ids[2999]
 
 
-def test_embedded_small_tables_search_exactly_even_with_an_index(tmp_path: Path) -> None:
+def test_embedded_matrix_survives_metadata_updates_and_new_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(store="embedded", data_dir=tmp_path / "store")
+    store = EmbeddedStore(settings)
+    store.ensure_indices(DIM)
+    store.upsert_photos(ALBUM)
+    store.refresh()
+    built = store.vector_matrix()
+    builds: list[object] = []
+    original = vectors.build_matrix
+
+    def counted(*args: Any, **kwargs: Any) -> vectors.VectorMatrix:
+        builds.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(vectors, "build_matrix", counted)
+    store.update_photos({"dog": PhotoUpdate(predicted_peaks=["Pumori"])})
+    assert store.vector_matrix() is built
+    assert knn_paths(store, vec(0, 0, 0, 1), filters=SearchFilters(peaks=("Pumori",)))[0] == "dog"
+    again = EmbeddedStore(settings)  # another process: opens the saved matrix
+    assert knn_paths(again, vec(1, 0.1), k=3) == ["ama1", "ama2", "fiji"]
+    assert builds == []
+
+
+def test_embedded_exact_below_the_crossover(tmp_path: Path) -> None:
     store = EmbeddedStore(Settings(store="embedded", data_dir=tmp_path / "store"))
     store.ensure_indices(DIM)
     store.upsert_photos(ALBUM)
-    assert store.create_ann_index() is False  # below ANN_MIN_ROWS nothing is built
-    assert store.create_ann_index(force=True) is True
-    query = vec(1, 0.1)
-    assert [h.id for h in store.knn_photos(query, 3, 3)] == ["ama1", "ama2", "fiji"]
+    assert store.vector_matrix().centroids is None
+    assert [h.id for h in store.knn_photos(vec(1, 0.1), 3, 3)] == ["ama1", "ama2", "fiji"]

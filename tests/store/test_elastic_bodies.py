@@ -5,25 +5,30 @@ what really went over the wire."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import pytest
+from pydantic import SecretStr
 
 from peaklens.config import Settings
 from peaklens.errors import StoreUnavailable
-from peaklens.records import BBox, SearchFilters
+from peaklens.records import BBox, PhotoDoc, PhotoUpdate, SearchFilters
 from peaklens.store.elastic import (
     ElasticStore,
     display_url,
     facets_body,
     knn_body,
     peaks_mapping,
+    photo_source,
     photos_mapping,
+    update_source,
 )
 from tests.es_server import free_port
 
@@ -51,7 +56,17 @@ def test_photos_mapping_is_the_design_plus_documented_extras() -> None:
         "file_size",
         "file_mtime",
         "extra",
+        "local_time",
+        "local_date",
+        "time_source",
+        "peaks_in_frame",
+        "heading_offset_deg",
+        "heading_source",
     }
+    assert props["local_time"] == {"type": "date", "format": "strict_date_optional_time"}
+    assert props["local_date"] == {"type": "date", "format": "strict_date"}
+    assert props["peaks_in_frame"] == props["time_source"] == props["heading_source"] == {"type": "keyword"}
+    assert props["heading_offset_deg"] == {"type": "float"}
 
 
 def test_peaks_mapping_is_the_design() -> None:
@@ -68,6 +83,7 @@ def test_peaks_mapping_is_the_design() -> None:
                 "similarity": "cosine",
                 "index_options": {"type": "hnsw", "m": 32, "ef_construction": 200},
             },
+            "text_vector": {"type": "dense_vector", "dims": 768, "index": False},
         }
     }
 
@@ -85,6 +101,11 @@ def test_knn_body_without_filters() -> None:
             "altitude_m",
             "heading_deg",
             "extra",
+            "local_time",
+            "time_source",
+            "peaks_in_frame",
+            "heading_offset_deg",
+            "heading_source",
         ],
         "size": 60,
     }
@@ -113,6 +134,58 @@ def test_every_filter_goes_inside_knn_filter() -> None:
     assert several["knn"]["filter"] == [{"terms": {"predicted_peaks": ["Pumori", "Nuptse"]}}]
     naive = knn_body([1.0], 5, 50, SearchFilters(time_from=datetime(2023, 10, 20)))
     assert naive["knn"]["filter"] == [{"range": {"shot_time": {"gte": "2023-10-20T00:00:00Z"}}}]
+    local = SearchFilters(
+        day_from=date(2023, 10, 21), day_to=date(2023, 10, 22), peaks=("Pumori",), peaks_in_frame=("Lhotse",)
+    )
+    assert knn_body([1.0], 5, 50, local)["knn"]["filter"] == [
+        {"range": {"local_date": {"gte": "2023-10-21", "lte": "2023-10-22"}}},
+        {"term": {"predicted_peaks": "Pumori"}},
+        {"term": {"peaks_in_frame": "Lhotse"}},
+    ]
+    frame_any = knn_body(
+        [1.0], 5, 50, SearchFilters(peaks_in_frame=("Lhotse", "Nuptse"), day_to=date(2023, 1, 2))
+    )
+    assert frame_any["knn"]["filter"] == [
+        {"range": {"local_date": {"lte": "2023-01-02"}}},
+        {"terms": {"peaks_in_frame": ["Lhotse", "Nuptse"]}},
+    ]
+
+
+def test_photo_source_derives_the_local_day_from_the_camera_clock() -> None:
+    night = PhotoDoc(
+        id="a",
+        path="a.jpg",
+        vector=np.ones(1),
+        shot_time=datetime(2023, 10, 21, 0, 30, tzinfo=NPT),
+        local_time=datetime(2023, 10, 21, 0, 30),
+        time_source="DateTimeOriginal",
+        peaks_in_frame=["Lhotse"],
+        heading_offset_deg=-2.0,
+        heading_source="skyline",
+    )
+    source = photo_source(night)
+    assert source["shot_time"] == "2023-10-21T00:30:00+05:45"
+    assert source["local_time"] == "2023-10-21T00:30:00" and source["local_date"] == "2023-10-21"
+    assert (source["time_source"], source["peaks_in_frame"]) == ("DateTimeOriginal", ["Lhotse"])
+    assert (source["heading_offset_deg"], source["heading_source"]) == (-2.0, "skyline")
+    no_clock = PhotoDoc(
+        id="b", path="b.jpg", vector=np.ones(1), shot_time=datetime(2023, 10, 21, 0, 30, tzinfo=NPT)
+    )
+    assert (
+        photo_source(no_clock)["local_date"] == "2023-10-21" and photo_source(no_clock)["local_time"] is None
+    )
+
+
+def test_update_source_sends_only_the_given_fields_never_the_vector() -> None:
+    assert update_source(PhotoUpdate(predicted_peaks=["Lhotse"], peak_scores=[0.5])) == {
+        "predicted_peaks": ["Lhotse"],
+        "peak_scores": [0.5],
+    }
+    assert update_source(PhotoUpdate(heading_offset_deg=0.0, heading_source="user", extra={})) == {
+        "heading_offset_deg": 0.0,
+        "heading_source": "user",
+        "extra": {},
+    }
 
 
 def test_facets_body_is_a_terms_aggregation() -> None:
@@ -132,6 +205,7 @@ def test_facets_body_is_a_terms_aggregation() -> None:
     assert facets_body(SearchFilters(peaks=("Pumori",)))["query"] == {
         "bool": {"filter": [{"term": {"predicted_peaks": "Pumori"}}]}
     }
+    assert facets_body(size=5, field="peaks_in_frame")["aggs"]["peaks"]["terms"]["field"] == "peaks_in_frame"
 
 
 @pytest.fixture
@@ -184,7 +258,13 @@ def test_the_store_sends_exactly_these_bodies(
 ) -> None:
     url, seen = recording_proxy
     store = ElasticStore(
-        Settings(store="elasticsearch", es_url=url, photos_index="wire-photos", peaks_index="wire-peaks")
+        Settings(
+            store="elasticsearch",
+            es_url=url,
+            photos_index="wire-photos",
+            peaks_index="wire-peaks",
+            bulk_size=2,
+        )
     )
     try:
         store.ensure_indices(4)
@@ -198,6 +278,14 @@ def test_the_store_sends_exactly_these_bodies(
         store.peak_facets()
         searches = [body for method, path, body in seen if path.startswith("/wire-photos/_search")]
         assert searches[-1] == facets_body()
+        store.peak_facets(field="peaks_in_frame", size=7)
+        searches = [body for method, path, body in seen if path.startswith("/wire-photos/_search")]
+        assert searches[-1] == facets_body(size=7, field="peaks_in_frame")
+        bulks_before = sum(1 for _, path, _ in seen if path.startswith("/_bulk"))
+        docs = [PhotoDoc(id=f"d{i}", path=f"d{i}.jpg", vector=[1.0, 0.0, 0.0, 0.0]) for i in range(5)]  # type: ignore[arg-type]
+        assert len(store.upsert_photos(docs).written) == 5
+        assert sum(1 for _, path, _ in seen if path.startswith("/_bulk")) - bulks_before == 3  # bulk_size 2
+        assert sorted(store.update_photos({"d0": PhotoUpdate(heading_source="user")}).written) == ["d0"]
     finally:
         for index in ("wire-photos", "wire-peaks", "wire-photos-meta"):
             store.es.options(ignore_status=404).indices.delete(index=index)
@@ -270,3 +358,54 @@ def test_refused_credentials_are_one_line_without_the_password(refusing_server: 
     message = str(caught.value)
     assert message.startswith(f"Elasticsearch at {refusing_server} refused the credentials (HTTP 401)")
     assert SECRET not in message and "\n" not in message
+
+
+# --- credentials from Settings reach the server unmasked ---------------------------------------------------
+@pytest.fixture
+def header_recorder() -> Iterator[tuple[str, list[str | None]]]:
+    """Answers GET / like Elasticsearch 8 and records each request's Authorization header."""
+    seen: list[str | None] = []
+
+    class Record(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            payload = json.dumps(
+                {"version": {"number": "8.15.3"}, "tagline": "You Know, for Search"}
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Elastic-Product", "Elasticsearch")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        do_GET = do_HEAD = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_api_key_from_settings_is_sent_unmasked(header_recorder: tuple[str, list[str | None]]) -> None:
+    url, seen = header_recorder
+    store = ElasticStore(Settings(store="elasticsearch", es_url=url, es_api_key=SecretStr(SECRET)))
+    store.es.info()
+    assert seen == [f"ApiKey {SECRET}"]
+
+
+def test_basic_auth_from_settings_is_sent_unmasked(header_recorder: tuple[str, list[str | None]]) -> None:
+    url, seen = header_recorder
+    store = ElasticStore(
+        Settings(store="elasticsearch", es_url=url, es_username="elastic", es_password=SECRET)
+    )
+    store.es.info()
+    expected = base64.b64encode(f"elastic:{SECRET}".encode()).decode()  # RFC 7617, computed here
+    assert seen == [f"Basic {expected}"]

@@ -1,0 +1,228 @@
+"""Choosing int8 or fp32 on a CPU by measuring the user's own model on the user's own photos.
+
+int8 is about twice as fast on a CPU, but whether it keeps the model's answers depends on the weights and on
+the CPU's kernels (on AVX2 without VNNI plain signed int8 saturates and drifts badly). So the first time a
+model is used with ``precision: auto`` on a CPU, a sample of the album's photos and the catalog's prompts is
+embedded in both, and int8 is used only when the vectors agree and the predicted peaks stay the same. The
+decision and its numbers are stored beside the exports; docs/PRECISION.md explains the thresholds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from peaklens.config import Settings
+from peaklens.embed.artifacts import decision_file, write_json_atomically
+from peaklens.embed.base import Embedder, l2_normalise
+
+#: at most this many photos and prompts are embedded twice for the decision
+MAX_SAMPLE_IMAGES = 32
+MAX_SAMPLE_PROMPTS = 96
+TOP_K = 3
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """int8 must reach every one of these against fp32 (reasons in docs/PRECISION.md)."""
+
+    image_cos_mean: float = 0.995
+    image_cos_min: float = 0.98
+    text_cos_mean: float = 0.995
+    text_cos_min: float = 0.98
+    #: share of sample photos whose best prototype is the same
+    top1_agreement: float = 0.9
+    #: mean share of each photo's 3 best prototypes that are the same (as a set)
+    top3_agreement: float = 0.9
+
+
+THRESHOLDS = Thresholds()
+
+
+@dataclass
+class PrecisionDecision:
+    precision: str  # "int8" or "fp32"
+    runtime: str
+    model_id: str
+    reason: str  # one line for `peaklens config`
+    measured: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=lambda: asdict(THRESHOLDS))
+    sample: dict[str, int] = field(default_factory=dict)
+    decided_at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _agreement(reference: np.ndarray, other: np.ndarray) -> tuple[float, float]:
+    cosines = np.sum(reference * other, axis=1)
+    return float(cosines.mean()), float(cosines.min())
+
+
+def _prototypes(vectors: np.ndarray, groups: Sequence[int]) -> np.ndarray:
+    """One unit vector per group of consecutive prompt rows (the mean of its prompts)."""
+    rows, start = [], 0
+    for size in groups:
+        rows.append(vectors[start : start + size].mean(axis=0))
+        start += size
+    return l2_normalise(np.stack(rows))
+
+
+def _top_k(images: np.ndarray, prototypes: np.ndarray, k: int) -> np.ndarray:
+    return np.argsort(-(images @ prototypes.T), axis=1, kind="stable")[:, :k]
+
+
+def measure_agreement(
+    fp32: Embedder,
+    int8: Embedder,
+    images: Sequence[Image.Image],
+    prompts: Sequence[str] | Mapping[str, Sequence[str]],
+) -> dict[str, float]:
+    """Cosine agreement of both towers and agreement of the peaks predicted against prototypes built from the
+    prompts in each precision. ``prompts`` is a flat list (each prompt a prototype) or name → its prompts."""
+    if isinstance(prompts, Mapping):
+        names = list(prompts)
+        groups = [len(prompts[name]) for name in names]
+        texts = [text for name in names for text in prompts[name]]
+    else:
+        texts = list(prompts)
+        groups = [1] * len(texts)
+    measured: dict[str, float] = {}
+    vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for label, embedder in (("fp32", fp32), ("int8", int8)):
+        started = time.perf_counter()
+        image_vectors = embedder.embed_images(list(images))
+        measured[f"{label}_image_seconds"] = time.perf_counter() - started
+        vectors[label] = (image_vectors, embedder.embed_texts(texts))
+    (image32, text32), (image8, text8) = vectors["fp32"], vectors["int8"]
+    measured["image_cos_mean"], measured["image_cos_min"] = _agreement(image32, image8)
+    measured["text_cos_mean"], measured["text_cos_min"] = _agreement(text32, text8)
+    k = min(TOP_K, len(groups))
+    top32 = _top_k(image32, _prototypes(text32, groups), k)
+    top8 = _top_k(image8, _prototypes(text8, groups), k)
+    measured["top1_agreement"] = float(np.mean(top32[:, 0] == top8[:, 0]))
+    overlap = [len(set(a) & set(b)) / k for a, b in zip(top32.tolist(), top8.tolist(), strict=True)]
+    measured["top3_agreement"] = float(np.mean(overlap))
+    return measured
+
+
+def failed_checks(measured: Mapping[str, float], thresholds: Thresholds = THRESHOLDS) -> list[str]:
+    """'name value < threshold' for every check int8 misses; empty when it passes."""
+    return [
+        f"{name} {measured[name]:.4f} < {limit}"
+        for name, limit in asdict(thresholds).items()
+        if measured[name] < limit
+    ]
+
+
+def decide(
+    fp32: Embedder,
+    int8: Embedder,
+    images: Sequence[Image.Image],
+    prompts: Sequence[str] | Mapping[str, Sequence[str]],
+    *,
+    runtime: str,
+    model_id: str,
+) -> PrecisionDecision:
+    """Measure and decide (no storing): int8 when every check passes."""
+    measured = measure_agreement(fp32, int8, images, prompts)
+    failed = failed_checks(measured)
+    speed = measured["fp32_image_seconds"] / max(measured["int8_image_seconds"], 1e-9)
+    if failed:
+        precision, reason = "fp32", "int8 disagrees with fp32: " + "; ".join(failed)
+    else:
+        precision, reason = (
+            "int8",
+            f"int8 agrees with fp32 on every check and embeds photos {speed:.1f}× as fast",
+        )
+    count = len(prompts) if not isinstance(prompts, Mapping) else sum(len(v) for v in prompts.values())
+    return PrecisionDecision(
+        precision=precision,
+        runtime=runtime,
+        model_id=model_id,
+        reason=reason,
+        measured={name: round(value, 6) for name, value in measured.items()},
+        sample={"images": len(images), "prompts": count},
+        decided_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _sample_prompts(
+    prompts: Sequence[str] | Mapping[str, Sequence[str]],
+) -> Sequence[str] | Mapping[str, Sequence[str]]:
+    if isinstance(prompts, Mapping):
+        kept: dict[str, Sequence[str]] = {}
+        for name, texts in prompts.items():
+            if sum(len(v) for v in kept.values()) + len(texts) > MAX_SAMPLE_PROMPTS:
+                break
+            kept[name] = texts
+        return kept
+    return list(prompts)[:MAX_SAMPLE_PROMPTS]
+
+
+def choose_precision(
+    settings: Settings,
+    sample_images: list[Image.Image],
+    prompts: Sequence[str] | Mapping[str, Sequence[str]],
+) -> PrecisionDecision:
+    """The CPU precision for ``settings.model``: the stored decision when there is one, else measured on up to
+    32 photos and 96 prompts (fp32 against int8 of the runtime in use) and stored. With an explicit
+    ``--precision`` or on a GPU nothing is measured: the decision just says what will run."""
+    from peaklens.embed.loader import build_embedder
+    from peaklens.embed.runtime import on_cpu, resolve_runtime
+
+    runtime = resolve_runtime(settings)
+    if settings.precision != "auto" or not on_cpu(settings):
+        chosen = settings.precision if settings.precision != "auto" else "fp16"
+        return PrecisionDecision(chosen, runtime, settings.model, f"{chosen}: set explicitly or on a GPU")
+    stored = precision_decision(settings, runtime)
+    if stored is not None:
+        known = PrecisionDecision.__dataclass_fields__
+        return PrecisionDecision(**{name: value for name, value in stored.items() if name in known})
+    images = sample_images[:MAX_SAMPLE_IMAGES]
+    texts = _sample_prompts(prompts)
+    if not images or not texts:
+        return PrecisionDecision(
+            "fp32", runtime, settings.model, "fp32: no sample photos or prompts to measure"
+        )
+    decision = decide(
+        build_embedder(settings, runtime, "fp32"),
+        build_embedder(settings, runtime, "int8"),
+        images,
+        texts,
+        runtime=runtime,
+        model_id=settings.model,
+    )
+    path = decision_file(settings, runtime)
+    if path is not None:
+        write_json_atomically(path, decision.to_json())
+    return decision
+
+
+def precision_decision(settings: Settings, runtime: str | None = None) -> dict[str, Any] | None:
+    """The stored decision for this model (and runtime, default: the one these settings resolve to) as a
+    dict for ``peaklens config``; None when none was measured yet or the weights are not on disk."""
+    if runtime is None:
+        from peaklens.embed.runtime import resolve_runtime
+
+        runtime = resolve_runtime(settings)
+    path = decision_file(settings, runtime)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("precision") in ("fp32", "int8") else None
+
+
+def stored_precision(settings: Settings, runtime: str) -> str | None:
+    decision = precision_decision(settings, runtime)
+    return None if decision is None else str(decision["precision"])

@@ -1,0 +1,37 @@
+"""Values both stores derive the same way from a photo, so their answers agree."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from peaklens.errors import BadInput
+from peaklens.records import PhotoDoc
+
+#: the keyword-list fields ``peak_facets`` can count
+FACET_FIELDS = ("predicted_peaks", "peaks_in_frame")
+
+
+def local_date(doc: PhotoDoc) -> date | None:
+    """The calendar day the camera showed: ``local_time``'s date, else ``shot_time``'s own wall-clock date
+    (an aware shot_time keeps the camera's offset; a naive one is the camera's clock)."""
+    moment = doc.local_time or doc.shot_time
+    return moment.date() if moment is not None else None
+
+
+def wall_clock(moment: datetime | None) -> datetime | None:
+    """A naive wall-clock time (an aware value keeps its own clock reading, without the zone)."""
+    return moment.replace(tzinfo=None) if moment is not None else None
+
+
+def newest_first(shot_time: datetime | None, path: str) -> tuple[bool, float, str]:
+    """Sort key of ``list_photos``: by the UTC instant (a naive time counts as UTC, never the server's
+    zone), photos without a time last, ties by path."""
+    if shot_time is None:
+        return (True, 0.0, path)
+    instant = shot_time if shot_time.tzinfo is not None else shot_time.replace(tzinfo=timezone.utc)
+    return (False, -instant.timestamp(), path)
+
+
+def check_facet_field(field: str) -> None:
+    if field not in FACET_FIELDS:
+        raise BadInput(f"Facet field {field!r}: expected one of {', '.join(FACET_FIELDS)}.")

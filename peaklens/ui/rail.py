@@ -1,0 +1,181 @@
+"""The left rail (peak facets, area, dates, sort) and the active-filter chips with "Clear all".
+
+Facet counts are for the current filters: each facet counts photos matching every *other* active filter, so
+ticking a peak never hides its neighbours' counts. Dates default to the album's own days and a single picked
+day filters that day; a day is the photo's local calendar day (``SearchFilters.day_from``/``day_to``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Literal
+
+import streamlit as st
+
+from peaklens.records import BBox, PhotoHit, SearchFilters
+from peaklens.ui.services import Services
+
+GEO_PRESETS: dict[str, BBox | None] = {
+    "Anywhere": None,
+    "Khumbu valley": BBox(28.10, 86.55, 27.65, 87.10),
+    "Everest Base Camp area": BBox(28.03, 86.78, 27.95, 86.90),
+    "Namche – Tengboche": BBox(27.86, 86.68, 27.78, 86.80),
+}
+FACET_FIELDS = {"What the model sees": "predicted_peaks", "In frame (GPS + compass)": "peaks_in_frame"}
+AREA_BOX = "area::box"
+AREA_PRESET = "area::preset"
+DATES = "dates"
+SortKey = Literal["score", "time"]
+
+
+@dataclass
+class Choices:
+    filters: SearchFilters
+    sort: SortKey
+    num_candidates: int
+
+
+def album_days(photos: Sequence[PhotoHit]) -> tuple[date, date] | None:
+    """The first and last local calendar day in the album (what the date picker opens on)."""
+    days = [when.date() for hit in photos if (when := hit.local_time or hit.shot_time) is not None]
+    return (min(days), max(days)) if days else None
+
+
+def _peak_key(field: str, name: str) -> str:
+    return f"peak::{field}::{name}"
+
+
+def selected_peaks(field: str) -> tuple[str, ...]:
+    prefix = f"peak::{field}::"
+    return tuple(
+        sorted(str(k)[len(prefix) :] for k, v in st.session_state.items() if str(k).startswith(prefix) and v)
+    )
+
+
+def area_box() -> BBox | None:
+    box = st.session_state.get(AREA_BOX)
+    if box is not None:
+        return box  # type: ignore[no-any-return]
+    return GEO_PRESETS.get(str(st.session_state.get(AREA_PRESET, "Anywhere")))
+
+
+def day_range(days: tuple[date, date] | None) -> tuple[date | None, date | None]:
+    """The picked days; the album's whole range means "no date filter" (undated photos stay in)."""
+    picked = st.session_state.get(DATES)
+    if days is None or not picked:
+        return None, None
+    chosen = tuple(picked) if isinstance(picked, (list, tuple)) else (picked,)
+    if len(chosen) == 1:
+        return chosen[0], chosen[0]
+    if (chosen[0], chosen[1]) == days:
+        return None, None
+    return chosen[0], chosen[1]
+
+
+def current_filters(days: tuple[date, date] | None) -> SearchFilters:
+    day_from, day_to = day_range(days)
+    return SearchFilters(
+        bbox=area_box(),
+        peaks=selected_peaks("predicted_peaks"),
+        peaks_in_frame=selected_peaks("peaks_in_frame"),
+        day_from=day_from,
+        day_to=day_to,
+    )
+
+
+def _clear_area() -> None:
+    st.session_state[AREA_BOX] = None
+
+
+def rail(services: Services, days: tuple[date, date] | None) -> Choices:
+    bar = st.sidebar
+    bar.header("Peaks")
+    label = bar.radio("Peaks by", list(FACET_FIELDS), key="facet_field", horizontal=True)
+    field = FACET_FIELDS[str(label)]
+    filters = current_filters(days)
+    others = replace(filters, peaks=()) if field == "predicted_peaks" else replace(filters, peaks_in_frame=())
+    counts = dict(services.store.peak_facets(others, field=field))
+    for name in selected_peaks(field):
+        counts.setdefault(name, 0)
+    if not counts:
+        bar.caption("No peaks for these filters yet.")
+    for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        bar.checkbox(f"{name} ({count})", key=_peak_key(field, name))
+
+    bar.header("Where")
+    bar.selectbox("Area", list(GEO_PRESETS), key=AREA_PRESET, on_change=_clear_area)
+    if st.session_state.get(AREA_BOX) is not None:
+        box = st.session_state[AREA_BOX]
+        bar.caption(f"Box on the map: {box.top:.3f}N {box.left:.3f}E – {box.bottom:.3f}N {box.right:.3f}E")
+    else:
+        bar.caption("Or draw a box on the map.")
+
+    bar.header("When")
+    if days is None:
+        bar.caption("No photo has a capture time.")
+    else:
+        bar.date_input(
+            "Capture days (local)",
+            value=days,
+            min_value=days[0],
+            max_value=days[1],
+            key=DATES,
+            help="Pick one day, or a first and a last day.",
+        )
+    sort = bar.radio("Sort by", ["score", "capture time"], horizontal=True, key="sort")
+    with bar.expander("Advanced"):
+        candidates = int(
+            st.number_input(
+                "num_candidates", 1, 10000, services.settings.num_candidates, key="num_candidates"
+            )
+        )
+    return Choices(current_filters(days), "time" if sort == "capture time" else "score", candidates)
+
+
+# --- chips -------------------------------------------------------------------------------------------------
+def _untick(key: str) -> None:
+    st.session_state[key] = False
+
+
+def _reset_area() -> None:
+    st.session_state[AREA_BOX] = None
+    st.session_state[AREA_PRESET] = "Anywhere"
+
+
+def _reset_dates() -> None:
+    st.session_state.pop(DATES, None)
+
+
+def _clear_all() -> None:
+    for key in [k for k in st.session_state if str(k).startswith("peak::")]:
+        st.session_state[key] = False
+    _reset_area()
+    _reset_dates()
+
+
+def chips(filters: SearchFilters) -> None:
+    """One removable chip per active filter, and "Clear all"."""
+    if filters.is_empty():
+        return
+    row = st.container(horizontal=True)
+    for field, names in (("predicted_peaks", filters.peaks), ("peaks_in_frame", filters.peaks_in_frame)):
+        for name in names:
+            where = "" if field == "predicted_peaks" else " (in frame)"
+            row.button(
+                f"✕ {name}{where}",
+                key=f"chip::{field}::{name}",
+                on_click=_untick,
+                args=(_peak_key(field, name),),
+            )
+    if filters.bbox is not None:
+        row.button("✕ Area", key="chip::area", on_click=_reset_area)
+    if filters.day_from is not None:
+        span = (
+            f"{filters.day_from}"
+            if filters.day_from == filters.day_to
+            else f"{filters.day_from} – {filters.day_to}"
+        )
+        row.button(f"✕ {span}", key="chip::dates", on_click=_reset_dates)
+    row.button("Clear all", key="chip::all", on_click=_clear_all, type="primary")

@@ -1,0 +1,77 @@
+"""The server-wide resources behind the page: settings, store, thumbnail cache, and the model when a query needs it.
+
+Settings come from the environment the launcher set (``PEAKLENS_*``, real secret values), never from a
+re-serialised Settings (pydantic masks secrets there). Each resource is cached once per distinct settings
+*value* and shared by every session: the store and thumbnails are all browsing needs, so the page paints
+before the model loads; the model loads on the first query or upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+from pydantic import SecretStr
+
+from peaklens.config import Settings, load_settings
+from peaklens.search import Searcher
+from peaklens.store.base import PhotoStore
+from peaklens.ui.thumbs import ThumbCache
+
+
+def settings_key(settings: Settings) -> str:
+    """A digest of every setting's real value: equal settings share resources, different ones never do."""
+    values = {
+        name: value.get_secret_value() if isinstance(value, SecretStr) else value
+        for name, value in settings.model_dump().items()
+    }
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@st.cache_resource(show_spinner="Opening the index…")
+def _store(key: str, _settings: Settings) -> PhotoStore:
+    from peaklens.store.factory import open_store
+
+    return open_store(_settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _thumbs(key: str, _settings: Settings) -> ThumbCache:
+    return ThumbCache(_settings.data_dir / "thumbs", int(_settings.thumb_cache_mb * 1024 * 1024))
+
+
+@st.cache_resource(show_spinner="Loading the model (first query only)…")
+def _searcher(key: str, _settings: Settings, _store: PhotoStore) -> Searcher:
+    from peaklens.embed.loader import load_embedder
+
+    return Searcher(_settings, _store, load_embedder(_settings))
+
+
+@dataclass
+class Services:
+    settings: Settings
+    key: str
+    store: PhotoStore
+    thumbs: ThumbCache
+
+    def searcher(self) -> Searcher:
+        """The model-backed searcher; loads the model the first time any session needs it."""
+        return _searcher(self.key, self.settings, self.store)
+
+    def album_root(self) -> Path | None:
+        if self.settings.album:
+            return Path(self.settings.album)
+        held = self.store.get_meta().get("album_root")
+        return Path(held) if held else None
+
+
+def current_settings() -> Settings:
+    return load_settings()
+
+
+def services(settings: Settings) -> Services:
+    key = settings_key(settings)
+    return Services(settings, key, _store(key, settings), _thumbs(key, settings))
