@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,18 @@ REPO = Path(__file__).resolve().parents[1]
 # ../shared beside the checkout; PEAKLENS_SHARED_DIR points elsewhere (a GPU machine gets a carried copy).
 SHARED = Path(os.environ.get("PEAKLENS_SHARED_DIR", REPO.parent / "shared"))
 TREK = SHARED / "trek"
+#: ONNX exports and precision decisions survive between bench runs here (an export of the full-size model
+#: takes minutes); every bench store is still fresh
+EXPORTS = Path(os.environ.get("PEAKLENS_BENCH_EXPORTS", Path(tempfile.gettempdir()) / "peaklens-bench-onnx"))
+
+
+def data_dir_sharing_exports(data_dir: Path) -> Path:
+    """A new data dir whose ``onnx`` folder is the benchmarks' shared ``EXPORTS``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    EXPORTS.mkdir(parents=True, exist_ok=True)
+    if not (data_dir / "onnx").exists():
+        (data_dir / "onnx").symlink_to(EXPORTS, target_is_directory=True)
+    return data_dir
 
 
 @dataclass
@@ -37,9 +50,9 @@ def machine() -> str:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     return (
-        f"{date.today().isoformat()} · {cpu} · {os.cpu_count()} cores · GPU: {gpu} · Python "
+        f"{date.today().isoformat()} · {cpu} ({cpu_flags()}) · {os.cpu_count()} cores · GPU: {gpu} · Python "
         f"{platform.python_version()} · torch {torch.__version__} · transformers {transformers.__version__} · "
-        f"lancedb {_version('lancedb')}"
+        f"onnxruntime {_version('onnxruntime')} · lancedb {_version('lancedb')}"
     )
 
 
@@ -81,3 +94,63 @@ def timed(fn: Callable[[], object], repeat: int, warmup: int = 2) -> list[float]
 
 def p50_p95(times: Sequence[float]) -> str:
     return f"{statistics.median(times):.1f} / {percentile(times, 95):.1f}"
+
+
+def cpu_flags() -> str:
+    """The CPU's SIMD features that decide fp32/int8/bf16 speed, as lscpu reports them (never assumed)."""
+    wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                have = set(line.split(":", 1)[1].split())
+                return " ".join(flag for flag in wanted if flag in have) or "none of " + " ".join(wanted)
+    except OSError:
+        pass
+    return "unknown"
+
+
+def fp32_gemm_gflops(size: int = 1024, repeat: int = 5) -> float:
+    """This CPU's float32 matrix-multiply rate (numpy/BLAS, all cores): 2·n³ FLOP per product, best of
+    ``repeat``."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    a @ b
+    best = min(_seconds(lambda: a @ b) for _ in range(repeat))
+    return 2 * size**3 / best / 1e9
+
+
+def int8_gemm_gops(size: int = 1024, repeat: int = 5) -> float:
+    """This CPU's int8 matrix-multiply rate as ONNX Runtime's dynamic int8 uses it (MatMulInteger, uint8
+    activations × int8 weights, int32 sums): 2·n³ operations per product, best of ``repeat``."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["c"])],
+        "gemm",
+        [
+            helper.make_tensor_value_info("a", TensorProto.UINT8, [size, size]),
+            helper.make_tensor_value_info("b", TensorProto.INT8, [size, size]),
+        ],
+        [helper.make_tensor_value_info("c", TensorProto.INT32, [size, size])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feeds = {
+        "a": rng.integers(0, 256, (size, size), dtype=np.uint8),
+        "b": rng.integers(-64, 64, (size, size), dtype=np.int8),
+    }
+    session.run(None, feeds)
+    best = min(_seconds(lambda: session.run(None, feeds)) for _ in range(repeat))
+    return 2 * size**3 / best / 1e9
+
+
+def _seconds(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started

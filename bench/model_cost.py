@@ -1,4 +1,4 @@
-"""Model cost per precision: image tower photos/s, text query latency, and agreement with fp32.
+"""Model cost per runtime and precision: image tower photos/s, text query latency, and agreement with fp32.
 
 Uses ``random-base``: random weights of the full-size default config (google/siglip2-base-patch16-224 is a
 SiglipModel, ~375 M parameters), which costs exactly what the real model costs. Agreement (cosine between a
@@ -9,13 +9,14 @@ weights may agree differently, so re-run with ``--model /path/to/real`` where th
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bench.common import TREK, Section, machine, p50_p95, table, timed
+from bench.common import TREK, Section, data_dir_sharing_exports, machine, p50_p95, table, timed
 from peaklens.config import Settings
 from peaklens.embed.loader import load_embedder
 from peaklens.embed.prompts import PEAK_PROMPTS, prompts_for
@@ -33,8 +34,22 @@ def photos(count: int) -> list:
     return [decoded[i % len(decoded)] for i in range(count)]
 
 
-def measure(model: str, precision: str, images: list, batch_size: int) -> dict:
-    embedder = load_embedder(Settings(model=model, precision=precision, batch_size=batch_size))
+def _variant(name: str) -> tuple[str, str]:
+    """'onnx:int8' → ('onnx', 'int8'); a bare precision runs on the runtime the settings pick for it."""
+    runtime, _, precision = name.rpartition(":")
+    return runtime or "auto", precision
+
+
+def measure(model: str, variant: str, images: list, batch_size: int) -> dict:
+    runtime, precision = _variant(variant)
+    settings = Settings(
+        model=model,
+        precision=precision,  # type: ignore[arg-type]
+        runtime=runtime,  # type: ignore[arg-type]
+        batch_size=batch_size,
+        data_dir=data_dir_sharing_exports(Path(tempfile.gettempdir()) / "peaklens-bench-model-cost"),
+    )
+    embedder = load_embedder(settings)
     embedder.embed_images(images[:batch_size])  # warm-up
     started = time.perf_counter()
     image_vectors = embedder.embed_images(images)
@@ -56,11 +71,14 @@ def agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 def run(model: str, precisions: list[str], count: int, batch_size: int) -> tuple[Section, str]:
+    """``precisions`` are 'precision' or 'runtime:precision' (torch:int8, onnx:int8 ...); the reference is the
+    first fp32 one. Returns the section and the fastest precision that agrees (without its runtime)."""
     images = photos(count)
     results = {p: measure(model, p, images, batch_size) for p in precisions}
-    reference = results["fp32"]
+    reference_name = next(p for p in precisions if _variant(p)[1] == "fp32")
+    reference = results[reference_name]
     rows = []
-    best = "fp32"
+    best = reference_name
     for precision, result in results.items():
         img_mean, img_min = agreement(result["image_vectors"], reference["image_vectors"])
         txt_mean, txt_min = agreement(result["text_vectors"], reference["text_vectors"])
@@ -108,17 +126,19 @@ def run(model: str, precisions: list[str], count: int, batch_size: int) -> tuple
             f"FLOP-bound limits: the image tower needs {IMAGE_GFLOP} GFLOP/photo, the text tower ~{TEXT_GFLOP} "
             f"GFLOP/text. fp32 measured {fp32_rate * IMAGE_GFLOP:.0f} GFLOP/s on images "
             f"({fp32_rate:.2f} photos/s); at that rate one text costs ≥ {TEXT_GFLOP / (fp32_rate * IMAGE_GFLOP) * 1000:.0f} ms.",
-            f"Fastest variant with agreement ≥ 0.99 on both towers: **{best}** (select with `--precision {best}` "
-            "or `PEAKLENS_PRECISION`).",
+            f"Fastest variant with agreement ≥ 0.99 on both towers: **{best}** (select with "
+            f"`--precision {_variant(best)[1]}`"
+            + (f" `--runtime {_variant(best)[0]}`" if ":" in best else "")
+            + "; by default peaklens measures this per model on the user's own photos, see docs/PRECISION.md).",
         ]
     )
-    return Section("Model cost by precision", body), best
+    return Section("Model cost by precision", body), _variant(best)[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="random-base")
-    parser.add_argument("--precisions", default="fp32,bf16,int8")
+    parser.add_argument("--precisions", default="torch:fp32,torch:bf16,torch:int8,onnx:fp32,onnx:int8")
     parser.add_argument("--photos", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--out", type=Path, help="also write the section (with the machine) to this file")

@@ -161,6 +161,23 @@ def _check_photo(path: Path) -> None:
         raise BadInput(f"Photo {path} does not exist.")
 
 
+PHOTO_KINDS = "jpg, png, webp, tiff, heic"
+
+
+def _holds_a_photo(album: Path) -> bool:
+    """Whether any photo file lies under ``album``; stops at the first, so it costs nothing on a real album
+    and saves loading the model for a wrong folder."""
+    import os
+
+    from peaklens.scan import is_image_name
+
+    for _folder, dirs, files in os.walk(album, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(is_image_name(name) for name in files):
+            return True
+    return False
+
+
 def _load_photo(path: Path) -> Any:
     from peaklens.imaging import BadImage, open_photo
 
@@ -421,6 +438,8 @@ def index(
         raise BadInput(f"Album folder {album} does not exist.")
     if not album.is_dir():
         raise BadInput(f"Album path {album} is not a folder.")
+    if not _holds_a_photo(album):
+        raise BadInput(f"No photos found in {album} ({PHOTO_KINDS}; searched recursively).")
     context = _ctx(ctx)
     settings = context.settings()
     from peaklens.embed.loader import load_embedder
@@ -443,7 +462,7 @@ def index(
     warnings = list(getattr(report, "exif_warnings", []) or [])
     if verbose or context.verbose:
         for path, warning in warnings:
-            err.print(f"[yellow]exif[/] {path}: {warning}", highlight=False)
+            err.print(f"[yellow]exif[/] {escape(path)}: {escape(warning)}", highlight=False)
     out.print(report.summary())
     if warnings and not (verbose or context.verbose):
         out.print(f"{len(warnings)} EXIF warning(s): `peaklens index --verbose {album}` lists them.")
@@ -451,9 +470,6 @@ def index(
         out.print(
             f"{len(report.failed)} photo(s) could not be indexed; each is listed above with its reason."
         )
-    found = getattr(report, "found", None)
-    if found == 0 and not report.removed:
-        raise BadInput(f"No photos found in {album} (jpg, png, webp, tiff, heic; searched recursively).")
 
 
 @app.command()

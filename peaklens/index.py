@@ -47,6 +47,7 @@ from peaklens.records import FileSignature, PeakDoc, PhotoDoc, PhotoHit, PhotoUp
 from peaklens.scan import AlbumFile, photo_id, scan_album
 from peaklens.store.base import SCHEMA_VERSION, PhotoStore
 from peaklens.store.lock import index_lock
+from peaklens.store.upkeep import refresh_and_report
 
 
 @dataclass
@@ -172,7 +173,7 @@ def _build_catalog_locked(
     report = store.upsert_peaks(docs)
     for peak_id, reason in report.failed.items():
         say(f"could not store peak {peak_id}: {reason}")
-    store.refresh()
+    refresh_and_report(store, say)
     meta = store.get_meta()
     meta["catalog_model"] = embedder.model_id
     meta["catalog_source"] = str(peaks_file.resolve()) if peaks_file is not None else DEFAULT_CATALOG
@@ -260,7 +261,7 @@ def refresh_predictions(store: PhotoStore, settings: Settings, say: Callable[[st
             for doc_id, reason in result.failed.items():
                 say(f"[yellow]could not update the peaks of[/] {doc_id}: {reason}")
             count += len(result.written)
-        store.refresh()
+        refresh_and_report(store, say)
         say(f"The peaks catalog changed: predicted the peaks of {count} stored photo(s) again.")
     meta = store.get_meta()
     meta["predictions_fingerprint"] = fingerprint
@@ -421,7 +422,7 @@ def _index_locked(
         writer.flush()
     report.embed_phase_seconds = time.perf_counter() - phase_started
     if todo or gone:
-        store.refresh()
+        refresh_and_report(store, say)
     meta = store.get_meta()
     meta["predictions_fingerprint"] = prediction_fingerprint(store.all_peaks(), settings, dem)
     store.set_meta(meta)

@@ -314,9 +314,11 @@ class Searcher:
         k: int = SIMILAR_K,
         filters: SearchFilters | None = None,
         camera: Camera | None = None,
+        vector: np.ndarray | None = None,
     ) -> SimilarResult:
-        """The seed's two steps: identify the peak, then photos predicted to show it, by visual similarity."""
-        vector = self.image_vector(image)
+        """The seed's two steps: identify the peak, then photos predicted to show it, by visual similarity.
+        ``vector`` is the image's vector when the caller already has it (the UI shows two sections)."""
+        vector = self.image_vector(image) if vector is None else vector
         peaks = self.identify_vector(vector, camera=camera)
         if not peaks:
             raise BadInput("The peaks catalog is empty: run `peaklens catalog build` first.")
@@ -326,10 +328,14 @@ class Searcher:
         return SimilarResult(peaks, [Result(hit) for hit in hits])
 
     def looks_like(
-        self, image: Image.Image, k: int = SIMILAR_K, filters: SearchFilters | None = None
+        self,
+        image: Image.Image,
+        k: int = SIMILAR_K,
+        filters: SearchFilters | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[Result]:
         """Visually similar photos, whatever peak they show."""
-        vector = self.image_vector(image)
+        vector = self.image_vector(image) if vector is None else vector
         hits = self.store.knn_photos(vector, k, max(k, self.settings.num_candidates), filters)
         return [Result(hit) for hit in hits]
 

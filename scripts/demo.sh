@@ -2,7 +2,8 @@
 # Set up, then index the bundled sample album and run a few searches.
 # Uses PEAKLENS_MODEL when set (a real SigLIP-2 folder or hub id); otherwise, when the default model's weights
 # are not on this machine, a tiny randomly initialised model so the whole pipeline runs offline (its rankings
-# mean nothing: say so loudly).
+# mean nothing: say so loudly). Leaves ./peaklens.yaml naming that model and the demo's data dir, so that the
+# README's commands (`.venv/bin/peaklens search …`) work afterwards as written; an existing one is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -13,6 +14,16 @@ if [ -z "${PEAKLENS_MODEL:-}" ] && ! .venv/bin/python -c "import sys; from peakl
   echo "!! For real results: PEAKLENS_MODEL=/path/to/siglip2-base-patch16-224 bash scripts/demo.sh"
   $PL dev tiny-model .cache/tiny-siglip >/dev/null
   export PEAKLENS_MODEL=$PWD/.cache/tiny-siglip
+fi
+if [ -e peaklens.yaml ]; then
+  echo "peaklens.yaml exists and is kept; the demo used model ${PEAKLENS_MODEL:-(default)} and data dir $PEAKLENS_DATA_DIR."
+else
+  {
+    echo "# written by scripts/demo.sh: the model and store the demo used (delete to go back to the defaults)"
+    [ -n "${PEAKLENS_MODEL:-}" ] && echo "model: \"$PEAKLENS_MODEL\""
+    echo "data_dir: \"$PEAKLENS_DATA_DIR\""
+  } > peaklens.yaml
+  echo "Wrote ./peaklens.yaml (model and data dir of this demo): commands run from here now use them."
 fi
 set -x
 $PL catalog build

@@ -112,3 +112,9 @@ def test_between_typos_in_one_query_the_better_score_then_the_longer_alias_wins(
     # Lhotze 1 of 6 and kumbiyulla 2 of 12 tie at 0.833: the longer alias wins, wherever it stands
     tie = index.match("lhotze kumbiyulla")
     assert tie is not None and (tie.name, tie.score) == ("Khumbi Yul Lha", pytest.approx(1 - 2 / 12))
+
+
+def test_letters_without_a_unicode_name_are_kept() -> None:
+    tangut = "\U00017000\U00017001"  # Tangut ideographs: letters that unicodedata.name() knows no name for
+    assert normalise_name(tangut) == tangut
+    assert _index(("x", [tangut])).match(f"photo {tangut}") is not None

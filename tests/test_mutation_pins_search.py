@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import lancedb  # noqa: F401  (imported at collection: ~10 s that would otherwise fall on the first test)
 import numpy as np
 import pytest
 from PIL import Image

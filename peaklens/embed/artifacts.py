@@ -15,10 +15,12 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from peaklens.config import Settings
 from peaklens.errors import PeaklensError
+
+if TYPE_CHECKING:
+    from peaklens.config import Settings
 
 #: ONNX opset of the exports (ONNX Runtime 1.17+ runs it)
 OPSET = 18

@@ -223,9 +223,17 @@ def quantise_int8(fp32_folder: Path, folder: Path) -> Path:
 
     def build(work: Path) -> None:
         for name in (VISION, TEXT):
-            with _quiet():
-                quantize_dynamic(fp32_folder / name, work / name, weight_type=QuantType.QInt8, **INT8_OPTIONS)
-            _fuse(work / name)
+            try:
+                with _quiet():
+                    quantize_dynamic(
+                        fp32_folder / name, work / name, weight_type=QuantType.QInt8, **INT8_OPTIONS
+                    )
+                _fuse(work / name)
+            except Exception as exc:
+                if isinstance(exc, (KeyboardInterrupt, MemoryError)):
+                    raise
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ExportFailed(f"ONNX Runtime could not quantise {name}: {first[:200]}") from exc
         shutil.copy2(fp32_folder / TOKENIZER, work / TOKENIZER)
         write_json_atomically(
             work / MANIFEST,

@@ -27,6 +27,9 @@ from peaklens.embed.base import Embedder, l2_normalise
 MAX_SAMPLE_IMAGES = 32
 MAX_SAMPLE_PROMPTS = 96
 TOP_K = 3
+#: prototypes whose fp32 scores for a photo are this close (cosine) are a tie: fp32's own order among them is
+#: noise (re-encoding the JPEG moves scores by more), so int8 picking another of them is not a disagreement
+TIE = 0.002
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,9 @@ class Thresholds:
     image_cos_min: float = 0.98
     text_cos_mean: float = 0.995
     text_cos_min: float = 0.98
-    #: share of sample photos whose best prototype is the same
+    #: share of sample photos whose best prototype under int8 is fp32's best (or tied with it, see TIE)
     top1_agreement: float = 0.9
-    #: mean share of each photo's 3 best prototypes that are the same (as a set)
+    #: share of int8's 3 best prototypes per photo that are among fp32's 3 best (or tied with its third)
     top3_agreement: float = 0.9
 
 
@@ -76,6 +79,7 @@ def _prototypes(vectors: np.ndarray, groups: Sequence[int]) -> np.ndarray:
 
 
 def _top_k(images: np.ndarray, prototypes: np.ndarray, k: int) -> np.ndarray:
+    """Indices of each photo's ``k`` best prototypes, best first."""
     return np.argsort(-(images @ prototypes.T), axis=1, kind="stable")[:, :k]
 
 
@@ -105,11 +109,12 @@ def measure_agreement(
     measured["image_cos_mean"], measured["image_cos_min"] = _agreement(image32, image8)
     measured["text_cos_mean"], measured["text_cos_min"] = _agreement(text32, text8)
     k = min(TOP_K, len(groups))
-    top32 = _top_k(image32, _prototypes(text32, groups), k)
+    scores32 = image32 @ _prototypes(text32, groups).T
     top8 = _top_k(image8, _prototypes(text8, groups), k)
-    measured["top1_agreement"] = float(np.mean(top32[:, 0] == top8[:, 0]))
-    overlap = [len(set(a) & set(b)) / k for a, b in zip(top32.tolist(), top8.tolist(), strict=True)]
-    measured["top3_agreement"] = float(np.mean(overlap))
+    ranked32 = np.sort(scores32, axis=1)[:, ::-1]
+    picked = np.take_along_axis(scores32, top8, axis=1)  # fp32's scores of int8's choices
+    measured["top1_agreement"] = float(np.mean(picked[:, 0] >= ranked32[:, 0] - TIE))
+    measured["top3_agreement"] = float(np.mean(picked >= ranked32[:, k - 1 : k] - TIE))
     return measured
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from peaklens.config import Settings
 from peaklens.errors import PeaklensError
+
+if TYPE_CHECKING:
+    from peaklens.config import Settings
 
 ONNX_PRECISIONS = ("fp32", "int8")
 #: files that exist where an NVIDIA driver is loaded; without them ``device: auto`` is the CPU, and torch

@@ -83,9 +83,10 @@ class SiglipEmbedder:
         elif self.precision == "bf16" and self.device != "cpu":
             model = model.to(torch.bfloat16)
         self.model = model.to(self.device)
-        # bf16 on the CPU: autocast over fp32 weights (a hair faster than bf16 weights). Measured on the
-        # full-size model, torch 2.13, 2 cores with avx512_bf16, 8 photos: fp32 3.4 photos/s, int8 6.6/s,
-        # bf16 autocast 0.57/s, bf16 weights 0.56/s — bf16 runs and agrees, but on a CPU pick fp32 or int8.
+        # bf16 on the CPU: autocast over fp32 weights (a hair faster than bf16 weights). It runs and agrees,
+        # but measured on the full-size model (torch 2.13, 2 cores, 8 photos) it was 6× slower than fp32 on a
+        # CPU whose flags list avx512_bf16, and ~100× slower on an AVX2-only one: on a CPU pick fp32 or int8.
+        # Which SIMD/int8/bf16 instructions a CPU has varies by machine: check `lscpu`, never assume.
         self._autocast = self.precision == "bf16" and self.device == "cpu"
         self.dtype = torch.float32
         if self.precision in ("fp16", "bf16") and not self._autocast:

@@ -89,6 +89,8 @@ class PhotoStore(Protocol):
         """Remove every catalog document (a rebuild replaces the catalog whole)."""
 
     def refresh(self) -> None:
-        """Make writes visible to searches (no-op where writes are immediately visible)."""
+        """Make writes visible to searches and do the upkeep a run leaves (the embedded store builds its kNN
+        matrix); an upkeep failure is one ``StoreUpkeepWarning`` line, never silence
+        (``peaklens.store.upkeep.refresh_and_report`` passes it to a person)."""
 
     def close(self) -> None: ...

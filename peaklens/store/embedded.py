@@ -268,6 +268,7 @@ def _guarded(method: F) -> F:
         except PeaklensError:
             raise
         except (OSError, RuntimeError, ValueError) as exc:
+            self._tables.clear()
             damage = self.unreadable()
             if damage is not None:
                 raise StoreUnavailable(
@@ -298,6 +299,7 @@ class EmbeddedStore:
         self.matrix_folder = self.root / f"{self.photos_name}.vectors"
         self._matrix: vectors.VectorMatrix | None = None
         self._columns: prefilter.PhotoColumns | None = None
+        self._tables: dict[str, Any] = {}
         try:
             self.db = lancedb.connect(str(self.root), read_consistency_interval=timedelta(0))
         except Exception as exc:  # lancedb raises plain OSError/ValueError/RuntimeError
@@ -313,9 +315,14 @@ class EmbeddedStore:
             return set(self.db.table_names())
 
     def _table(self, name: str) -> Any | None:
+        """The open table (kept: every call to LanceDB costs a round trip; the handle sees new versions)."""
+        held = self._tables.get(name)
+        if held is not None:
+            return held
         if name not in self._table_names():
             return None
-        return self.db.open_table(name)
+        self._tables[name] = self.db.open_table(name)
+        return self._tables[name]
 
     def unreadable(self) -> str | None:
         """Why the tables' files cannot be read (damaged or missing data files), or None when every row's id
@@ -535,8 +542,10 @@ class EmbeddedStore:
         table = self._table(self.photos_name)
         if table is None or k <= 0:
             return []
-        query = np.asarray(_query_vector(table, self.photos_name, vector), dtype=np.float32)
         matrix = self.vector_matrix(table)
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape[0] != matrix.vectors.shape[1]:
+            _query_vector(table, self.photos_name, query)  # raises the one-line dimension error
         columns = self._filter_columns(table, matrix)
         positions, cosines = vectors.nearest(matrix, query, k, columns.mask(filters))
         if len(positions) == 0:

@@ -13,8 +13,9 @@ FACET_FIELDS = ("predicted_peaks", "peaks_in_frame")
 
 def local_date(doc: PhotoDoc) -> date | None:
     """The calendar day the camera showed: ``local_time``'s date, else ``shot_time``'s own wall-clock date
-    (an aware shot_time keeps the camera's offset; a naive one is the camera's clock)."""
-    moment = doc.local_time or doc.shot_time
+    (an aware shot_time keeps the camera's offset; a naive one is the camera's clock). A time from the GPS
+    clock alone is UTC, not the camera's day: such a photo has no local day (it still matches instants)."""
+    moment = doc.local_time or (doc.shot_time if doc.time_source != "GPS" else None)
     return moment.date() if moment is not None else None
 
 

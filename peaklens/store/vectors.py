@@ -38,6 +38,7 @@ TRAIN_ROWS_PER_LIST = 16
 KMEANS_ROUNDS = 6
 #: filters matching fewer photos than this are answered by scanning exactly those photos
 EXACT_FILTER_ROWS = 50_000
+SMALL_BLOCK_ROWS = 32_768
 _CHUNK = 65_536
 
 
@@ -63,8 +64,8 @@ def open_matrix(folder: Path, generation: str) -> VectorMatrix | None:
         if state.get("generation") != generation:
             return None
         rows, dim = int(state["rows"]), int(state["dim"])
-        vectors = (
-            np.memmap(folder / "vectors.f32", dtype=np.float32, mode="r", shape=(rows, dim))
+        vectors = (  # a plain ndarray view of the mapping: numpy's memmap subclass slows every product
+            np.asarray(np.memmap(folder / "vectors.f32", dtype=np.float32, mode="r", shape=(rows, dim)))
             if rows
             else np.zeros((0, dim), dtype=np.float32)
         )
@@ -153,9 +154,10 @@ def train_centroids(vectors: np.ndarray, lists: int, seed: int = 0) -> np.ndarra
 
 def assign(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     labels = np.empty(vectors.shape[0], dtype=np.int64)
-    for start in range(0, vectors.shape[0], _CHUNK):
-        block = np.asarray(vectors[start : start + _CHUNK], dtype=np.float32)
-        labels[start : start + _CHUNK] = np.argmax(block @ centroids.T, axis=1)
+    step = max(1, _CHUNK * 64 // max(64, len(centroids)))  # keeps the score block near 256 MB
+    for start in range(0, vectors.shape[0], step):
+        block = np.asarray(vectors[start : start + step], dtype=np.float32)
+        labels[start : start + step] = np.argmax(block @ centroids.T, axis=1)
     return labels
 
 
@@ -174,9 +176,9 @@ def nearest(
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     if allowed is not None and matching < EXACT_FILTER_ROWS:
         positions = np.flatnonzero(allowed)
-        return _top(positions, np.asarray(matrix.vectors[positions]) @ query, k)
+        return _top(positions, _scores(matrix.vectors[positions], query), k)
     if matrix.centroids is None or matrix.offsets is None:
-        scores = np.asarray(matrix.vectors @ query)
+        scores = _scores(matrix.vectors, query)
         if allowed is None:
             return _top(np.arange(matrix.rows), scores, k)
         positions = np.flatnonzero(allowed)
@@ -190,7 +192,7 @@ def nearest(
         start, stop = int(matrix.offsets[lst]), int(matrix.offsets[lst + 1])
         if stop == start:
             continue
-        scores = np.asarray(matrix.vectors[start:stop]) @ query
+        scores = _scores(matrix.vectors[start:stop], query)
         positions = np.arange(start, stop)
         if allowed is not None:
             keep = allowed[start:stop]
@@ -201,6 +203,14 @@ def nearest(
         if scanned >= wanted:
             break
     return _top(np.concatenate(found_positions), np.concatenate(found_scores), k)
+
+
+def _scores(block: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Dot products; small blocks in numpy's own single-threaded loop, since waking BLAS threads costs more
+    than the product on a busy 2-core machine (measured 6 ms vs 17 ms for 5 000 × 768)."""
+    if block.shape[0] < SMALL_BLOCK_ROWS:
+        return np.einsum("ij,j->i", block, query)
+    return np.asarray(block @ query)
 
 
 def _top(positions: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

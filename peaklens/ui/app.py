@@ -68,8 +68,10 @@ def identify(svc: Services, upload: Any, filters: SearchFilters) -> list[Result]
     camera = camera_of(photo.meta, photo.width, photo.height)
     found: dict[str, Any] = {}
 
+    vector = searcher.image_vector(photo.image)  # embedded once for both sections
+
     def photos_of_peak(n: int) -> list[Result]:
-        answer = searcher.similar(photo.image, k=n, filters=filters, camera=camera)
+        answer = searcher.similar(photo.image, k=n, filters=filters, camera=camera, vector=vector)
         found["peaks"] = answer.peaks
         return answer.photos
 
@@ -81,15 +83,19 @@ def identify(svc: Services, upload: Any, filters: SearchFilters) -> list[Result]
             photo.image, viewer.frame_for(svc, camera) if camera is not None else None, key="upload"
         )
     right.markdown("**Which peak is this?**")
+    right.caption(
+        "Ranked by look and, with GPS, by where the camera stood (the score); the look alone beside it."
+    )
     if camera is not None:
         right.caption(
             f"Taken at {camera.position.lat:.4f}, {camera.position.lon:.4f}: peaks behind the camera count less."
         )
     for rank, peak in enumerate(peaks, start=1):
-        right.markdown(f"{rank}. **{peak.name}** — score {peak.score:.4f}")
+        visual = f" · look {peak.score:.4f}" if peak.fused_score is not None else ""
+        right.markdown(f"{rank}. **{peak.name}** — score {peak.rank_score:.4f}{visual}")
     grid.grid(svc, "identify", f"Your photos of {peaks[0].name}", first, more=more_first)
     similar, more_similar = grid.paged(
-        "similar", lambda n: searcher.looks_like(photo.image, k=n, filters=filters)
+        "similar", lambda n: searcher.looks_like(photo.image, k=n, filters=filters, vector=vector)
     )
     grid.grid(svc, "similar", "Visually similar photos", similar, more=more_similar)
     return first + similar
@@ -126,8 +132,9 @@ def page() -> None:
             key="upload",
             max_upload_size=max(1, math.ceil(settings.max_upload_mb)),
         )
-        choices = rail.rail(svc, rail.album_days(album))
-        rail.chips(choices.filters)
+        days = rail.album_days(album)
+        choices = rail.rail(svc, days)
+        rail.chips(choices.filters, days)
         reset_paging_when_changed(query, upload, choices.filters, choices.sort)
         map_slot = st.expander("Map", expanded=True)
         shown: list[Result] = []

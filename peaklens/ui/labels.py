@@ -14,7 +14,7 @@ from peaklens.frame import FramePeak, FrameView
 LABEL_COLOUR = (255, 255, 255, 255)
 BOX_COLOUR = (20, 20, 20, 175)
 LINE_COLOUR = (255, 214, 0, 230)
-SPAN_COLOUR = (255, 214, 0, 60)
+SPAN_COLOUR = (255, 214, 0, 140)
 
 
 def label_text(peak: FramePeak) -> tuple[str, str]:
@@ -28,19 +28,17 @@ def draw_labels(image: Image.Image, view: FrameView) -> Image.Image:
     base = image.convert("RGBA")
     overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    width, height = base.size
+    width = base.size[0]
     size = max(12, width // 60)
     font = ImageFont.load_default(size=size)
     small = ImageFont.load_default(size=max(10, int(size * 0.8)))
     row_height = int(size * 2.9)
     rows_end: list[float] = []  # right edge of the last label placed in each row
+    boxes = []
     for peak in view.in_frame():
         if peak.x is None:
             continue
         x = peak.x * width
-        if peak.x_span is not None:
-            lo, hi = peak.x_span
-            draw.rectangle([lo * width, 0, hi * width, height * 0.45], fill=SPAN_COLOUR)
         name, detail = label_text(peak)
         text_width = max(draw.textlength(name, font=font), draw.textlength(detail, font=small)) + size
         left = min(max(0.0, x - text_width / 2), width - text_width)
@@ -49,8 +47,14 @@ def draw_labels(image: Image.Image, view: FrameView) -> Image.Image:
             rows_end.append(0.0)
         rows_end[row] = left + text_width
         top = size / 2 + row * row_height
-        bottom = top + row_height - size / 3
-        draw.line([x, bottom, x, height * 0.45], fill=LINE_COLOUR, width=max(2, size // 8))
+        boxes.append((peak, x, left, top, top + row_height - size / 3, text_width, name, detail))
+    leader_end = size / 2 + max(1, len(rows_end)) * row_height + size * 4
+    for peak, x, _left, _top, bottom, *_ in boxes:
+        if peak.x_span is not None:  # where the peak may be, given the compass's uncertainty
+            lo, hi = peak.x_span
+            draw.rectangle([lo * width, bottom, hi * width, bottom + size / 3], fill=SPAN_COLOUR)
+        draw.line([x, bottom, x, leader_end], fill=LINE_COLOUR, width=max(2, size // 8))
+    for _peak, _x, left, top, bottom, text_width, name, detail in boxes:
         draw.rounded_rectangle([left, top, left + text_width, bottom], radius=size // 3, fill=BOX_COLOUR)
         draw.text((left + size / 2, top + size / 6), name, font=font, fill=LABEL_COLOUR)
         draw.text((left + size / 2, top + size * 1.35), detail, font=small, fill=LABEL_COLOUR)

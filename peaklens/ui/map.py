@@ -28,6 +28,8 @@ RESULT_COLOUR = "#1f5fd1"
 PEAK_COLOUR = "#c62828"
 BOX_COLOUR = "#1f5fd1"
 DEFAULT_CENTRE = GeoPoint(27.93, 86.8)
+#: photos farther than this (degrees) from the median photo do not widen the initial map
+OUTLIER_DEG = 2.0
 
 
 @dataclass(frozen=True)
@@ -38,15 +40,30 @@ class Cluster:
     label: str
 
 
-def extent_of(points: Sequence[GeoPoint], pad: float = 0.12, min_span: float = 0.06) -> BBox:
-    """A box around ``points`` with a margin; a small square around the Khumbu when there are none."""
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def extent_of(points: Sequence[GeoPoint], pad: float = 0.12, min_span: float = 0.2) -> BBox:
+    """A box around where most photos are, with a margin (a stray photo from another continent does not
+    shrink the trek to a dot); a small square around the Khumbu when there are none."""
     if not points:
         c = DEFAULT_CENTRE
         return BBox(c.lat + 0.3, c.lon - 0.3, c.lat - 0.3, c.lon + 0.3)
+    mid_lat, mid_lon = _median([p.lat for p in points]), _median([p.lon for p in points])
+    near = [p for p in points if abs(p.lat - mid_lat) <= OUTLIER_DEG and abs(p.lon - mid_lon) <= OUTLIER_DEG]
+    if len(near) * 2 > len(points):
+        points = near
     south, north = min(p.lat for p in points), max(p.lat for p in points)
     west, east = min(p.lon for p in points), max(p.lon for p in points)
     lat_pad = max((north - south) * pad, min_span / 2)
     lon_pad = max((east - west) * pad, min_span / 2)
+    # at least as wide as the panel's shape (about 2:1 on screen), so peaks beside a north-south trek show
+    lat_span_on_screen = (north - south + 2 * lat_pad) / max(
+        0.05, math.cos(math.radians((north + south) / 2))
+    )
+    lon_pad = max(lon_pad, (2 * lat_span_on_screen - (east - west)) / 2)
     return BBox(
         min(90.0, north + lat_pad),
         max(-180.0, west - lon_pad),

@@ -116,9 +116,10 @@ def rail(services: Services, days: tuple[date, date] | None) -> Choices:
     if days is None:
         bar.caption("No photo has a capture time.")
     else:
+        if DATES not in st.session_state:
+            st.session_state[DATES] = days  # the album's own days, not today
         bar.date_input(
             "Capture days (local)",
-            value=days,
             min_value=days[0],
             max_value=days[1],
             key=DATES,
@@ -144,18 +145,18 @@ def _reset_area() -> None:
     st.session_state[AREA_PRESET] = "Anywhere"
 
 
-def _reset_dates() -> None:
-    st.session_state.pop(DATES, None)
+def _reset_dates(days: tuple[date, date] | None) -> None:
+    st.session_state[DATES] = days
 
 
-def _clear_all() -> None:
+def _clear_all(days: tuple[date, date] | None) -> None:
     for key in [k for k in st.session_state if str(k).startswith("peak::")]:
         st.session_state[key] = False
     _reset_area()
-    _reset_dates()
+    _reset_dates(days)
 
 
-def chips(filters: SearchFilters) -> None:
+def chips(filters: SearchFilters, days: tuple[date, date] | None) -> None:
     """One removable chip per active filter, and "Clear all"."""
     if filters.is_empty():
         return
@@ -177,5 +178,5 @@ def chips(filters: SearchFilters) -> None:
             if filters.day_from == filters.day_to
             else f"{filters.day_from} – {filters.day_to}"
         )
-        row.button(f"✕ {span}", key="chip::dates", on_click=_reset_dates)
-    row.button("Clear all", key="chip::all", on_click=_clear_all, type="primary")
+        row.button(f"✕ {span}", key="chip::dates", on_click=_reset_dates, args=(days,))
+    row.button("Clear all", key="chip::all", on_click=_clear_all, args=(days,), type="primary")

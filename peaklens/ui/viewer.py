@@ -56,7 +56,7 @@ def peaks_line(view: frame.FrameView) -> str:
     placed = view.in_frame()
     if not placed:
         return "No catalog peak is in frame."
-    return "In frame: " + " · ".join(" ".join(label_text(p)).replace(" km", " km,", 1) for p in placed)
+    return "In frame: " + " · ".join("{} ({})".format(*label_text(p)) for p in placed)
 
 
 def show_framed(image: Image.Image, view: frame.FrameView | None, *, key: str) -> Image.Image:

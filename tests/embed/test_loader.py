@@ -19,7 +19,9 @@ DEFAULT = "google/siglip2-base-patch16-224"
 
 
 def _settings(model: str, **overrides: object) -> Settings:
-    values: dict[str, object] = dict(model=model, device="cpu", precision="fp32", batch_size=16)
+    values: dict[str, object] = dict(
+        model=model, device="cpu", precision="fp32", runtime="torch", batch_size=16
+    )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

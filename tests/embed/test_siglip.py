@@ -1,4 +1,5 @@
-"""SiglipEmbedder on tiny random models of both architectures, loaded through the production path."""
+"""SiglipEmbedder (the torch runtime) on tiny random models of both architectures, loaded through the production
+path."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ ARCHITECTURE = {"siglip": "SiglipModel", "siglip2": "Siglip2Model"}
 
 def _settings(folder: Path, **overrides: object) -> Settings:
     """Explicit everything, so no PEAKLENS_* variable or config file changes what is tested."""
-    values: dict[str, object] = dict(model=str(folder), device="cpu", precision="fp32", batch_size=16)
+    values: dict[str, object] = dict(
+        model=str(folder), device="cpu", precision="fp32", runtime="torch", batch_size=16
+    )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -1,22 +1,37 @@
-"""The page's widget logic through Streamlit's AppTest: searching, filtering, errors as messages."""
+"""The page's widget logic through Streamlit's AppTest: browsing without the model, scores, facets, errors,
+settings (secrets included) reaching the stores from the environment."""
 
 from __future__ import annotations
 
+import base64
+import http.server
+import threading
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from peaklens.config import Settings
+from peaklens.records import BBox
+from peaklens.store.factory import open_store
 from tests.conftest import IndexedAlbum
 
 APP = str(Path(__file__).resolve().parents[2] / "peaklens" / "ui" / "app.py")
 
 
-@pytest.fixture
-def app(indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+def _env(indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in indexed_album.env.items():
         monkeypatch.setenv(key, value)
-    at = AppTest.from_file(APP, default_timeout=120)
+    monkeypatch.setenv("PEAKLENS_ALBUM", str(indexed_album.album))
+
+
+@pytest.fixture
+def app(indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    _env(indexed_album, monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=300)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -28,58 +43,137 @@ def _texts(at: AppTest) -> str:
     )
 
 
-def test_opening_the_page_browses_the_album_with_peak_facets(app: AppTest) -> None:
-    assert "Your photos" in _texts(app)
-    labels = [c.label for c in app.sidebar.checkbox]
-    assert labels and all("(" in label for label in labels)  # "Ama Dablam (12)"
+def test_browsing_needs_no_model_and_shows_no_score(
+    indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _env(indexed_album, monkeypatch)
+    monkeypatch.setenv("PEAKLENS_MODEL", "/nonexistent/model-folder")
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    assert not at.exception and not at.error  # the store alone paints the first page
+    assert "Your photos" in _texts(at)
+    assert "score **" not in _texts(at)
+    at.text_input(key="query").input("snowy mountain").run()
+    assert not at.exception
+    assert any("does not exist" in e.value for e in at.error)  # the model loads only for a query
 
 
-def test_a_text_query_shows_scored_results(app: AppTest) -> None:
+def test_a_peak_query_shows_the_fused_score_beside_the_visual_one(app: AppTest) -> None:
+    peak = app.sidebar.checkbox[0].label.rsplit(" (", 1)[0]
+    app.text_input(key="query").input(peak).run()
+    scores = [m.value for m in app.markdown if m.value.startswith("score **")]
+    assert scores and all(" · fused 0." in s for s in scores)
     app.text_input(key="query").input("snowy mountain").run()
-    texts = _texts(app)
-    assert "Results for “snowy mountain”" in texts
-    assert "score **0." in texts and "confidence" in texts
+    scores = [m.value for m in app.markdown if m.value.startswith("score **")]
+    assert scores and all("fused" not in s and "confidence" in s for s in scores)
 
 
-def test_a_peak_checkbox_narrows_the_results_to_that_peak(app: AppTest) -> None:
-    app.text_input(key="query").input("mountain").run()
-    box = app.sidebar.checkbox[0]
-    peak = box.label.rsplit(" (", 1)[0]
-    count = int(box.label.rsplit("(", 1)[1].rstrip(")"))
-    box.check().run()
-    captions = [c.value for c in app.caption if c.value.endswith("photo(s)")]
-    assert captions and int(captions[0].split()[0]) == min(count, 60)
-    badges = [m.value for m in app.markdown if ":blue-badge[" in m.value]
-    assert badges and all(peak in b for b in badges)
-
-
-def test_an_area_with_no_photos_says_so_and_suggests_widening(app: AppTest) -> None:
-    app.sidebar.selectbox(key="geo_preset").select("Everest Base Camp area").run()
-    app.text_input(key="query").input("mountain").run()
-    assert any("widen the filters" in i.value for i in app.info)
+def test_facet_counts_follow_the_area_filter(app: AppTest, indexed_album: IndexedAlbum) -> None:
+    box = BBox(27.86, 86.68, 27.60, 86.80)
+    store = open_store(Settings(store="embedded", data_dir=Path(indexed_album.env["PEAKLENS_DATA_DIR"])))
+    try:
+        inside = [h for h in store.list_photos(limit=1000) if h.gps is not None and box.contains(h.gps)]
+    finally:
+        store.close()
+    expected: dict[str, int] = {}
+    for hit in inside:
+        for name in hit.predicted_peaks:
+            expected[name] = expected.get(name, 0) + 1
+    app.session_state["area::box"] = box
+    app.run()
+    assert not app.exception
+    shown = {
+        c.label.rsplit(" (", 1)[0]: int(c.label.rsplit("(", 1)[1].rstrip(")")) for c in app.sidebar.checkbox
+    }
+    assert shown == expected
+    assert any(c.value == f"{len(inside)} photo(s)" for c in app.caption)
 
 
 def test_an_unreachable_store_is_a_message_not_a_traceback(
     indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in indexed_album.env.items():
-        monkeypatch.setenv(key, value)
+    _env(indexed_album, monkeypatch)
     monkeypatch.setenv("PEAKLENS_STORE", "elasticsearch")
     monkeypatch.setenv("PEAKLENS_ES_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("PEAKLENS_ES_MAX_RETRIES", "0")
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     at.run()
     assert not at.exception
     assert any("not reachable" in e.value for e in at.error)
 
 
-def test_missing_model_weights_are_a_message(
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Forwards every request to the Elasticsearch emulator and remembers its Authorization header."""
+
+    upstream = ""
+    seen: ClassVar[list[str | None]] = []
+
+    def _forward(self) -> None:
+        type(self).seen.append(self.headers.get("Authorization"))
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+        request = urllib.request.Request(self.upstream + self.path, data=body, method=self.command)
+        for name in ("Content-Type", "Accept"):
+            if self.headers.get(name):
+                request.add_header(name, self.headers[name])
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                status, headers, data = reply.status, reply.headers, reply.read()
+        except urllib.error.HTTPError as err:
+            status, headers, data = err.code, err.headers, err.read()
+        self.send_response(status)
+        for name in ("Content-Type", "X-Elastic-Product"):
+            if headers.get(name):
+                self.send_header(name, headers[name])
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _forward
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recording_proxy(noida_url: str) -> Iterator[type[_Recorder]]:
+    handler = type("Recorder", (_Recorder,), {"upstream": noida_url, "seen": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
+    try:
+        yield handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_ui_sends_the_configured_elasticsearch_password(
+    indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch, recording_proxy: type[_Recorder]
+) -> None:
+    """Settings travel as PEAKLENS_* (as `peaklens ui` sets them): the real password, never pydantic's mask."""
+    _env(indexed_album, monkeypatch)
+    monkeypatch.setenv("PEAKLENS_STORE", "elasticsearch")
+    monkeypatch.setenv("PEAKLENS_ES_URL", recording_proxy.url)  # type: ignore[attr-defined]
+    monkeypatch.setenv("PEAKLENS_ES_USERNAME", "album-reader")
+    monkeypatch.setenv("PEAKLENS_ES_PASSWORD", "s3cret-pass")
+    monkeypatch.setenv("PEAKLENS_PHOTOS_INDEX", "ui-credentials-photos")
+    monkeypatch.setenv("PEAKLENS_PEAKS_INDEX", "ui-credentials-peaks")
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    assert not at.exception
+    expected = "Basic " + base64.b64encode(b"album-reader:s3cret-pass").decode()
+    assert recording_proxy.seen, "the UI never reached Elasticsearch"
+    assert set(recording_proxy.seen) == {expected}
+
+
+def test_missing_model_weights_are_a_message_on_the_first_query(
     indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in indexed_album.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("PEAKLENS_MODEL", "/nonexistent/model-folder")
-    at = AppTest.from_file(APP, default_timeout=120)
+    _env(indexed_album, monkeypatch)
+    monkeypatch.setenv("PEAKLENS_MODEL", "/nonexistent/model-folder-2")
+    at = AppTest.from_file(APP, default_timeout=300)
     at.run()
+    at.text_input(key="query").input("prayer flags").run()
     assert not at.exception
     assert any("does not exist" in e.value for e in at.error)

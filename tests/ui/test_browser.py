@@ -78,10 +78,12 @@ def running_ui(album: Path, env: dict[str, str], log_path: Path) -> Iterator[str
     try:
         deadline = time.monotonic() + READY_MS / 1000
         while True:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as reply:
-                    if reply.status == 200:
-                        break
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as reply,
+            ):
+                if reply.status == 200:
+                    break
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"peaklens ui did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.5)
@@ -122,9 +124,11 @@ def browser_page(tmp_path: Path) -> Iterator[Callable[[str], Any]]:
                 # offline, like the test machine: only the UI server answers
                 page.route(
                     "**/*",
-                    lambda route: route.continue_()
-                    if route.request.url.startswith(url)
-                    else route.abort("internetdisconnected"),
+                    lambda route: (
+                        route.continue_()
+                        if route.request.url.startswith(url)
+                        else route.abort("internetdisconnected")
+                    ),
                 )
                 page.set_default_timeout(READY_MS)
                 page.goto(url)
@@ -157,6 +161,9 @@ def test_browse_filter_map_view_and_identify(
         page = browser_page(url)
         expect(page.get_by_text("Your photos", exact=True)).to_be_visible(timeout=READY_MS)
         settled(page)
+        total = int(
+            page.get_by_text(re.compile(r"^\d+\+? photo\(s\)$")).first.inner_text().split()[0].rstrip("+")
+        )
         assert page.get_by_role("button", name="Deploy").count() == 0
         assert page.get_by_text(re.compile(r"score \d")).count() == 0  # browsing has no score
 
@@ -166,6 +173,11 @@ def test_browse_filter_map_view_and_identify(
 
         assert segment("year", "end").get_attribute("aria-valuenow") == "2023"
         assert segment("month", "end").get_attribute("aria-valuenow") == "10"
+        album_range = [
+            segment(p, e).get_attribute("aria-valuenow")
+            for e in ("start", "end")
+            for p in ("year", "month", "day")
+        ]
 
         # a peak facet narrows the photos and shows a removable chip
         sidebar = page.locator("[data-testid='stSidebar']")
@@ -181,18 +193,28 @@ def test_browse_filter_map_view_and_identify(
         settled(page)
 
         # a box drawn on the map becomes the area filter
-        plot = page.locator("[data-testid='stPlotlyChart'] .nsewdrag").first
-        plot.scroll_into_view_if_needed()
-        box = plot.bounding_box()
-        assert box is not None
-        page.mouse.move(box["x"] + box["width"] * 0.30, box["y"] + box["height"] * 0.15)
+        chart = page.locator("[data-testid='stPlotlyChart']").first
+        chart.scroll_into_view_if_needed()
+        area = chart.locator(".nsewdrag").first.bounding_box()
+        assert area is not None
+        left, top = area["x"] + 2, area["y"] + 2
+        right, bottom = area["x"] + area["width"] - 2, area["y"] + area["height"] - 2
+        dots = [d.bounding_box() for d in chart.locator(".scatterlayer .trace").first.locator(".point").all()]
+        centres = [(d["x"] + d["width"] / 2, d["y"] + d["height"] / 2) for d in dots if d]
+        inside = [(x, y) for x, y in centres if left < x < right and top < y < bottom]
+        assert inside, "no album photo drawn on the map"
+        x0, x1 = max(left, min(x for x, _ in inside) - 25), min(right, max(x for x, _ in inside) + 25)
+        y0, y1 = max(top, min(y for _, y in inside) - 25), min(bottom, max(y for _, y in inside) + 25)
+        page.mouse.move(x0, y0)
         page.mouse.down()
-        page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.5, steps=8)
-        page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.85, steps=8)
+        page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=8)
+        page.mouse.move(x1, y1, steps=8)
         page.mouse.up()
         expect(page.get_by_role("button", name="✕ Area")).to_be_visible(timeout=READY_MS)
         settled(page)
         expect(sidebar.get_by_text("Box on the map:")).to_be_visible()
+        shown = page.get_by_text(re.compile(r"^\d+\+? photo\(s\)$")).first.inner_text()
+        assert 0 < int(shown.split()[0].rstrip("+")) < total  # the photos inside the box
         page.locator("[data-testid='stPlotlyChart']").first.scroll_into_view_if_needed()
         peaks_drawn = page.locator("[data-testid='stPlotlyChart'] .textpoint text")
         assert peaks_drawn.count() >= 3  # peak names drawn as SVG text
@@ -207,7 +229,8 @@ def test_browse_filter_map_view_and_identify(
             page.keyboard.type(value)
         segment("day", "end").click()
         page.keyboard.type("28")
-        page.keyboard.press("Tab")
+        page.keyboard.press("Escape")
+        page.locator("h1").first.click()  # the picker commits when it loses focus
         expect(page.get_by_role("button", name="✕ 2023-10-28")).to_be_visible(timeout=READY_MS)
         settled(page)
         captions = page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
@@ -216,6 +239,12 @@ def test_browse_filter_map_view_and_identify(
         page.get_by_role("button", name="Clear all").click()
         expect(page.get_by_role("button", name="Clear all")).to_have_count(0, timeout=READY_MS)
         settled(page)
+        now = [
+            segment(p, e).get_attribute("aria-valuenow")
+            for e in ("start", "end")
+            for p in ("year", "month", "day")
+        ]
+        assert now == album_range  # "Clear all" puts the picker back on the album's days
 
         # "View": a lightbox with date, place, peaks and labels drawn on a trek photo; previous/next
         trek_card = page.locator("[data-testid='stColumn']", has_text="trek/IMG_").first
@@ -261,7 +290,7 @@ def test_a_password_is_asked_before_anything_else(
     env = {**indexed_album.env, "PEAKLENS_UI_PASSWORD": "correct horse"}
     with running_ui(indexed_album.album, env, tmp_path / "ui.log") as url:
         page = browser_page(url)
-        password = page.get_by_label("Password")
+        password = page.locator("input[type=password]")
         expect(password).to_be_visible(timeout=READY_MS)
         settled(page)
         assert page.get_by_text("Your photos", exact=True).count() == 0
@@ -271,7 +300,7 @@ def test_a_password_is_asked_before_anything_else(
         expect(page.get_by_text("Wrong password.")).to_be_visible(timeout=READY_MS)
         settled(page)
         assert page.get_by_text("Your photos", exact=True).count() == 0
-        page.get_by_label("Password").fill("correct horse")
+        password.fill("correct horse")
         page.get_by_role("button", name="Open the album").click()
         expect(page.get_by_text("Your photos", exact=True)).to_be_visible(timeout=READY_MS)
         settled(page)
