@@ -22,7 +22,12 @@ def main() -> None:
         args.photos, args.sizes = 30, "1000,12000"
     started = time.perf_counter()
     sections = []
-    cost, best = model_cost.run(args.model, ["fp32", "bf16", "int8"], 16 if args.quick else 32, 16)
+    cost, best = model_cost.run(
+        args.model,
+        ["torch:fp32", "torch:bf16", "torch:int8", "onnx:fp32", "onnx:int8"],
+        16 if args.quick else 32,
+        16,
+    )
     sections.append(cost)
     print(f"## {cost.title}\n\n{cost.body}\n", flush=True)
     for section in (
