@@ -54,7 +54,7 @@ class Interrupted(Exception):
 
 def flag(help: str, *names: str) -> Any:
     """A boolean option that takes no value (``--json``, not ``--json true``)."""
-    return typer.Option(False, *names, help=help, is_flag=True)
+    return typer.Option(False, *names, help=help)
 
 
 @dataclass
@@ -225,10 +225,10 @@ def _dem(settings: Settings) -> Dem | None:
 
 
 def _hit_camera(hit: Any) -> Camera | None:
-    """The camera a stored photo describes (position, altitude, compass); None without GPS."""
-    from peaklens.geo import Camera
+    """The camera a stored photo describes (position, altitude, compass, field of view); None without GPS."""
+    from peaklens.frame import camera_of_hit
 
-    return None if hit.gps is None else Camera(hit.gps, hit.altitude_m, hit.heading_deg, None)
+    return camera_of_hit(hit)
 
 
 # --- rendering -----------------------------------------------------------------------------------------------
@@ -418,10 +418,9 @@ def catalog_build(
     if refs is not None and not refs.is_dir():
         raise BadInput(f"Reference folder {refs} does not exist or is not a folder.")
     settings = _ctx(ctx).settings()
+    store = open_store(settings)  # a store that cannot open fails before the model loads
     embedder = load_embedder(settings)
-    count = build_catalog(
-        open_store(settings), embedder, settings, peaks_file=peaks, refs_dir=refs, say=err.print
-    )
+    count = build_catalog(store, embedder, settings, peaks_file=peaks, refs_dir=refs, say=err.print)
     out.print(f"Catalog built: {count} peaks in '{settings.peaks_index}' ({embedder.model_id}).")
 
 
@@ -443,16 +442,18 @@ def index(
     context = _ctx(ctx)
     settings = context.settings()
     from peaklens.embed.loader import load_embedder
-    from peaklens.index import index_album
+    from peaklens.index import choose_album_precision, index_album
     from peaklens.store.factory import open_store
 
     try:
+        store = open_store(settings)  # a store that cannot open fails before the model loads
+        choose_album_precision(album, settings, say=err.print)
         embedder = load_embedder(settings)
         report = index_album(
             album,
             settings,
             embedder,
-            open_store(settings),
+            store,
             replace=replace,
             console=err,
             show_progress=progress,
@@ -539,10 +540,9 @@ def identify(
     as_json: bool = flag("Machine-readable output (with each peak's geometry).", "--json"),
 ) -> None:
     """Which peak is this? The top 3 catalog peaks with scores and where they stand in the frame."""
-    _check_photo(photo)
+    loaded = _load_photo(photo)
     settings = _ctx(ctx).settings()
     store = _open_index(settings, need_photos=False)
-    loaded = _load_photo(photo)
     searcher = _searcher(settings, store)
     camera = _camera(loaded, geo)
     peaks = searcher.identify(loaded.image, camera=camera)
@@ -572,10 +572,9 @@ def similar(
     as_json: bool = flag("Machine-readable output.", "--json"),
 ) -> None:
     """Identify the peak in a photo, then find your photos of that peak, most similar first."""
-    _check_photo(photo)
+    loaded = _load_photo(photo)
     settings = _ctx(ctx).settings()
     store = _open_index(settings)
-    loaded = _load_photo(photo)
     searcher = _searcher(settings, store)
     result = searcher.similar(loaded.image, k=k, camera=_camera(loaded, geo))
     if as_json:

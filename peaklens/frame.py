@@ -25,7 +25,7 @@ import numpy as np
 from peaklens import geo
 from peaklens.dem import Dem
 from peaklens.errors import BadInput
-from peaklens.records import GeoPoint
+from peaklens.records import GeoPoint, PhotoHit
 
 #: eye height of a photographer standing on the ground, used when the DEM gives the camera's altitude
 EYE_HEIGHT_M = 1.7
@@ -252,3 +252,14 @@ def heading_offset_for(view: FrameView, peak_id: str, x: float) -> float:
         )
     wanted_heading = peak.bearing_deg - off_axis_of(x, view.hfov_deg)
     return geo.signed_angle_deg(view.compass_heading_deg, wanted_heading)
+
+
+def camera_of_hit(hit: PhotoHit) -> geo.Camera | None:
+    """The camera a stored photo was taken with: position, altitude, compass heading and the field of view
+    indexing worked out from its EXIF (kept in ``extra["hfov_deg"]``); None without GPS."""
+    if hit.gps is None:
+        return None
+    hfov = hit.extra.get("hfov_deg")
+    return geo.Camera(
+        hit.gps, hit.altitude_m, hit.heading_deg, float(hfov) if isinstance(hfov, int | float) else None
+    )

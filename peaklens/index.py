@@ -41,6 +41,7 @@ from peaklens.dem import Dem
 from peaklens.embed.base import Embedder
 from peaklens.enrich import HeadingCorrection, PeakPredictor, camera_of
 from peaklens.errors import BadInput
+from peaklens.frame import camera_of_hit
 from peaklens.geo import Camera
 from peaklens.imaging import BadImage, LoadedPhoto, decode_many
 from peaklens.records import FileSignature, PeakDoc, PhotoDoc, PhotoHit, PhotoUpdate
@@ -213,16 +214,6 @@ def prediction_fingerprint(peaks: Sequence[PeakDoc], settings: Settings, dem: De
     return digest.hexdigest()
 
 
-def stored_camera(hit: PhotoHit) -> Camera | None:
-    """The camera a stored photo was taken with: position, altitude, compass heading, field of view."""
-    if hit.gps is None:
-        return None
-    hfov = hit.extra.get("hfov_deg")
-    return Camera(
-        hit.gps, hit.altitude_m, hit.heading_deg, float(hfov) if isinstance(hfov, int | float) else None
-    )
-
-
 def stored_correction(hit: PhotoHit) -> HeadingCorrection | None:
     """The heading correction stored for a photo (a skyline fit or a user's drag), if any."""
     if hit.heading_offset_deg is None or hit.heading_source is None:
@@ -245,7 +236,7 @@ def refresh_predictions(store: PhotoStore, settings: Settings, say: Callable[[st
         predictor = PeakPredictor(peaks, settings.top_k_peaks, settings.geo_weight, dem=dem)
         for batch in store.iter_photo_vectors(max(settings.bulk_size, 1)):
             vectors = np.stack([vector for _, vector in batch])
-            cameras = [stored_camera(hit) for hit, _ in batch]
+            cameras = [camera_of_hit(hit) for hit, _ in batch]
             corrections = [stored_correction(hit) for hit, _ in batch]
             predictions = predictor.predict(vectors, cameras, corrections)
             updates = {

@@ -3,6 +3,7 @@
 #
 #   scripts/mutation.sh                  # every core module, one after another
 #   scripts/mutation.sh names catalog    # just these
+#   scripts/mutation.sh review           # the six mutations of the issue-10 review, each against test_core_math
 #
 # Each module runs in its own throw-away copy of the working tree under $MUTATION_WORK (default
 # /tmp/peaklens-mutation), so the checkout never gains a mutants/ folder. mutmut's config goes into that copy's
@@ -103,6 +104,51 @@ run_module() {
   )
   head -n 4 "$root/summary.txt"
 }
+
+# The six mutations a review found surviving the suite (issue 10): file | code | mutated code.
+REVIEW=(
+  "rrf-rank-from-0|peaklens/search.py|enumerate(ranked, start=1)|enumerate(ranked, start=0)"
+  "rrf-k-0|peaklens/search.py|RRF_K = 60|RRF_K = 0"
+  "confidence-sigmoid-cos|peaklens/search.py|logit = embedder.logit_scale * cosine + embedder.logit_bias|logit = cosine"
+  "anti-concept-added|peaklens/embed/prompts.py|vectors.mean(axis=0) - anti_concept_weight * anti|vectors.mean(axis=0) + anti_concept_weight * anti"
+  "alpha-swapped|peaklens/catalog.py|l2_normalise(alpha * text_vec + (1.0 - alpha) * image_vec)|l2_normalise((1.0 - alpha) * text_vec + alpha * image_vec)"
+  "peak-prompts-for-all|peaklens/embed/prompts.py|templates = PEAK_PROMPTS if is_peak else NEUTRAL_PROMPTS|templates = PEAK_PROMPTS"
+)
+
+review() {  # each mutation in its own copy; KILLED when tests/test_core_math.py fails on it
+  local entry name file old new root status=0
+  for entry in "${REVIEW[@]}"; do
+    IFS='|' read -r name file old new <<<"$entry"
+    root="$MUTATION_WORK/review/$name"
+    rm -rf "$root"
+    copy_tree "$root/main"
+    ln -s "$(cd "$SHARED" && pwd)" "$root/shared"
+    if ! "$PYTHON" - "$root/main/$file" "$old" "$new" <<'PY'
+import sys
+path, old, new = sys.argv[1:]
+text = open(path, encoding="utf-8").read()
+if text.count(old) != 1:
+    sys.exit(f"{path}: the code to mutate was found {text.count(old)} times (changed?): {old}")
+open(path, "w", encoding="utf-8").write(text.replace(old, new))
+PY
+    then
+      status=1
+      continue
+    fi
+    if (cd "$root/main" && nice -n 10 "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_core_math.py >"$root.log" 2>&1); then
+      echo "SURVIVED $name"
+      status=1
+    else
+      echo "KILLED   $name by: $(grep -o '^FAILED [^ ]*' "$root.log" | sed 's/^FAILED tests\/test_core_math.py:://' | tr '\n' ' ')"
+    fi
+  done
+  return $status
+}
+
+if [ "${1:-}" = review ]; then
+  review
+  exit $?
+fi
 
 modules=("$@")
 [ ${#modules[@]} -eq 0 ] && modules=("${ORDER[@]}")

@@ -18,8 +18,10 @@ import pytest
 from PIL import Image
 
 from peaklens.config import Settings
+from peaklens.enrich import PeakPredictor
 from peaklens.errors import BadInput
-from peaklens.records import PeakDoc, PhotoDoc, PhotoHit, SearchFilters
+from peaklens.geo import Camera, initial_bearing_deg
+from peaklens.records import GeoPoint, PeakDoc, PhotoDoc, PhotoHit, SearchFilters
 from peaklens.search import QUERY_CACHE_SIZE, Result, Searcher, normalise_query, sort_results
 from peaklens.store.embedded import EmbeddedStore
 from tests.test_core_math import AMA_DABLAM_PROMPTS, DIM, RecordingEmbedder, by_hand, unit
@@ -238,3 +240,147 @@ def test_identify_similar_and_looks_like(make_searcher) -> None:  # type: ignore
     assert [r.hit.id for r in searcher.looks_like(image, k=2)] == ["x", "y"]
     assert all(r.confidence is None for r in similar.photos)
     assert dict(searcher.facets()) == {"Lhotse": 1, "Ama Dablam": 2}
+
+
+class RecordingStore:
+    """The real store, with every knn_photos / peak_facets call recorded."""
+
+    def __init__(self, store: EmbeddedStore) -> None:
+        self.store = store
+        self.calls: list[tuple[object, ...]] = []
+
+    def knn_photos(
+        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
+    ):  # type: ignore[no-untyped-def]
+        self.calls.append(("knn_photos", k, num_candidates, filters))
+        return self.store.knn_photos(vector, k, num_candidates, filters)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+
+def _recording(searcher: Searcher) -> RecordingStore:
+    recorder = RecordingStore(searcher.store)  # type: ignore[arg-type]
+    searcher.store = recorder  # type: ignore[assignment]
+    return recorder
+
+
+def test_the_engine_is_asked_for_k_out_of_num_candidates(make_searcher) -> None:  # type: ignore[no-untyped-def]
+    photos = [photo("a", with_cosine(Q_AMA, 0.9, 1), ["Ama Dablam"]), photo("b", with_cosine(Q_AMA, 0.5, 2))]
+    searcher = make_searcher(photos, PEAKS, num_candidates=40)
+    store = _recording(searcher)
+    searcher.text("prayer flags", k=3, num_candidates=50)
+    searcher.text("prayer flags", k=3)  # the settings' 40
+    searcher.text("Ama Dablam", k=3, num_candidates=50)  # fusion runs over the whole window
+    assert store.calls == [
+        ("knn_photos", 3, 50, None),
+        ("knn_photos", 3, 40, None),
+        ("knn_photos", 50, 50, None),
+        ("knn_photos", 50, 50, SearchFilters(peaks=("Ama Dablam",))),
+    ]
+
+
+def test_a_result_exactly_at_the_cut_is_kept(make_searcher) -> None:  # type: ignore[no-untyped-def]
+    searcher = make_searcher(
+        [photo("p1", with_cosine(Q_FLAGS, 0.9, 1)), photo("p2", with_cosine(Q_FLAGS, 0.5, 2))]
+    )
+    second = searcher.text("prayer flags", k=2)[1]
+    assert second.confidence is not None
+    kept = searcher.text("prayer flags", k=2, min_confidence=second.confidence)
+    assert [r.hit.id for r in kept] == ["p1", "p2"] and kept.dropped_below_confidence == 0
+
+
+def test_an_empty_result_list_says_nothing_was_cut() -> None:
+    from peaklens.search import ResultList
+
+    empty = ResultList()
+    assert empty == [] and empty.dropped_below_confidence == 0 and empty.min_confidence == 0.0
+
+
+def test_evaluation_ablations_embed_the_query_differently(make_searcher) -> None:  # type: ignore[no-untyped-def]
+    raw = by_hand(["prayer flags"], 0.25)  # the query alone, minus the anti-concept
+    no_anti = by_hand(FLAGS, 0.0)  # the ensemble without the anti-concept
+    ama_no_anti = by_hand(AMA_DABLAM_PROMPTS, 0.0)
+    photos = [
+        photo("ensemble", Q_FLAGS.astype(np.float32)),
+        photo("raw", raw.astype(np.float32)),
+        photo("no-anti", no_anti.astype(np.float32)),
+        photo("ama-no-anti", ama_no_anti.astype(np.float32), ["Ama Dablam"]),
+    ]
+    searcher = make_searcher(photos, PEAKS)
+    assert searcher.text("prayer flags", k=1)[0].hit.id == "ensemble"
+    assert searcher.text("prayer flags", k=1, use_ensemble=False)[0].hit.id == "raw"
+    assert searcher.text("prayer flags", k=1, anti_concept=False)[0].hit.id == "no-anti"
+    top = searcher.text("Ama Dablam", k=1, anti_concept=False)[0]  # the peak prompts, no anti-concept
+    assert top.hit.id == "ama-no-anti" and top.hit.score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_messages_are_exact(make_searcher) -> None:  # type: ignore[no-untyped-def]
+    searcher = make_searcher([photo("p1", with_cosine(Q_FLAGS, 0.9, 1))])
+    with pytest.raises(BadInput) as empty_query:
+        searcher.text("")
+    assert str(empty_query.value) == 'Type something to search for, e.g. "prayer flags" or "Ama Dablam".'
+    for action in (searcher.identify, searcher.similar):
+        with pytest.raises(BadInput) as no_catalog:
+            action(Image.new("RGB", (8, 8)))
+        assert str(no_catalog.value) == "The peaks catalog is empty: run `peaklens catalog build` first."
+
+
+def test_filters_reach_looks_like_and_facets(make_searcher) -> None:  # type: ignore[no-untyped-def]
+    image = Image.new("RGB", (8, 8))
+    seed = RecordingEmbedder().embed_images([image])[0]
+    photos = [
+        photo("x", with_cosine(seed, 0.9, 5), ["Lhotse"]),
+        photo("y", with_cosine(seed, 0.7, 6), ["Ama Dablam"]),
+    ]
+    searcher = make_searcher(photos, PEAKS, num_candidates=40)
+    searcher.embedder.embed_images = lambda images: np.array([seed for _ in images])  # type: ignore[method-assign]
+    store = _recording(searcher)
+    only_ama = SearchFilters(peaks=("Ama Dablam",))
+    assert [r.hit.id for r in searcher.looks_like(image, k=5, filters=only_ama)] == ["y"]
+    assert store.calls == [("knn_photos", 5, 40, only_ama)]
+    assert dict(searcher.facets(only_ama)) == {"Ama Dablam": 1}
+
+
+TENGBOCHE = GeoPoint(27.8361, 86.7644)
+AMA, EVEREST, KANGTEGA = GeoPoint(27.862, 86.861), GeoPoint(27.9881, 86.925), GeoPoint(27.7906, 86.8103)
+
+
+def test_identify_and_similar_with_a_camera_rank_by_the_geo_prior(make_searcher) -> None:  # type: ignore[no-untyped-def]
+    eye = np.eye(DIM, dtype=np.float32)
+    peaks = [
+        PeakDoc("ama-dablam", ["Ama Dablam"], eye[0], AMA, 6812),
+        PeakDoc("mount-everest", ["Mount Everest"], eye[1], EVEREST, 8849),
+        PeakDoc("kangtega", ["Kangtega"], eye[2], KANGTEGA, 6782),
+    ]
+    cosines = np.array([0.30, 0.32, 0.25])  # Everest looks best ...
+    seed = np.zeros(DIM)
+    seed[:3] = cosines
+    seed[3] = math.sqrt(1 - float(cosines @ cosines))
+    photos = [photo("ama-1", eye[0], ["Ama Dablam"]), photo("everest-1", eye[1], ["Mount Everest"])]
+    searcher = make_searcher(photos, peaks, geo_weight=1.0)
+    searcher.embedder.embed_images = lambda images: np.array([seed.astype(np.float32) for _ in images])  # type: ignore[method-assign]
+    image = Image.new("RGB", (8, 8))
+    assert [p.name for p in searcher.identify(image)] == ["Mount Everest", "Ama Dablam", "Kangtega"]
+    # ... but the camera at Tengboche faces Kangtega: Everest is 100° off, Ama Dablam 68°
+    camera = Camera(TENGBOCHE, 3860.0, initial_bearing_deg(TENGBOCHE, KANGTEGA), 60.0)
+    priors = [view.prior for view in PeakPredictor(peaks, 3).views(camera)]  # type: ignore[union-attr]
+    fused = cosines + 1.0 * 0.05 * np.log(priors)
+    found = searcher.identify(image, camera=camera)
+    assert [p.name for p in found] == [peaks[i].name for i in np.argsort(-fused, kind="stable")]
+    assert found[0].name == "Ama Dablam" and found[-1].name == "Mount Everest"
+    by_id = {p.id: p for p in found}
+    for i, peak_doc in enumerate(peaks):
+        assert by_id[peak_doc.id].score == pytest.approx((1 + cosines[i]) / 2, abs=1e-5)
+        assert by_id[peak_doc.id].fused_score == pytest.approx((1 + fused[i]) / 2, abs=1e-5)
+        assert (by_id[peak_doc.id].latlon, by_id[peak_doc.id].elev_m, by_id[peak_doc.id].names) == (
+            peak_doc.latlon,
+            peak_doc.elev_m,
+            peak_doc.names,
+        )
+    assert [p.name for p in searcher.identify(image, k=1, camera=camera)] == ["Ama Dablam"]
+    similar = searcher.similar(image, k=5, camera=camera)
+    assert similar.peaks[0].name == "Ama Dablam" and [r.hit.id for r in similar.photos] == ["ama-1"]
+    visual_only = make_searcher(photos, peaks, geo_weight=0.0)
+    visual_only.embedder.embed_images = searcher.embedder.embed_images  # type: ignore[method-assign]
+    assert visual_only.identify(image, camera=camera)[0].name == "Mount Everest"
