@@ -418,7 +418,8 @@ def catalog_build(
     if refs is not None and not refs.is_dir():
         raise BadInput(f"Reference folder {refs} does not exist or is not a folder.")
     settings = _ctx(ctx).settings()
-    store = open_store(settings)  # a store that cannot open fails before the model loads
+    store = open_store(settings)
+    store.get_meta()  # a store that cannot be reached fails here, before the model loads
     embedder = load_embedder(settings)
     count = build_catalog(store, embedder, settings, peaks_file=peaks, refs_dir=refs, say=err.print)
     out.print(f"Catalog built: {count} peaks in '{settings.peaks_index}' ({embedder.model_id}).")
@@ -446,7 +447,8 @@ def index(
     from peaklens.store.factory import open_store
 
     try:
-        store = open_store(settings)  # a store that cannot open fails before the model loads
+        store = open_store(settings)
+        store.get_meta()  # a store that cannot be reached fails here, before the model loads
         choose_album_precision(album, settings, say=err.print)
         embedder = load_embedder(settings)
         report = index_album(

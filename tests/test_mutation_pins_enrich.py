@@ -14,6 +14,7 @@ from peaklens.records import GeoPoint, PeakDoc
 
 TENGBOCHE = GeoPoint(27.8361, 86.7644)
 AMA_DABLAM = GeoPoint(27.862, 86.861)
+KANGTEGA = GeoPoint(27.7906, 86.8103)
 
 
 def unit(vector: np.ndarray) -> np.ndarray:
@@ -25,7 +26,7 @@ def _peaks() -> list[PeakDoc]:
     return [
         PeakDoc("ama-dablam", ["Ama Dablam"], eye[0], AMA_DABLAM, 6812),
         PeakDoc("mount-everest", ["Mount Everest"], eye[1], GeoPoint(27.9881, 86.9250), 8849),
-        PeakDoc("kangtega", ["Kangtega"], eye[2], GeoPoint(27.7906, 86.8103), 6782),
+        PeakDoc("kangtega", ["Kangtega"], eye[2], KANGTEGA, 6782),
         PeakDoc("nowhere", ["Nowhere"], eye[3]),  # no coordinates
     ]
 
@@ -70,16 +71,22 @@ def _camera_towards(target: GeoPoint, turn_deg: float = 0.0) -> Camera:
 
 
 def test_the_geo_prior_takes_part_only_with_a_weight_and_a_camera() -> None:
-    photo = np.array([[0.30, 0.32, 0.10, 0.0]], dtype=np.float32)  # Everest a little ahead visually
-    camera = _camera_towards(AMA_DABLAM)  # ... but the camera faces Ama Dablam, Everest is 30° off
+    photo = np.array([[0.30, 0.32, 0.25, 0.0]], dtype=np.float32)  # Everest a little ahead visually
+    camera = _camera_towards(KANGTEGA)  # ... but the camera faces Kangtega: Everest 100° off, Ama Dablam 68°
     assert PeakPredictor(_peaks(), 2).predict(photo, [camera])[0].names == ["Mount Everest", "Ama Dablam"]
+    assert PeakPredictor(_peaks(), 2, 1.0).predict(photo, [camera])[0].names == ["Ama Dablam", "Kangtega"]
     weighted = PeakPredictor(_peaks(), 4, geo_weight=1.0)
     row = weighted.cosines(photo)[0]
     fused, views = weighted.fused(row, camera)
     priors = [1.0 if v is None else v.prior for v in views]
     expected = row + 1.0 * 0.05 * np.log(np.clip(priors, 0.05, 1.0))
     np.testing.assert_allclose(fused, expected, atol=1e-12)
-    assert priors[0] == 1.0 and views[3] is None
+    assert priors[2] == 1.0 and views[3] is None
+    corrected, corrected_views = weighted.fused(row, camera, (-70.0, "user"))  # now facing Ama Dablam
+    assert [v.prior if v else None for v in corrected_views] == [
+        v.prior if v else None for v in weighted.views(camera, (-70.0, "user"))
+    ]
+    assert corrected[0] == pytest.approx(row[0]) and corrected_views[0] is not None
     assert weighted.fused(row, None) == (row, [])
     assert PeakPredictor(_peaks(), 4, geo_weight=0.0).fused(row, camera) == (row, [])
     with pytest.raises(ValueError):

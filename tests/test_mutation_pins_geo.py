@@ -10,13 +10,19 @@ import numpy as np
 import pytest
 
 from peaklens.geo import (
+    Camera,
     _cone_prior,
     beyond_horizon,
+    combine,
     effective_radius_m,
     elevation_angle_deg,
     elevation_angles_deg,
+    field_of_view_deg,
+    geo_prior,
     horizontal_fov_deg,
     initial_bearing_deg,
+    signed_angle_deg,
+    view_of,
 )
 from peaklens.records import GeoPoint
 
@@ -99,3 +105,60 @@ def test_field_of_view_from_the_35mm_focal_length(width: int, height: int, acros
 
 def test_a_one_millimetre_equivalent_focal_length_is_still_a_lens() -> None:
     assert horizontal_fov_deg(1.0, None, 3, 2) == pytest.approx(math.degrees(2 * math.atan(18.0)), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("hfov", "used"), [(0.5, 0.5), (360.0, 360.0), (360.5, 65.0), (-10.0, 65.0), (None, 65.0)]
+)
+def test_field_of_view_keeps_any_angle_up_to_a_full_turn(hfov: float | None, used: float) -> None:
+    assert field_of_view_deg(Camera(GeoPoint(27.8, 86.7), hfov_deg=hfov)) == used
+
+
+def test_a_peak_exactly_on_the_frame_edge_is_not_in_view() -> None:
+    camera_at = GeoPoint(27.8361, 86.7644)
+    peak_at = GeoPoint(27.862, 86.861)
+    heading = 40.0
+    edge = abs(signed_angle_deg(heading, initial_bearing_deg(camera_at, peak_at)))
+    on_edge = view_of(Camera(camera_at, 3860.0, heading, 2 * edge), "ama", peak_at, 6812.0)
+    assert on_edge.off_axis_deg is not None and abs(on_edge.off_axis_deg) == edge and not on_edge.in_view
+    inside = view_of(Camera(camera_at, 3860.0, heading, 2 * edge + 0.1), "ama", peak_at, 6812.0)
+    assert inside.in_view
+
+
+def test_geo_prior_uses_each_peaks_elevation() -> None:
+    camera = Camera(GeoPoint(27.8361, 86.7644), 3860.0, None, None)
+    (view, missing) = geo_prior(camera, [("ama", GeoPoint(27.862, 86.861), 6812.0), ("x", None, 1000.0)])
+    assert missing is None and view is not None
+    assert view.elevation_angle_deg == elevation_angle_deg(view.distance_km, 3860.0, 6812.0)
+    # about 10 km away and 2952 m higher: atan(0.3) ≈ 16.5°
+    assert view.elevation_angle_deg == pytest.approx(
+        math.degrees(math.atan(2952 / (view.distance_km * 1000))), abs=0.1
+    )
+
+
+@pytest.mark.parametrize(
+    ("prior", "weight", "expected"),
+    [
+        (0.05, 1.0, 0.3 + 0.05 * math.log(0.05)),  # ≈ 0.15: the floor costs 0.15 in cosine at weight 1
+        (0.0, 1.0, 0.3 + 0.05 * math.log(0.05)),  # below the floor counts as the floor
+        (1.5, 1.0, 0.3),  # above 1 counts as 1: a prior never lifts a peak
+        (float("nan"), 2.0, 0.3),  # no opinion
+        (0.5, 2.0, 0.3 + 2.0 * 0.05 * math.log(0.5)),
+    ],
+)
+def test_combine_by_hand(prior: float, weight: float, expected: float) -> None:
+    fused = combine(np.array([0.3], dtype=np.float32), np.array([prior]), weight)
+    assert fused.dtype == np.float64
+    assert fused[0] == pytest.approx(expected, abs=1e-7)
+
+
+def test_combine_with_weight_zero_is_the_visual_score_as_float64() -> None:
+    fused = combine(np.array([0.3, 0.1], dtype=np.float32), np.array([0.05, 1.0]), 0.0)
+    assert fused.dtype == np.float64 and fused.tolist() == pytest.approx([0.3, 0.1])
+
+
+def test_combine_refuses_bad_input_with_a_clear_message() -> None:
+    with pytest.raises(ValueError, match=r"^geo_weight must be a finite number >= 0, not -1\.0$"):
+        combine(np.array([0.3]), np.array([1.0]), -1.0)
+    with pytest.raises(ValueError, match=r"^visual scores of shape \(2,\) but priors of shape \(1,\)$"):
+        combine(np.array([0.3, 0.2]), np.array([1.0]), 1.0)

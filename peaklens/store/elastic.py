@@ -8,6 +8,7 @@ exact JSON sent. Connection problems become one line naming the URL, never the c
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -295,6 +296,9 @@ class ElasticStore:
     """PhotoStore over the official Elasticsearch client."""
 
     def __init__(self, settings: Settings) -> None:
+        # The transport logs every retry with a Python traceback on stderr; a failure that outlives the
+        # retries reaches the user as one line (``_translate``), so the library's own log stays quiet.
+        logging.getLogger("elastic_transport").setLevel(logging.CRITICAL)
         self.settings = settings
         self.url = display_url(settings.es_url)
         self.photos = settings.photos_index
