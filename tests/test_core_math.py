@@ -167,7 +167,7 @@ def test_confidence_is_the_models_own_sigmoid_of_logits_per_image(calibrated_mod
         logits = model(input_ids=inputs["input_ids"], pixel_values=inputs["pixel_values"]).logits_per_image
     expected = torch.sigmoid(logits).numpy()
 
-    embedder = load_embedder(Settings(model=str(calibrated_model), device="cpu", precision="fp32"))
+    embedder = load_embedder(Settings(model=str(calibrated_model), device="cpu", precision="fp32"))  # type: ignore[call-arg]
     cosines = embedder.embed_images(photos) @ embedder.embed_texts(texts).T
     got = np.array([[match_probability(embedder, float(c)) for c in row] for row in cosines])
     np.testing.assert_allclose(got, expected, atol=1e-4)
@@ -290,7 +290,7 @@ class _PeaksOnly:
 def test_searcher_wraps_only_bare_peak_names_in_mountain_prompts(
     embedder: RecordingEmbedder, query: str, expected: list[str]
 ) -> None:
-    searcher = Searcher(Settings(anti_concept_weight=0.25), _PeaksOnly(), embedder)  # type: ignore[arg-type]
+    searcher = Searcher(Settings(anti_concept_weight=0.25), _PeaksOnly(), embedder)  # type: ignore[arg-type, call-arg]
     vector = searcher.text_vector(query, searcher.query_names_peak(query))
     assert asked(embedder) == set(expected)  # the store holds no text prototype to reuse
     np.testing.assert_allclose(vector, by_hand(expected, 0.25), atol=1e-6)

@@ -37,7 +37,12 @@ def test_camera_of_carries_position_altitude_heading_and_the_field_of_view() -> 
     )
     camera = camera_of(meta, 4032, 3024)
     across = math.hypot(36, 24) * 4 / 5  # a 4:3 landscape takes 4/5 of the 43.3 mm diagonal
-    assert camera == Camera(TENGBOCHE, 3860.0, 75.0, pytest.approx(math.degrees(2 * math.atan(across / 48))))
+    assert camera is not None and (camera.position, camera.altitude_m, camera.heading_deg) == (
+        TENGBOCHE,
+        3860.0,
+        75.0,
+    )
+    assert camera.hfov_deg == pytest.approx(math.degrees(2 * math.atan(across / 48)))
     assert camera_of(PhotoMeta(), 10, 10) is None
 
 

@@ -228,7 +228,7 @@ def test_identify_similar_and_looks_like(make_searcher) -> None:  # type: ignore
         photo("z", with_cosine(seed, 0.2, 7), ["Ama Dablam"]),
     ]
     searcher = make_searcher(photos, peaks)
-    searcher.embedder.embed_images = lambda images: np.array([seed for _ in images])  # type: ignore[method-assign]
+    searcher.embedder.embed_images = _only(image, seed)  # type: ignore[method-assign]
     found = searcher.identify(image)
     assert [p.name for p in found] == ["Ama Dablam", "Lhotse", "Nuptse"]
     assert [p.score for p in found] == pytest.approx([0.9, 0.7, 0.55], abs=1e-5)
@@ -238,6 +238,12 @@ def test_identify_similar_and_looks_like(make_searcher) -> None:  # type: ignore
     assert [r.hit.id for r in similar.photos] == ["y", "z"]  # photos of the top peak, by visual similarity
     assert [r.hit.id for r in searcher.similar(image, k=1).photos] == ["y"]
     assert [r.hit.id for r in searcher.looks_like(image, k=2)] == ["x", "y"]
+    other = with_cosine(seed, 0.0, 8)  # a vector given: the image is not embedded at all
+    searcher.embedder.embed_images = _only(None, seed)  # type: ignore[method-assign]
+    assert [r.hit.id for r in searcher.looks_like(image, k=1, vector=other)] == [
+        max(photos, key=lambda p: float(p.vector @ other)).id
+    ]
+    assert searcher.similar(image, k=1, vector=seed).peaks[0].name == "Ama Dablam"
     assert all(r.confidence is None for r in similar.photos)
     assert dict(searcher.facets()) == {"Lhotse": 1, "Ama Dablam": 2}
 
@@ -259,6 +265,16 @@ class RecordingStore:
         return getattr(self.store, name)
 
 
+def _only(image: Image.Image | None, vector: np.ndarray):  # type: ignore[no-untyped-def]
+    """A stand-in for embed_images that knows one image (and fails on any other)."""
+
+    def embed(images: Sequence[Image.Image]) -> np.ndarray:
+        assert all(i is image for i in images), "embedded something other than the photo given"
+        return np.array([vector for _ in images], dtype=np.float32)
+
+    return embed
+
+
 def _recording(searcher: Searcher) -> RecordingStore:
     recorder = RecordingStore(searcher.store)  # type: ignore[arg-type]
     searcher.store = recorder  # type: ignore[assignment]
@@ -272,11 +288,17 @@ def test_the_engine_is_asked_for_k_out_of_num_candidates(make_searcher) -> None:
     searcher.text("prayer flags", k=3, num_candidates=50)
     searcher.text("prayer flags", k=3)  # the settings' 40
     searcher.text("Ama Dablam", k=3, num_candidates=50)  # fusion runs over the whole window
+    lhotse = SearchFilters(peaks=("Lhotse",))
+    searcher.text("Ama Dablam", lhotse, k=3, num_candidates=50)  # a peak filter: one list, narrowed after
+    searcher.similar(Image.new("RGB", (8, 8)), k=2, vector=np.asarray(photos[0].vector))
     assert store.calls == [
         ("knn_photos", 3, 50, None),
         ("knn_photos", 3, 40, None),
         ("knn_photos", 50, 50, None),
         ("knn_photos", 50, 50, SearchFilters(peaks=("Ama Dablam",))),
+        ("knn_photos", 50, 50, lhotse),
+        ("knn_photos", 50, 50, lhotse),
+        ("knn_photos", 2, 40, SearchFilters(peaks=("Ama Dablam",))),
     ]
 
 
@@ -304,12 +326,14 @@ def test_evaluation_ablations_embed_the_query_differently(make_searcher) -> None
     photos = [
         photo("ensemble", Q_FLAGS.astype(np.float32)),
         photo("raw", raw.astype(np.float32)),
+        photo("raw-no-anti", by_hand(["prayer flags"], 0.0).astype(np.float32)),
         photo("no-anti", no_anti.astype(np.float32)),
         photo("ama-no-anti", ama_no_anti.astype(np.float32), ["Ama Dablam"]),
     ]
     searcher = make_searcher(photos, PEAKS)
     assert searcher.text("prayer flags", k=1)[0].hit.id == "ensemble"
-    assert searcher.text("prayer flags", k=1, use_ensemble=False)[0].hit.id == "raw"
+    raw_top = searcher.text("prayer flags", k=1, use_ensemble=False)[0]  # the query alone, anti-concept kept
+    assert raw_top.hit.id == "raw" and raw_top.hit.score == pytest.approx(1.0, abs=1e-5)
     assert searcher.text("prayer flags", k=1, anti_concept=False)[0].hit.id == "no-anti"
     top = searcher.text("Ama Dablam", k=1, anti_concept=False)[0]  # the peak prompts, no anti-concept
     assert top.hit.id == "ama-no-anti" and top.hit.score == pytest.approx(1.0, abs=1e-5)
@@ -359,9 +383,11 @@ def test_identify_and_similar_with_a_camera_rank_by_the_geo_prior(make_searcher)
     seed[3] = math.sqrt(1 - float(cosines @ cosines))
     photos = [photo("ama-1", eye[0], ["Ama Dablam"]), photo("everest-1", eye[1], ["Mount Everest"])]
     searcher = make_searcher(photos, peaks, geo_weight=1.0)
-    searcher.embedder.embed_images = lambda images: np.array([seed.astype(np.float32) for _ in images])  # type: ignore[method-assign]
     image = Image.new("RGB", (8, 8))
-    assert [p.name for p in searcher.identify(image)] == ["Mount Everest", "Ama Dablam", "Kangtega"]
+    searcher.embedder.embed_images = _only(image, seed.astype(np.float32))  # type: ignore[method-assign]
+    no_camera = searcher.identify(image)
+    assert [p.name for p in no_camera] == ["Mount Everest", "Ama Dablam", "Kangtega"]
+    assert all(p.fused_score is None for p in no_camera)  # no camera: the geo prior took no part
     # ... but the camera at Tengboche faces Kangtega: Everest is 100° off, Ama Dablam 68°
     camera = Camera(TENGBOCHE, 3860.0, initial_bearing_deg(TENGBOCHE, KANGTEGA), 60.0)
     priors = [view.prior for view in PeakPredictor(peaks, 3).views(camera)]  # type: ignore[union-attr]
@@ -383,4 +409,5 @@ def test_identify_and_similar_with_a_camera_rank_by_the_geo_prior(make_searcher)
     assert similar.peaks[0].name == "Ama Dablam" and [r.hit.id for r in similar.photos] == ["ama-1"]
     visual_only = make_searcher(photos, peaks, geo_weight=0.0)
     visual_only.embedder.embed_images = searcher.embedder.embed_images  # type: ignore[method-assign]
-    assert visual_only.identify(image, camera=camera)[0].name == "Mount Everest"
+    visual = visual_only.identify(image, camera=camera)
+    assert visual[0].name == "Mount Everest" and all(p.fused_score is None for p in visual)
