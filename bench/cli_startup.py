@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import TREK, table
+from bench.common import TREK, Section, table
 
 PEAKLENS = Path(sys.executable).with_name("peaklens")
 HEAVY = ("torch", "transformers", "lancedb", "onnxruntime", "tokenizers", "pyarrow", "PIL", "numpy")
@@ -87,27 +87,21 @@ def _in_process(model: str, data_dir: Path, runtime: str, repeat: int) -> tuple[
     return loaded, statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="model folder or id (default: a tiny random SigLIP)")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--photos", type=int, default=20)
-    parser.add_argument("--runtimes", default="torch,onnx")
-    args = parser.parse_args()
+def run(model: str | None = None, repeat: int = 3, photos: int = 20, runtimes: str = "torch,onnx") -> Section:
+    """The start-up table as a section of docs/BENCHMARKS.md."""
     work = Path(tempfile.mkdtemp(prefix="peaklens-cli-startup-"))
     try:
-        model = args.model
         if model is None:
             from peaklens.embed.tiny import build_tiny_model
 
             model = str(build_tiny_model(work / "tiny-siglip", kind="siglip"))
         album = work / "album"
         album.mkdir()
-        photos = sorted((TREK / "jpeg").glob("*.jpg"))[: args.photos]
-        for photo in photos:
+        files = sorted((TREK / "jpeg").glob("*.jpg"))[:photos]
+        for photo in files:
             shutil.copy2(photo, album / photo.name)
-        rows = []
-        for runtime in args.runtimes.split(","):
+        rows: list[list[object]] = []
+        for runtime in runtimes.split(","):
             env = _env(model, work / f"store-{runtime}", runtime)
             indexed = subprocess.run(
                 [str(PEAKLENS), "index", str(album), "--no-progress"], env=env, capture_output=True, text=True
@@ -122,21 +116,37 @@ def main() -> None:
                 "search, unknown --peak": ["search", "x", "--peak", "K2"],
                 f"search '{QUERY}'": ["search", QUERY, "--k", "5"],
                 "search 'Ama Dablam' (peak prototype)": ["search", "Ama Dablam", "--k", "5"],
-                "identify PHOTO": ["identify", str(album / photos[0].name)],
+                "identify PHOTO": ["identify", str(album / files[0].name)],
             }
             for label, command in commands.items():
-                seconds, code = _wall(env, command, args.repeat)
+                seconds, code = _wall(env, command, repeat)
                 rows.append([runtime, label, f"{seconds:.2f}", code])
-            loaded, query = _in_process(model, work / f"store-{runtime}", runtime, args.repeat)
+            loaded, query = _in_process(model, work / f"store-{runtime}", runtime, repeat)
             rows.append([runtime, "in-process: open store + load model", f"{loaded:.2f}", ""])
             rows.append([runtime, f"in-process: search '{QUERY}' once loaded", f"{query:.3f}", ""])
             imports = _imports(env, ["search", QUERY, "--k", "5"])
             split = ", ".join(f"{name} {s:.2f}" for name, s in sorted(imports.items(), key=lambda kv: -kv[1]))
             rows.append([runtime, f"imports of one search (s): {split}", "", ""])
-        print(f"model: {model}; median of {args.repeat} runs; wall seconds from the shell")
-        print(table(["runtime", "command", "seconds", "exit"], rows))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    body = (
+        f"Model: {'the tiny random SigLIP' if model and 'tiny' in model else model} (start-up cost is imports, "
+        f"store and model loading; the query itself is the in-process row). Median of {repeat} runs, wall "
+        "seconds from the shell, exit code beside.\n\n"
+        + table(["runtime", "command", "seconds", "exit"], rows)
+    )
+    return Section("CLI start-up", body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="model folder or id (default: a tiny random SigLIP)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--photos", type=int, default=20)
+    parser.add_argument("--runtimes", default="torch,onnx")
+    args = parser.parse_args()
+    section = run(args.model, args.repeat, args.photos, args.runtimes)
+    print(section.body)
 
 
 if __name__ == "__main__":

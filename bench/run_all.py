@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
-from bench import dem_speed, index_speed, model_cost, search_speed
-from bench.common import REPO, machine
+from bench import cli_startup, dem_speed, index_speed, model_cost, search_speed
+from bench.common import REPO, Section, machine
 
 
 def main() -> None:
@@ -17,6 +18,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=150, help="photos for the indexing comparison")
     parser.add_argument("--sizes", default="1000,10000,100000", help="store sizes for latency and recall")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--skip-1m", action="store_true", help="leave out the 1 M-photo kNN table (~20 min)")
     args = parser.parse_args()
     if args.quick:
         args.photos, args.sizes = 30, "1000,12000"
@@ -30,11 +32,19 @@ def main() -> None:
     )
     sections.append(cost)
     print(f"## {cost.title}\n\n{cost.body}\n", flush=True)
-    for section in (
-        index_speed.run(args.photos, args.model, best, 16),
-        search_speed.run(args.model, best, [int(s) for s in args.sizes.split(",")]),
-        dem_speed.run(),
-    ):
+    runs: list[Callable[[], Section]] = [
+        lambda: index_speed.run(args.photos, args.model, best, 16),
+        lambda: search_speed.run(args.model, best, [int(s) for s in args.sizes.split(",")]),
+        dem_speed.run,
+        cli_startup.run,
+    ]
+    if not (args.quick or args.skip_1m):
+        runs.append(lambda: search_speed.knn_only([1_000_000]))
+    for make in runs:
+        try:
+            section = make()
+        except Exception as exc:  # one broken benchmark must not lose the others' numbers
+            section = Section("A benchmark failed", f"{type(exc).__name__}: {exc}")
         sections.append(section)
         print(f"## {section.title}\n\n{section.body}\n", flush=True)
     text = "\n\n".join(
