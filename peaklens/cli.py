@@ -709,61 +709,19 @@ def evaluate(
     labels: Path = typer.Argument(..., help="Labels YAML (see docs/EVALUATION.md)."),
     as_json: bool = flag("Machine-readable output.", "--json"),
 ) -> None:
-    """Retrieval quality on labelled queries, with and without the prompt ensemble and anti-concept."""
-    from peaklens.embed.prompts import text_query_vector
-    from peaklens.evaluate import Variant, format_table, identification_accuracy, load_labels, score_text
+    """Retrieval quality on labelled queries (through the same search path as `search`), identification
+    accuracy, or peak positions in the frame (a labels file of marked summits)."""
+    from peaklens.evaluate import run_eval
 
     if not labels.is_file():
         raise BadInput(f"Labels file {labels} does not exist or is not a file.")
     settings = _ctx(ctx).settings()
     store = _open_index(settings, need_photos=False)
-    searcher = _searcher(settings, store)
-    paths = [hit.path for hit in store.list_photos(limit=max(1, store.count_photos()))]
-    parsed = load_labels(labels, paths)
-    if parsed.queries and not paths:
-        raise BadInput("The index is empty: run `peaklens index ALBUM` first.")
-    if parsed.identify and not store.all_peaks():
-        raise BadInput("The peaks catalog is empty: run `peaklens catalog build` first.")
-
-    def rank(text: str, variant: Variant) -> list[str]:
-        embed_text, is_peak = searcher.query_plan(text, searcher.query_names_peak(text))
-        vector = text_query_vector(
-            searcher.embedder,
-            embed_text,
-            is_peak=is_peak,
-            anti_concept_weight=settings.anti_concept_weight if variant.anti_concept else 0.0,
-            use_ensemble=variant.use_ensemble,
-        )
-        return [hit.path for hit in store.knn_photos(vector, 10, settings.num_candidates)]
-
-    text_scores = score_text(parsed, rank) if parsed.queries else []
-    identify_scores = {}
-    if parsed.identify:
-        visual, with_geo = [], []
-        for photo, peak in parsed.identify:
-            loaded = _load_photo(photo)
-            vector = searcher.image_vector(loaded.image)
-            visual.append((peak, [p.name for p in searcher.identify_vector(vector)]))
-            camera = _camera(loaded, True)
-            with_geo.append((peak, [p.name for p in searcher.identify_vector(vector, camera=camera)]))
-        identify_scores["visual"] = identification_accuracy(visual)
-        identify_scores[f"visual + geo prior (weight {settings.geo_weight})"] = identification_accuracy(
-            with_geo
-        )
-    if not text_scores and not identify_scores:
-        raise BadInput(f"Labels file {labels} has no queries and no identify entries: nothing to score.")
+    report = run_eval(_searcher(settings, store), labels)
     if as_json:
-        _print_json(
-            {
-                "text": [
-                    {"variant": s.variant, "queries": s.queries, "recall": s.recall, "mrr": s.mrr}
-                    for s in text_scores
-                ],
-                "identify": {k: {"top1": v[0], "top3": v[1]} for k, v in identify_scores.items()},
-            }
-        )
+        _print_json(report.to_json())
         return
-    out.print(format_table(text_scores, identify_scores), markup=False)
+    out.print(report.table(), markup=False)
 
 
 @dev_app.command("tiny-model")

@@ -257,6 +257,8 @@ def run_eval(searcher: Any, labels_path: Path) -> EvalReport:
         )
         return [result.hit.path for result in results]
 
+    if not labels.queries and not labels.identify:
+        raise BadInput(f"Labels file {labels_path} has no queries and no identify entries: nothing to score.")
     text_scores = score_text(labels, rank) if labels.queries else []
     identify: dict[str, tuple[float, float]] = {}
     if labels.identify:

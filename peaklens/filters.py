@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
 from peaklens.errors import BadInput
-from peaklens.records import BBox, SearchFilters
+from peaklens.records import BBox, PhotoHit, SearchFilters
 
 BBOX_HELP = "expected TOP,LEFT,BOTTOM,RIGHT in decimal degrees, e.g. 28.1,86.6,27.7,87.0"
 DATE_HELP = (
@@ -167,6 +167,17 @@ def filters_from_ui(
         peaks=_unique(peaks, None),
         peaks_in_frame=_unique(peaks_in_frame, None),
     )
+
+
+def album_day_range(photos: Iterable[PhotoHit]) -> tuple[date, date] | None:
+    """The first and last local calendar day among photos (where a date picker opens). A time from the GPS
+    clock alone is UTC and has no local day, as in the stores."""
+    days = []
+    for hit in photos:
+        when = hit.local_time or (hit.shot_time if hit.time_source != "GPS" else None)
+        if when is not None:
+            days.append(when.date())
+    return (min(days), max(days)) if days else None
 
 
 def utc(moment: datetime) -> datetime:

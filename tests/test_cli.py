@@ -197,8 +197,8 @@ def test_eval_scores_every_variant_and_identification(
         "raw query",
     ]
     assert all(row["queries"] == 2 and 0 <= row["mrr"] <= 1 for row in report["text"])
-    visual, with_geo = report["identify"]
-    assert visual == "visual" and "geo prior" in with_geo
+    visual, with_geo, geometry = report["identify"]
+    assert visual == "visual" and "geo prior" in with_geo and geometry.startswith("geometry only")
     human = ok(run_cli("eval", str(labels))).stdout
     assert "| raw query | 2 |" in human and "| visual |" in human
 
@@ -208,10 +208,12 @@ def test_trek_identification_labels_run_without_an_album_and_the_geo_prior_helps
 ) -> None:
     ok(run_cli("catalog", "build"))
     report = json.loads(ok(run_cli("eval", str(REPO / "eval" / "trek_identify.yaml"), "--json")).stdout)
-    visual, with_geo = report["identify"].values()
+    visual, with_geo, geometry = report["identify"].values()
     assert report["text"] == []
     # The tiny model's visual ranking is noise; the prior alone drops the peaks behind the camera.
     assert with_geo["top3"] > visual["top3"] + 0.2
+    # geometry alone (no model at all) names the labelled peak among its first three for most photos
+    assert geometry["top3"] > 0.8
 
 
 def test_eval_with_text_queries_needs_an_indexed_album(env: dict[str, str], tmp_path: Path) -> None:

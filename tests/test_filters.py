@@ -212,3 +212,22 @@ def test_utc_converts_aware_times_and_orders_mixed_ones() -> None:
     # 07:00 in Nepal is 01:15 UTC: before a naive (UTC) 06:00 the same day
     times = [datetime(2023, 10, 27, 6, 0), datetime(2023, 10, 27, 7, 0, tzinfo=NPT)]
     assert sorted(times, key=utc) == [times[1], times[0]]
+
+
+def test_the_album_day_range_uses_local_days_and_skips_gps_clock_times() -> None:
+    from peaklens.filters import album_day_range
+    from peaklens.records import PhotoHit
+
+    nepal = timezone(timedelta(hours=5, minutes=45))
+
+    def hit(**fields: object) -> PhotoHit:
+        return PhotoHit("a", "a.jpg", 1.0, [], [], None, fields.pop("shot_time", None), **fields)  # type: ignore[arg-type]
+
+    photos = [
+        hit(shot_time=datetime(2023, 10, 21, 0, 30, tzinfo=nepal), local_time=datetime(2023, 10, 21, 0, 30)),
+        hit(shot_time=datetime(2023, 10, 25, 9, 0)),
+        hit(shot_time=datetime(2023, 10, 30, 1, 0, tzinfo=timezone.utc), time_source="GPS"),
+        hit(),
+    ]
+    assert album_day_range(photos) == (date(2023, 10, 21), date(2023, 10, 25))
+    assert album_day_range([hit()]) is None

@@ -14,6 +14,8 @@ from typing import Literal
 
 import streamlit as st
 
+from peaklens.errors import BadInput
+from peaklens.filters import album_day_range, filters_from_ui
 from peaklens.records import BBox, PhotoHit, SearchFilters
 from peaklens.ui.services import Services
 
@@ -39,8 +41,7 @@ class Choices:
 
 def album_days(photos: Sequence[PhotoHit]) -> tuple[date, date] | None:
     """The first and last local calendar day in the album (what the date picker opens on)."""
-    days = [when.date() for hit in photos if (when := hit.local_time or hit.shot_time) is not None]
-    return (min(days), max(days)) if days else None
+    return album_day_range(photos)
 
 
 def _peak_key(field: str, name: str) -> str:
@@ -61,28 +62,25 @@ def area_box() -> BBox | None:
     return GEO_PRESETS.get(str(st.session_state.get(AREA_PRESET, "Anywhere")))
 
 
-def day_range(days: tuple[date, date] | None) -> tuple[date | None, date | None]:
-    """The picked days; the album's whole range means "no date filter" (undated photos stay in)."""
-    picked = st.session_state.get(DATES)
-    if days is None or not picked:
-        return None, None
-    chosen = tuple(picked) if isinstance(picked, (list, tuple)) else (picked,)
-    if len(chosen) == 1:
-        return chosen[0], chosen[0]
-    if (chosen[0], chosen[1]) == days:
-        return None, None
-    return chosen[0], chosen[1]
-
-
 def current_filters(days: tuple[date, date] | None) -> SearchFilters:
-    day_from, day_to = day_range(days)
-    return SearchFilters(
-        bbox=area_box(),
-        peaks=selected_peaks("predicted_peaks"),
-        peaks_in_frame=selected_peaks("peaks_in_frame"),
-        day_from=day_from,
-        day_to=day_to,
-    )
+    """The filters the widgets hold, built by the core (``filters_from_ui``): the UI keeps no date rules."""
+    try:
+        return filters_from_ui(
+            st.session_state.get(DATES),
+            area_box(),
+            selected_peaks("predicted_peaks"),
+            selected_peaks("peaks_in_frame"),
+            album_days=days,
+        )
+    except BadInput as exc:
+        st.warning(str(exc))
+        return filters_from_ui(
+            st.session_state.get(DATES),
+            None,
+            selected_peaks("predicted_peaks"),
+            selected_peaks("peaks_in_frame"),
+            album_days=days,
+        )
 
 
 def _clear_area() -> None:

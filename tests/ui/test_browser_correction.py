@@ -1,0 +1,298 @@
+"""Issue 9, point 4b, in a real browser: a user puts one peak's label where the peak really is.
+
+In the "View" lightbox the user turns on "Correct the labels", picks a peak and clicks the photo where it
+stands. The heading correction must be stored for the photo (in the embedded store and in Elasticsearch), every
+other label must move with it, and "Back to the compass heading" must undo it. Expected values come from the
+photo's EXIF (exiftool) and the catalog's coordinates with this file's own spherical geometry, never from
+``peaklens.geo``/``peaklens.frame``; the labels are checked on the very picture the browser shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import re
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from peaklens.config import Settings
+from peaklens.records import PhotoHit
+from peaklens.store.factory import open_store
+from tests.conftest import REPO, copy_trek_photos, peaklens_env
+from tests.ui.test_browser import (  # noqa: F401 (fixtures)
+    READY_MS,
+    browser_page,
+    cpu_hog,
+    running_ui,
+    settled,
+    shoot,
+)
+
+pytestmark = pytest.mark.browser
+
+#: a trek photo looking east down the Khumbu: six catalog peaks in frame with its compass heading
+PHOTO = "IMG_1752.jpg"
+MOVED_PEAK = "Ama Dablam"
+#: where the user clicks, as a share of the photo's width (Ama Dablam's compass label is near 0.17)
+CLICK_AT = 0.35
+#: the peak whose label is followed to check that every other label moves too
+WATCHED_PEAK = "Makalu"
+#: the 35 mm frame's diagonal, which "35 mm equivalent" focal lengths are defined by (CIPA DC-008)
+FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)
+#: a leader line drawn by the labels: opaque yellow (255, 214, 0) over the photo, which has none of it
+LEADER_MIN_PIXELS = 30
+
+
+@dataclass(frozen=True)
+class Shot:
+    """What the photo's EXIF says, read by exiftool."""
+
+    lat: float
+    lon: float
+    compass_deg: float
+    hfov_deg: float
+
+
+@dataclass(frozen=True)
+class CorrectedAlbum:
+    album: Path
+    env: dict[str, str]
+    settings: Settings
+
+
+def exif_shot(path: Path) -> Shot:
+    tags = json.loads(
+        subprocess.run(
+            ["exiftool", "-n", "-j", "-GPSLatitude", "-GPSLongitude", "-GPSImgDirection",
+             "-FocalLengthIn35mmFormat", "-ImageWidth", "-ImageHeight", "-Orientation", str(path)],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    )[0]  # fmt: skip
+    width, height = tags["ImageWidth"], tags["ImageHeight"]
+    if tags.get("Orientation", 1) in (5, 6, 7, 8):  # shown rotated a quarter turn
+        width, height = height, width
+    across_mm = FULL_FRAME_DIAGONAL_MM * width / math.hypot(width, height)
+    hfov = 2 * math.degrees(math.atan(across_mm / (2 * tags["FocalLengthIn35mmFormat"])))
+    return Shot(tags["GPSLatitude"], tags["GPSLongitude"], tags["GPSImgDirection"], hfov)
+
+
+def unit_vector(lat: float, lon: float) -> np.ndarray:
+    la, lo = math.radians(lat), math.radians(lon)
+    return np.array([math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la)])
+
+
+def bearing_deg(lat: float, lon: float, to_lat: float, to_lon: float) -> float:
+    """Initial great-circle bearing, from the local east/north plane on the unit sphere."""
+    here, there = unit_vector(lat, lon), unit_vector(to_lat, to_lon)
+    east = np.cross([0.0, 0.0, 1.0], here)
+    east /= np.linalg.norm(east)
+    north = np.cross(here, east)
+    return math.degrees(math.atan2(float(there @ east), float(there @ north))) % 360.0
+
+
+def turn_deg(from_deg: float, to_deg: float) -> float:
+    return (to_deg - from_deg + 180.0) % 360.0 - 180.0
+
+
+def x_across(off_axis_deg: float, hfov_deg: float) -> float:
+    """Rectilinear projection: 0 is the left edge, 1 the right edge."""
+    return 0.5 + math.tan(math.radians(off_axis_deg)) / (2 * math.tan(math.radians(hfov_deg / 2)))
+
+
+def off_axis_at(x: float, hfov_deg: float) -> float:
+    return math.degrees(math.atan((x - 0.5) * 2 * math.tan(math.radians(hfov_deg / 2))))
+
+
+def catalog_bearings(shot: Shot) -> dict[str, float]:
+    """Display name -> bearing from the camera, for every peak of the catalog the index used."""
+    peaks = yaml.safe_load((REPO / "peaklens" / "data" / "peaks.yaml").read_text(encoding="utf-8"))
+    return {p["names"][0]: bearing_deg(shot.lat, shot.lon, p["lat"], p["lon"]) for p in peaks}
+
+
+def peaks_across(bearings: dict[str, float], heading: float, hfov: float) -> dict[str, float]:
+    """Peaks strictly inside the horizontal field of view and their x, left to right."""
+    inside = {name: turn_deg(heading, b) for name, b in bearings.items()}
+    return {
+        name: x_across(off, hfov)
+        for name, off in sorted(inside.items(), key=lambda item: item[1])
+        if abs(off) < hfov / 2
+    }
+
+
+def stored_photo(settings: Settings) -> PhotoHit:
+    store = open_store(settings)
+    try:
+        return next(hit for hit in store.list_photos(limit=100) if hit.path == PHOTO)
+    finally:
+        store.close()
+
+
+def leader_pixels(picture: Image.Image, x: float) -> int:
+    """How many label-yellow pixels the columns within 3 px of share x hold (a leader line is ~2 px wide)."""
+    rgb = np.asarray(picture.convert("RGB")).astype(int)
+    yellow = (rgb[..., 0] >= 215) & (rgb[..., 1] >= 175) & (rgb[..., 2] <= 70)
+    centre = round(x * rgb.shape[1])
+    return int(yellow[:, max(0, centre - 3) : centre + 4].sum(axis=0).max())
+
+
+def shown_picture(image: Any) -> Image.Image:
+    """The picture the click component shows (a data: URL)."""
+    src = image.get_attribute("src")
+    assert src and src.startswith("data:image/"), src
+    return Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+
+
+@pytest.fixture(params=["embedded", "elasticsearch"])
+def corrected_album(
+    request: pytest.FixtureRequest, tmp_path: Path, tiny_siglip: Path
+) -> Iterator[CorrectedAlbum]:
+    """Six real trek photos (GPS, compass heading) indexed on a fresh store of either kind."""
+    from rich.console import Console
+
+    from peaklens.embed.loader import load_embedder
+    from peaklens.index import index_album
+
+    album = copy_trek_photos(tmp_path / "album", 6)
+    assert (album / PHOTO).is_file()
+    env = peaklens_env(tiny_siglip, tmp_path)
+    if request.param == "embedded":
+        settings = Settings(model=str(tiny_siglip), data_dir=tmp_path / "store", store="embedded")
+    else:
+        suffix = uuid.uuid4().hex[:8]
+        settings = Settings(
+            model=str(tiny_siglip),
+            store="elasticsearch",
+            es_url=request.getfixturevalue("noida_url"),
+            photos_index=f"correction-{suffix}",
+            peaks_index=f"correction-peaks-{suffix}",
+        )
+        env |= {
+            "PEAKLENS_STORE": "elasticsearch",
+            "PEAKLENS_ES_URL": settings.es_url,
+            "PEAKLENS_PHOTOS_INDEX": settings.photos_index,
+            "PEAKLENS_PEAKS_INDEX": settings.peaks_index,
+        }
+    store = open_store(settings)
+    index_album(
+        album, settings, load_embedder(settings), store, console=Console(quiet=True), show_progress=False
+    )
+    store.close()
+    yield CorrectedAlbum(album, env, settings)
+
+
+def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
+    corrected_album: CorrectedAlbum,
+    tmp_path: Path,
+    cpu_hog: None,  # noqa: F811
+    browser_page: Callable[[str], Any],  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    shot = exif_shot(corrected_album.album / PHOTO)
+    bearings = catalog_bearings(shot)
+    compass_x = peaks_across(bearings, shot.compass_deg, shot.hfov_deg)
+    assert len(compass_x) >= 2 and MOVED_PEAK in compass_x and WATCHED_PEAK in compass_x
+    before = stored_photo(corrected_album.settings)
+    assert before.heading_source != "user"
+
+    with running_ui(corrected_album.album, corrected_album.env, tmp_path / "ui.log") as url:
+        page = browser_page(url)
+        page.set_viewport_size({"width": 1400, "height": 1500})
+        expect(page.get_by_text("Your photos", exact=True)).to_be_visible(timeout=READY_MS)
+        settled(page)
+        card = page.locator("[data-testid='stColumn']", has_text=PHOTO).first
+        card.get_by_role("button", name="View").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog.get_by_text("from the phone's compass")).to_be_visible(timeout=READY_MS)
+        settled(page)
+
+        dialog.get_by_text("Correct the labels").click()
+        expect(dialog.get_by_text("Peak to move")).to_be_visible(timeout=READY_MS)
+        settled(page)
+        dialog.locator("[data-testid='stSelectbox']").click()
+        page.get_by_role("option", name=MOVED_PEAK, exact=True).click()
+        expect(dialog.locator("[data-testid='stSelectbox']")).to_contain_text(MOVED_PEAK, timeout=READY_MS)
+        settled(page)
+
+        component = dialog.locator("iframe").first
+        image = dialog.frame_locator("iframe").first.locator("#image")
+        expect(image).to_have_attribute("src", re.compile("^data:image/"), timeout=READY_MS)
+        page.wait_for_function(
+            "frame => frame.getBoundingClientRect().height > 100", arg=component.element_handle()
+        )
+        picture = shown_picture(image)
+        for name, x in compass_x.items():  # every compass label hangs where the geometry puts it
+            assert leader_pixels(picture, x) >= LEADER_MIN_PIXELS, (name, x)
+
+        # the click: record what the browser reports to the page (offsetX and the shown width)
+        image.evaluate(
+            "img => img.addEventListener('click', e => { window.__click = [e.offsetX, img.width]; })"
+        )
+        box = image.bounding_box()
+        assert box is not None
+        width = image.evaluate("img => img.width")
+        compass_src = image.get_attribute("src") or ""
+        image.click(position={"x": round(CLICK_AT * width), "y": box["height"] / 2})
+        clicked_px, shown_width = image.evaluate("() => window.__click")
+        clicked_x = clicked_px / shown_width
+        assert abs(clicked_x - CLICK_AT) < 0.01
+
+        expect(dialog.get_by_text("from your correction")).to_be_visible(timeout=READY_MS)
+        settled(page)
+
+        # independently: the heading that puts the peak at the clicked x, as a turn from the compass
+        corrected_heading = bearings[MOVED_PEAK] - off_axis_at(clicked_x, shot.hfov_deg)
+        expected_offset = turn_deg(shot.compass_deg, corrected_heading)
+        assert 3.0 < abs(expected_offset) < 10.0  # a real move, not a no-op
+        caption = dialog.get_by_text("from your correction").inner_text()
+        shown_offset = float(re.search(r"compass corrected by ([+-]\d+\.\d)°", caption).group(1))  # type: ignore[union-attr]
+        assert shown_offset == pytest.approx(expected_offset, abs=0.051)
+        shown_heading = float(re.search(r"Heading (\d+)°", caption).group(1))  # type: ignore[union-attr]
+        assert abs(turn_deg(shown_heading, corrected_heading)) <= 0.51
+        assert "(±0.5°)" in caption
+
+        stored = stored_photo(corrected_album.settings)
+        assert stored.heading_source == "user"
+        assert stored.heading_offset_deg == pytest.approx(expected_offset, abs=1e-4)
+        corrected_x = peaks_across(bearings, corrected_heading, shot.hfov_deg)
+        assert stored.peaks_in_frame == list(corrected_x)
+        assert set(corrected_x) != set(compass_x)  # the correction changed which peaks are in frame
+        in_frame = dialog.get_by_text("In frame:").inner_text()
+        assert [part.split(" (")[0] for part in in_frame.removeprefix("In frame: ").split(" · ")] == list(
+            corrected_x
+        )
+
+        # every label moved: the picked one to the click, the others by the same turn
+        expect(image).not_to_have_attribute("src", compass_src, timeout=READY_MS)
+        picture = shown_picture(image)
+        for name, x in corrected_x.items():
+            assert leader_pixels(picture, x) >= LEADER_MIN_PIXELS, (name, x)
+        assert corrected_x[MOVED_PEAK] == pytest.approx(clicked_x, abs=1e-9)
+        old, new = compass_x[WATCHED_PEAK], corrected_x[WATCHED_PEAK]
+        assert abs(new - old) > 0.05
+        if all(abs(x - old) * picture.width > 8 for x in corrected_x.values()):
+            assert leader_pixels(picture, old) < 5  # nothing left where Makalu's compass label was
+        image.scroll_into_view_if_needed()
+        shoot(page, "label-correction.png")
+
+        # back to the compass: the correction is gone from the store and from the page
+        dialog.get_by_role("button", name="Back to the compass heading").click()
+        expect(dialog.get_by_text("from the phone's compass")).to_be_visible(timeout=READY_MS)
+        settled(page)
+        expect(dialog.get_by_role("button", name="Back to the compass heading")).to_have_count(0)
+        reset = stored_photo(corrected_album.settings)
+        assert reset.heading_source == "compass"
+        assert not reset.heading_offset_deg
+        assert reset.peaks_in_frame == list(compass_x)
+        assert page.locator("[data-testid='stException']").count() == 0
