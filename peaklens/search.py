@@ -179,11 +179,7 @@ class Searcher:
         """The stored text prototype when it was built the way this query would be (same model and
         anti-concept weight), else the same ensemble computed now."""
         self.names()
-        peak = self._peaks_by_name.get(name)
-        if peak is None:
-            return text_query_vector(
-                self.embedder, name, is_peak=True, anti_concept_weight=self.settings.anti_concept_weight
-            )
+        peak = self._peaks_by_name[name]  # ``name`` is a display name from the same catalog read
         meta = self.store.get_meta()
         built_alike = meta.get("catalog_model") == self.embedder.model_id and meta.get(
             "catalog_anti_concept_weight"

@@ -50,6 +50,11 @@ def meta_with(
         ({1: b"N\x00", 2: 27.5, 3: "E", 4: IFDRational(173, 2)}, GeoPoint(27.5, 86.5)),
         ({1: "N", 2: (90,), 3: "E", 4: (180,)}, GeoPoint(90.0, 180.0)),
         ({1: "", 2: (27.5,), 3: "", 4: (86.5,)}, GeoPoint(27.5, 86.5)),  # empty references: the default
+        (
+            {1: "N", 2: (51.4779,), 3: "E", 4: (0,)},
+            GeoPoint(51.4779, 0.0),
+        ),  # Greenwich: only (0, 0) is no fix
+        ({1: "S", 2: (0,), 3: "W", 4: (78.5,)}, GeoPoint(0.0, -78.5)),  # on the equator
     ],
 )
 def test_positions(gps: dict[int, Any], expected: GeoPoint) -> None:
@@ -130,11 +135,17 @@ def test_headings(raw: Any, heading: float) -> None:
     assert meta.heading_deg == pytest.approx(heading) and meta.warnings == []
 
 
-@pytest.mark.parametrize("raw", [360.5, -0.5])
-def test_headings_out_of_range(raw: float) -> None:
+@pytest.mark.parametrize(
+    ("raw", "warning"),
+    [
+        (360.5, "GPS image direction 360.5 is out of range"),
+        (-0.5, "GPS image direction -0.5 is out of range"),
+        ("north", "GPS image direction is not a number ('north')"),
+    ],
+)
+def test_headings_out_of_range(raw: Any, warning: str) -> None:
     meta = meta_with({**TREK, 17: raw})
-    assert meta.heading_deg is None
-    assert meta.warnings == [f"GPS image direction {raw:g} is out of range; heading ignored"]
+    assert meta.heading_deg is None and meta.warnings == [f"{warning}; heading ignored"]
 
 
 # --- capture time ----------------------------------------------------------------------------------------
@@ -333,8 +344,9 @@ def test_broken_gps_times(date: str, hms: tuple[float, ...], warning: str) -> No
 
 
 def test_gps_time_needs_both_tags_and_a_known_date() -> None:
-    assert meta_with({**TREK, 29: "2023:10:21"}).shot_time is None
-    assert meta_with({**TREK, 7: (1, 0, 0)}).shot_time is None
+    for only_one in ({**TREK, 29: "2023:10:21"}, {**TREK, 7: (1, 0, 0)}):
+        meta = meta_with(only_one)
+        assert meta.shot_time is None and meta.warnings == []
     unknown = meta_with({**TREK, 29: "0000:00:00", 7: (1, 0, 0)})
     assert unknown.shot_time is None and unknown.warnings == []
 
@@ -354,6 +366,7 @@ def test_gps_time_needs_both_tags_and_a_known_date() -> None:
             None,
             ["35 mm focal length has a zero denominator; ignored"],
         ),
+        ({0x920A: 0.8}, 0.8, None, []),  # below 1 mm is still a length; only 0 is unknown
     ],
 )
 def test_focal_lengths(
@@ -370,3 +383,13 @@ def test_focal_lengths(
 @pytest.mark.parametrize(("raw", "orientation"), [(6, 6), (8, 8), (1, 1), (9, 1), (0, 1), ("6", 1)])
 def test_orientation(raw: Any, orientation: int) -> None:
     assert meta_with(ifd0={0x0112: raw}).orientation == orientation
+
+
+def test_focal_lengths_written_in_ifd0_are_read() -> None:
+    meta = meta_with(ifd0={0x920A: 5.0, 0xA405: 28})
+    assert (meta.focal_length_mm, meta.focal_length_35mm) == (5.0, 28.0)
+
+
+def test_an_xmp_offset_of_fourteen_hours_is_the_last_one_accepted() -> None:
+    meta = meta_with(xmp=_xmp('xmp:CreateDate="2023-10-21T08:00+14:00">'))
+    assert meta.shot_time == datetime(2023, 10, 21, 8, tzinfo=timezone(timedelta(hours=14)))

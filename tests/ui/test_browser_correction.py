@@ -146,6 +146,12 @@ def leader_pixels(picture: Image.Image, x: float) -> int:
     return int(yellow[:, max(0, centre - 3) : centre + 4].sum(axis=0).max())
 
 
+def in_frame_line(dialog: Any) -> list[str]:
+    """The peak names of the "In frame: Name (distance · elevation) · …" line, in order."""
+    line = dialog.get_by_text("In frame:").inner_text().removeprefix("In frame: ")
+    return re.findall(r"(?:^|\) · )([^()]+?) \(", line)
+
+
 def shown_picture(image: Any) -> Image.Image:
     """The picture the click component shows (a data: URL)."""
     src = image.get_attribute("src")
@@ -208,7 +214,7 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
 
     with running_ui(corrected_album.album, corrected_album.env, tmp_path / "ui.log") as url:
         page = browser_page(url)
-        page.set_viewport_size({"width": 1400, "height": 1500})
+        page.set_viewport_size({"width": 1000, "height": 1750})  # the whole lightbox fits the screenshot
         expect(page.get_by_text("Your photos", exact=True)).to_be_visible(timeout=READY_MS)
         settled(page)
         card = page.locator("[data-testid='stColumn']", has_text=PHOTO).first
@@ -216,13 +222,15 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
         dialog = page.get_by_role("dialog")
         expect(dialog.get_by_text("from the phone's compass")).to_be_visible(timeout=READY_MS)
         settled(page)
+        assert in_frame_line(dialog) == list(compass_x)
 
         dialog.get_by_text("Correct the labels").click()
         expect(dialog.get_by_text("Peak to move")).to_be_visible(timeout=READY_MS)
         settled(page)
-        dialog.locator("[data-testid='stSelectbox']").click()
+        chooser = dialog.get_by_role("combobox", name="Peak to move")
+        chooser.click()
         page.get_by_role("option", name=MOVED_PEAK, exact=True).click()
-        expect(dialog.locator("[data-testid='stSelectbox']")).to_contain_text(MOVED_PEAK, timeout=READY_MS)
+        expect(chooser).to_have_value(MOVED_PEAK, timeout=READY_MS)
         settled(page)
 
         component = dialog.locator("iframe").first
@@ -268,10 +276,7 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
         corrected_x = peaks_across(bearings, corrected_heading, shot.hfov_deg)
         assert stored.peaks_in_frame == list(corrected_x)
         assert set(corrected_x) != set(compass_x)  # the correction changed which peaks are in frame
-        in_frame = dialog.get_by_text("In frame:").inner_text()
-        assert [part.split(" (")[0] for part in in_frame.removeprefix("In frame: ").split(" · ")] == list(
-            corrected_x
-        )
+        assert in_frame_line(dialog) == list(corrected_x)
 
         # every label moved: the picked one to the click, the others by the same turn
         expect(image).not_to_have_attribute("src", compass_src, timeout=READY_MS)
@@ -283,7 +288,7 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
         assert abs(new - old) > 0.05
         if all(abs(x - old) * picture.width > 8 for x in corrected_x.values()):
             assert leader_pixels(picture, old) < 5  # nothing left where Makalu's compass label was
-        image.scroll_into_view_if_needed()
+        dialog.get_by_role("button", name="← Previous").scroll_into_view_if_needed()
         shoot(page, "label-correction.png")
 
         # back to the compass: the correction is gone from the store and from the page
@@ -291,6 +296,9 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
         expect(dialog.get_by_text("from the phone's compass")).to_be_visible(timeout=READY_MS)
         settled(page)
         expect(dialog.get_by_role("button", name="Back to the compass heading")).to_have_count(0)
+        assert in_frame_line(dialog) == list(compass_x)
+        for name, x in compass_x.items():
+            assert leader_pixels(shown_picture(image), x) >= LEADER_MIN_PIXELS, (name, x)
         reset = stored_photo(corrected_album.settings)
         assert reset.heading_source == "compass"
         assert not reset.heading_offset_deg
