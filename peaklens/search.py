@@ -91,21 +91,30 @@ RRF_K = 60
 def fuse_rrf(knn: list[PhotoHit], by_peak: list[PhotoHit], k: int) -> list[Result]:
     """Reciprocal rank fusion: score(d) = Σ 1 / (RRF_K + rank in each list); ties by kNN score, then path.
 
-    The displayed score stays the engine's kNN score; ``explain`` holds the parts.
+    The displayed score stays the engine's kNN score; ``explain`` holds the parts. Only the first ``k`` fused
+    photos become results (the windows fused hold thousands of candidates).
     """
-    parts: dict[str, dict[str, float]] = {}
+    ranks: dict[str, list[float | None]] = {}
     hits: dict[str, PhotoHit] = {}
-    for name, ranked in (("knn_rank", knn), ("peak_rank", by_peak)):
+    for slot, ranked in enumerate((knn, by_peak)):
         for rank, hit in enumerate(ranked, start=1):
             hits.setdefault(hit.id, hit)
-            parts.setdefault(hit.id, {})[name] = float(rank)
+            ranks.setdefault(hit.id, [None, None])[slot] = float(rank)
+    fused = {
+        doc_id: sum(1.0 / (RRF_K + rank) for rank in pair if rank is not None)
+        for doc_id, pair in ranks.items()
+    }
+    order = sorted(fused, key=lambda doc_id: (-fused[doc_id], -hits[doc_id].score, hits[doc_id].path))
     results = []
-    for doc_id, ranks in parts.items():
-        rrf = sum(1.0 / (RRF_K + rank) for rank in ranks.values())
+    for doc_id in order[:k]:
         hit = hits[doc_id]
-        results.append(Result(hit, None, {"knn_score": hit.score, **ranks, "rrf": rrf}))
-    results.sort(key=lambda r: (-r.explain["rrf"], -r.hit.score, r.hit.path))
-    return results[:k]
+        explain: dict[str, float] = {"knn_score": hit.score}
+        for name, rank in zip(("knn_rank", "peak_rank"), ranks[doc_id], strict=True):
+            if rank is not None:
+                explain[name] = rank
+        explain["rrf"] = fused[doc_id]
+        results.append(Result(hit, None, explain))
+    return results
 
 
 class Searcher:
@@ -254,7 +263,8 @@ class Searcher:
             results = [Result(hit, None, {"knn_score": hit.score}) for hit in hits]
         else:
             peak_hits = self._photos_of_peak(vector, match.name, window, num_candidates, filters)
-            results = fuse_rrf(hits, peak_hits, len(hits) + len(peak_hits))
+            # with a confidence cut every fused candidate is judged (and the dropped ones counted), else k do
+            results = fuse_rrf(hits, peak_hits, len(hits) + len(peak_hits) if cut > 0 else k)
         kept = []
         dropped = 0
         for result in results:
