@@ -109,9 +109,9 @@ def fuse_rrf(knn: list[PhotoHit], by_peak: list[PhotoHit], k: int) -> list[Resul
     for doc_id in order[:k]:
         hit = hits[doc_id]
         explain: dict[str, float] = {"knn_score": hit.score}
-        for name, rank in zip(("knn_rank", "peak_rank"), ranks[doc_id], strict=True):
-            if rank is not None:
-                explain[name] = rank
+        for name, place in zip(("knn_rank", "peak_rank"), ranks[doc_id], strict=True):
+            if place is not None:
+                explain[name] = place
         explain["rrf"] = fused[doc_id]
         results.append(Result(hit, None, explain))
     return results
