@@ -66,17 +66,29 @@ def test_elasticsearch_going_away_mid_run_stops_clearly_and_a_rerun_completes(
             "PEAKLENS_STORE": "elasticsearch",
             "PEAKLENS_ES_URL": server.url,
             "PEAKLENS_BATCH_SIZE": "2",
+            "PEAKLENS_BULK_SIZE": "2",  # photos reach the server as they are embedded, two at a time
             "PEAKLENS_ES_MAX_RETRIES": "2",
         }
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "peaklens.cli", "index", str(album), "--no-progress"],
+        proc = subprocess.Popen(  # each bulk write takes 0.3 s longer: the run is surely mid-way below
+            [
+                sys.executable,
+                str(Path(__file__).with_name("slow_writes.py")),
+                "0.3",
+                "index",
+                str(album),
+                "--no-progress",
+            ],
             env=run_env,
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(6)
+        # stop the server once the first photos are in (readiness, not a fixed wait: a fast machine
+        # indexes 100 photos in a few seconds)
+        deadline = time.monotonic() + 300
+        while _photos_in(server.url) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert proc.poll() is None, "indexing finished before the server could be stopped"
         server.stop()
         stopped_at = time.monotonic()
