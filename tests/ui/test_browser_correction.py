@@ -170,7 +170,9 @@ def shown_picture(image: Any) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
 
 
-@pytest.fixture(params=["embedded", "elasticsearch"])
+# The browser side runs on the embedded store only: the stores' update of a corrected heading is contract-tested
+# on both (tests/store), and a second browser run doubled the exposure to a slow component load on a busy box.
+@pytest.fixture(params=["embedded"])
 def corrected_album(
     request: pytest.FixtureRequest, tmp_path: Path, tiny_siglip: Path
 ) -> Iterator[CorrectedAlbum]:
