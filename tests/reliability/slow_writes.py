@@ -10,31 +10,23 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-
-def _slow(cls: Any, seconds: float) -> None:
-    original = cls.upsert_photos
-
-    def upsert_photos(self: Any, docs: Sequence[Any]) -> Any:
-        time.sleep(seconds)
-        return original(self, docs)
-
-    cls.upsert_photos = upsert_photos
+from wrapped_cli import run_cli_with  # a sibling: these files run as scripts
 
 
 def main() -> None:
     seconds = float(sys.argv[1])
-    from peaklens.store.elastic import ElasticStore
-    from peaklens.store.embedded import EmbeddedStore
 
-    _slow(EmbeddedStore, seconds)
-    _slow(ElasticStore, seconds)
-    sys.argv = ["peaklens", *sys.argv[2:]]
-    from peaklens.cli import main as cli_main
+    def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+        def upsert_photos(self: Any, docs: Sequence[Any]) -> Any:
+            time.sleep(seconds)
+            return original(self, docs)
 
-    cli_main()
+        return upsert_photos
+
+    run_cli_with(wrap, sys.argv[2:])
 
 
 if __name__ == "__main__":
