@@ -126,11 +126,11 @@ def recall_at_10(store: object, vectors_: np.ndarray, queries: np.ndarray, num_c
 
 
 def _index_text(matrix: vectors.VectorMatrix) -> str:
-    if matrix.centroids is None:
+    if matrix.codes is None:
         return "exact scan, float32"
     return (
-        f"IVF {len(matrix.centroids)} lists, read ≥ {vectors.SCAN_FRACTION:.0%} nearest, "
-        f"float32 (exact scores)"
+        f"8-bit scan of every photo (uint8 × int8, ONNX Runtime), best ≥ {vectors.RESCORE_MIN:,} "
+        "re-scored in float32 (exact scores)"
     )
 
 

@@ -135,6 +135,20 @@ class PhotoHit:
         return 2.0 * self.score - 1.0
 
 
+@dataclass(frozen=True)
+class RankedPhoto:
+    """One place in a kNN ranking without the rest of the document: fusion ranks thousands of candidates and
+    shows a few, so only the shown ones are fetched in full. ``score`` is (1 + cos) / 2, as on ``PhotoHit``."""
+
+    id: str
+    path: str
+    score: float
+
+    @property
+    def cosine(self) -> float:
+        return 2.0 * self.score - 1.0
+
+
 @dataclass
 class PhotoUpdate:
     """A partial update of one stored photo that keeps its vector: re-predicted peaks, a heading correction.

@@ -11,8 +11,9 @@ import dataclasses
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -88,32 +89,48 @@ def normalise_query(query: str) -> str:
 RRF_K = 60
 
 
-def fuse_rrf(knn: list[PhotoHit], by_peak: list[PhotoHit], k: int) -> list[Result]:
+class Ranked(Protocol):
+    """What fusion needs of a ranked photo: ``RankedPhoto`` and ``PhotoHit`` both have it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def cosine(self) -> float: ...
+
+
+R = TypeVar("R", bound=Ranked)
+
+
+def fuse_rrf(knn: Sequence[R], by_peak: Sequence[R], k: int) -> list[tuple[R, dict[str, float]]]:
     """Reciprocal rank fusion: score(d) = Σ 1 / (RRF_K + rank in each list); ties by kNN score, then path.
 
-    The displayed score stays the engine's kNN score; ``explain`` holds the parts. Only the first ``k`` fused
-    photos become results (the windows fused hold thousands of candidates).
+    Returns the first ``k`` fused photos (the windows fused hold thousands of candidates), each with its
+    ``explain``: the kNN score it is shown with, its rank in each list and the fused score.
     """
     ranks: dict[str, list[float | None]] = {}
-    hits: dict[str, PhotoHit] = {}
+    items: dict[str, R] = {}
     for slot, ranked in enumerate((knn, by_peak)):
-        for rank, hit in enumerate(ranked, start=1):
-            hits.setdefault(hit.id, hit)
-            ranks.setdefault(hit.id, [None, None])[slot] = float(rank)
+        for rank, item in enumerate(ranked, start=1):
+            items.setdefault(item.id, item)
+            ranks.setdefault(item.id, [None, None])[slot] = float(rank)
     fused = {
         doc_id: sum(1.0 / (RRF_K + rank) for rank in pair if rank is not None)
         for doc_id, pair in ranks.items()
     }
-    order = sorted(fused, key=lambda doc_id: (-fused[doc_id], -hits[doc_id].score, hits[doc_id].path))
+    order = sorted(fused, key=lambda doc_id: (-fused[doc_id], -items[doc_id].score, items[doc_id].path))
     results = []
     for doc_id in order[:k]:
-        hit = hits[doc_id]
-        explain: dict[str, float] = {"knn_score": hit.score}
+        item = items[doc_id]
+        explain: dict[str, float] = {"knn_score": item.score}
         for name, place in zip(("knn_rank", "peak_rank"), ranks[doc_id], strict=True):
             if place is not None:
                 explain[name] = place
         explain["rrf"] = fused[doc_id]
-        results.append(Result(hit, None, explain))
+        results.append((item, explain))
     return results
 
 
@@ -204,14 +221,14 @@ class Searcher:
         with self._lock:
             self._query_vectors.clear()
 
-    def _photos_of_peak(
+    def _ranked_of_peak(
         self, vector: np.ndarray, peak: str, k: int, num_candidates: int, filters: SearchFilters | None
-    ) -> list[PhotoHit]:
+    ) -> Sequence[Ranked]:
         """kNN among photos predicted to show ``peak`` and matching ``filters`` (both, not either)."""
         base = filters or SearchFilters()
         if not base.peaks:
             narrowed = dataclasses.replace(base, peaks=(peak,))
-            return self.store.knn_photos(vector, k, num_candidates, narrowed)
+            return self.store.rank_photos(vector, k, num_candidates, narrowed)
         hits = self.store.knn_photos(vector, max(k, num_candidates), num_candidates, base)
         return [hit for hit in hits if peak in hit.predicted_peaks][:k]
 
@@ -257,23 +274,31 @@ class Searcher:
                 use_ensemble=use_ensemble,
             )
         window = num_candidates if (match is not None or cut > 0) else k
-        hits = self.store.knn_photos(vector, window, num_candidates, filters)
-        results: list[Result]
+        ranked = self.store.rank_photos(vector, window, num_candidates, filters)
+        fused: list[tuple[Ranked, dict[str, float]]]
         if match is None:
-            results = [Result(hit, None, {"knn_score": hit.score}) for hit in hits]
+            fused = [(item, {"knn_score": item.score}) for item in ranked]
         else:
-            peak_hits = self._photos_of_peak(vector, match.name, window, num_candidates, filters)
-            # with a confidence cut every fused candidate is judged (and the dropped ones counted), else k do
-            results = fuse_rrf(hits, peak_hits, len(hits) + len(peak_hits) if cut > 0 else k)
-        kept = []
+            peak_ranked = self._ranked_of_peak(vector, match.name, window, num_candidates, filters)
+            # with a confidence cut every fused candidate is judged (and the dropped ones counted), else k are
+            fused = fuse_rrf(ranked, peak_ranked, len(ranked) + len(peak_ranked) if cut > 0 else k)
+        kept: list[tuple[Ranked, dict[str, float], float]] = []
         dropped = 0
-        for result in results:
-            result.confidence = match_probability(self.embedder, result.hit.cosine)
-            if result.confidence >= cut:
-                kept.append(result)
+        for item, explain in fused:
+            confidence = match_probability(self.embedder, item.cosine)
+            if confidence >= cut:
+                kept.append((item, explain, confidence))
             else:
                 dropped += 1
-        return ResultList(sort_results(kept[:k], sort), dropped, cut)
+        shown = kept[:k]
+        # only the photos shown are fetched whole; one deleted since the ranking is left out
+        hits = {hit.id: hit for hit in self.store.get_photos([item.id for item, _, _ in shown])}
+        results = [
+            Result(dataclasses.replace(hits[item.id], score=item.score), confidence, explain)
+            for item, explain, confidence in shown
+            if item.id in hits
+        ]
+        return ResultList(sort_results(results, sort), dropped, cut)
 
     # --- photo → peaks → photos ----------------------------------------------------------------------
     def image_vector(self, image: Image.Image) -> np.ndarray:

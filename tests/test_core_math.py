@@ -23,7 +23,7 @@ from PIL import Image
 from peaklens.catalog import CatalogPeak, build_prototypes
 from peaklens.config import Settings
 from peaklens.embed.prompts import ensemble_vector, text_query_vector
-from peaklens.records import PeakDoc, PhotoHit
+from peaklens.records import PeakDoc, PhotoHit, RankedPhoto
 from peaklens.search import Searcher, fuse_rrf, match_probability
 
 DIM = 8
@@ -93,34 +93,33 @@ def test_rrf_sums_one_over_sixty_plus_the_one_based_rank_in_each_list() -> None:
     knn = [hit("a", 0.9), hit("b", 0.8), hit("c", 0.7)]
     by_peak = [hit("b", 0.8), hit("d", 0.6)]
     results = fuse_rrf(knn, by_peak, 10)
-    by_id = {r.hit.id: r.explain for r in results}
+    by_id = {item.id: explain for item, explain in results}
     assert by_id["a"]["rrf"] == pytest.approx(1 / 61, abs=1e-12)
     assert by_id["b"]["rrf"] == pytest.approx(1 / 62 + 1 / 61, abs=1e-12)
     assert by_id["c"]["rrf"] == pytest.approx(1 / 63, abs=1e-12)
     assert by_id["d"]["rrf"] == pytest.approx(1 / 62, abs=1e-12)
-    assert [r.hit.id for r in results] == ["b", "a", "d", "c"]
+    assert [item.id for item, _ in results] == ["b", "a", "d", "c"]
     assert by_id["b"]["knn_rank"] == 2.0 and by_id["b"]["peak_rank"] == 1.0
     assert by_id["a"]["knn_rank"] == 1.0 and "peak_rank" not in by_id["a"]
     assert by_id["d"]["peak_rank"] == 2.0 and "knn_rank" not in by_id["d"]
-    assert [r.explain["knn_score"] for r in results] == [0.8, 0.9, 0.6, 0.7]
-    assert all(r.confidence is None for r in results)
+    assert [explain["knn_score"] for _, explain in results] == [0.8, 0.9, 0.6, 0.7]
 
 
 def test_rrf_ties_go_to_the_higher_knn_score_then_the_path() -> None:
     # "a" is first in kNN, "z" first in the peak list: both 1/61; "z" scores higher
     results = fuse_rrf([hit("a", 0.5)], [hit("z", 0.7)], 10)
-    assert [r.hit.id for r in results] == ["z", "a"]
-    assert results[0].explain["rrf"] == results[1].explain["rrf"] == pytest.approx(1 / 61)
+    assert [item.id for item, _ in results] == ["z", "a"]
+    assert results[0][1]["rrf"] == results[1][1]["rrf"] == pytest.approx(1 / 61)
     same_score = fuse_rrf([hit("y", 0.5)], [hit("x", 0.5)], 10)
-    assert [r.hit.path for r in same_score] == ["x.jpg", "y.jpg"]
+    assert [item.path for item, _ in same_score] == ["x.jpg", "y.jpg"]
 
 
-def test_rrf_keeps_the_best_k_and_the_knn_hit_of_a_photo_in_both_lists() -> None:
-    knn = [hit("a", 0.9), hit("b", 0.8), hit("c", 0.7)]
-    by_peak = [PhotoHit("b", "b.jpg", 0.8, ["Ama Dablam"], [0.6], None, None)]
+def test_rrf_fuses_rankings_without_documents_and_keeps_the_best_k() -> None:
+    knn = [RankedPhoto("a", "a.jpg", 0.9), RankedPhoto("b", "b.jpg", 0.8), RankedPhoto("c", "c.jpg", 0.7)]
+    by_peak = [RankedPhoto("b", "b.jpg", 0.8)]
     results = fuse_rrf(knn, by_peak, 2)
-    assert [r.hit.id for r in results] == ["b", "a"]
-    assert results[0].hit is knn[1]
+    assert [item.id for item, _ in results] == ["b", "a"]
+    assert results[0][0] is knn[1]
     assert fuse_rrf([], [], 5) == []
 
 

@@ -249,7 +249,7 @@ def test_identify_similar_and_looks_like(make_searcher) -> None:  # type: ignore
 
 
 class RecordingStore:
-    """The real store, with every knn_photos / peak_facets call recorded."""
+    """The real store, with every knn_photos / rank_photos call recorded."""
 
     def __init__(self, store: EmbeddedStore) -> None:
         self.store = store
@@ -260,6 +260,12 @@ class RecordingStore:
     ):  # type: ignore[no-untyped-def]
         self.calls.append(("knn_photos", k, num_candidates, filters))
         return self.store.knn_photos(vector, k, num_candidates, filters)
+
+    def rank_photos(
+        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
+    ):  # type: ignore[no-untyped-def]
+        self.calls.append(("rank_photos", k, num_candidates, filters))
+        return self.store.rank_photos(vector, k, num_candidates, filters)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.store, name)
@@ -292,11 +298,11 @@ def test_the_engine_is_asked_for_k_out_of_num_candidates(make_searcher) -> None:
     searcher.text("Ama Dablam", lhotse, k=3, num_candidates=50)  # a peak filter: one list, narrowed after
     searcher.similar(Image.new("RGB", (8, 8)), k=2, vector=np.asarray(photos[0].vector))
     assert store.calls == [
-        ("knn_photos", 3, 50, None),
-        ("knn_photos", 3, 40, None),
-        ("knn_photos", 50, 50, None),
-        ("knn_photos", 50, 50, SearchFilters(peaks=("Ama Dablam",))),
-        ("knn_photos", 50, 50, lhotse),
+        ("rank_photos", 3, 50, None),
+        ("rank_photos", 3, 40, None),
+        ("rank_photos", 50, 50, None),
+        ("rank_photos", 50, 50, SearchFilters(peaks=("Ama Dablam",))),
+        ("rank_photos", 50, 50, lhotse),
         ("knn_photos", 50, 50, lhotse),
         ("knn_photos", 2, 40, SearchFilters(peaks=("Ama Dablam",))),
     ]

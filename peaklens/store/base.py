@@ -19,6 +19,7 @@ from peaklens.records import (
     PhotoDoc,
     PhotoHit,
     PhotoUpdate,
+    RankedPhoto,
     SearchFilters,
 )
 
@@ -66,7 +67,16 @@ class PhotoStore(Protocol):
     def knn_photos(
         self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
     ) -> list[PhotoHit]:
-        """The k nearest photos among those matching ``filters``, best first."""
+        """The k nearest photos among those matching ``filters``, best first (ties by path)."""
+
+    def rank_photos(
+        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
+    ) -> list[RankedPhoto]:
+        """``knn_photos`` reduced to id, path and score: the same photos in the same order, without fetching
+        their documents."""
+
+    def get_photos(self, ids: Sequence[str]) -> list[PhotoHit]:
+        """The stored photos with these ids (score 1.0), in the order asked; ids not stored are left out."""
 
     def list_photos(self, filters: SearchFilters | None = None, limit: int = 1000) -> list[PhotoHit]:
         """Photos matching ``filters`` without a vector query (score 1.0), newest first."""

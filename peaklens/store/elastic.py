@@ -30,6 +30,7 @@ from peaklens.records import (
     PhotoDoc,
     PhotoHit,
     PhotoUpdate,
+    RankedPhoto,
     SearchFilters,
 )
 from peaklens.store.fields import check_facet_field, local_date, newest_first, wall_clock
@@ -542,6 +543,32 @@ class ElasticStore:
         hits = [_photo_hit(hit) for hit in response["hits"]["hits"]]
         hits.sort(key=lambda h: (-h.score, h.path))
         return hits[:k]
+
+    def rank_photos(
+        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
+    ) -> list[RankedPhoto]:
+        if k <= 0 or not self._exists(self.photos):
+            return []
+        body = knn_body(
+            np.asarray(vector, dtype=np.float32).tolist(), k, num_candidates, filters, source=("path",)
+        )
+        response = self._call(lambda: self.es.search(index=self.photos, **body))
+        ranked = [
+            RankedPhoto(
+                hit["_id"], (hit.get("_source") or {}).get("path", ""), float(hit.get("_score") or 0.0)
+            )
+            for hit in response["hits"]["hits"]
+        ]
+        ranked.sort(key=lambda r: (-r.score, r.path))
+        return ranked[:k]
+
+    def get_photos(self, ids: Sequence[str]) -> list[PhotoHit]:
+        if not ids or not self._exists(self.photos):
+            return []
+        wanted = list(dict.fromkeys(ids))
+        response = self._call(lambda: self.es.mget(index=self.photos, ids=wanted, source=PHOTO_SOURCE))
+        found = {doc["_id"]: _photo_hit(doc, 1.0) for doc in response["docs"] if doc.get("found")}
+        return [found[i] for i in wanted if i in found]
 
     def list_photos(self, filters: SearchFilters | None = None, limit: int = 1000) -> list[PhotoHit]:
         if not self._exists(self.photos):

@@ -1,14 +1,16 @@
 """The embedded store: LanceDB tables on disk, zero setup (see docs/STORES.md for why LanceDB).
 
 LanceDB holds the documents; kNN runs on a memory-mapped float32 matrix of the vectors beside them
-(``peaklens.store.vectors``: exact below 200 000 photos, IVF lists above, both faster than LanceDB's own index
-at those sizes), with filters applied as a boolean mask before the k nearest are taken, as ``knn.filter`` does
-in Elasticsearch. Counts, listings and facets use LanceDB's SQL filter (``where_clause``). Scores are reported
+(``peaklens.store.vectors``: a float32 scan below 100 000 photos, an 8-bit scan re-scored in float32 above,
+both faster than LanceDB's own index at those sizes), with filters applied as a boolean mask before the k nearest are taken, as ``knn.filter`` does
+in Elasticsearch. Rankings come from the matrix and the filter columns alone; only the photos shown are
+fetched from LanceDB. Counts, listings and facets use LanceDB's SQL filter (``where_clause``). Scores are reported
 like Elasticsearch's cosine similarity, (1 + cos) / 2, from the exact float32 cosine.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from peaklens.config import Settings
 from peaklens.errors import PeaklensError, StoreUnavailable
@@ -35,6 +38,7 @@ from peaklens.records import (
     PhotoDoc,
     PhotoHit,
     PhotoUpdate,
+    RankedPhoto,
     SearchFilters,
 )
 from peaklens.store import prefilter, vectors
@@ -535,30 +539,87 @@ class EmbeddedStore:
         self._columns = prefilter.load_columns(data, matrix.ids, version, matrix.generation)
         return self._columns
 
-    @_guarded
-    def knn_photos(
-        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
-    ) -> list[PhotoHit]:
+    def _nearest(
+        self, vector: np.ndarray, k: int, filters: SearchFilters | None
+    ) -> tuple[Any, prefilter.PhotoColumns, np.ndarray, np.ndarray] | None:
+        """(table, filter columns, matrix positions, cosines) of the k nearest, or None without photos."""
         table = self._table(self.photos_name)
         if table is None or k <= 0:
-            return []
+            return None
         matrix = self.vector_matrix(table)
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if query.shape[0] != matrix.vectors.shape[1]:
             _query_vector(table, self.photos_name, query)  # raises the one-line dimension error
         columns = self._filter_columns(table, matrix)
         positions, cosines = vectors.nearest(matrix, query, k, columns.mask(filters))
+        return table, columns, positions, cosines
+
+    def _fetch(self, table: Any, columns: prefilter.PhotoColumns, positions: np.ndarray) -> list[PhotoHit]:
+        """The photos at these matrix positions (score 1.0), in that order: one ``take_row_ids``, or by id
+        when the table changed since the filter columns were read."""
         if len(positions) == 0:
             return []
-        wanted = {str(matrix.ids[int(p)]): float(c) for p, c in zip(positions, cosines, strict=True)}
+        ids = columns.ids.take(pa.array(positions)).to_pylist()
         rows = table.take_row_ids([int(columns.row_ids[p]) for p in positions]).select(_PHOTO_COLUMNS)
         fetched = {row["id"]: row for row in rows.to_arrow().to_pylist()}
-        if set(fetched) != set(wanted):  # the table changed under us: fetch by id instead
-            clause = "id IN (" + ", ".join(sql_string(i) for i in wanted) + ")"
-            fetched = {row["id"]: row for row in self._rows(clause, limit=len(wanted))}
-        hits = [_hit(fetched[i], _score_of_cosine(c)) for i, c in wanted.items() if i in fetched]
+        if set(fetched) != set(ids):
+            clause = "id IN (" + ", ".join(sql_string(i) for i in ids) + ")"
+            fetched = {row["id"]: row for row in self._rows(clause, limit=len(ids))}
+        return [_hit(fetched[i], 1.0) for i in ids if i in fetched]
+
+    @_guarded
+    def knn_photos(
+        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
+    ) -> list[PhotoHit]:
+        found = self._nearest(vector, k, filters)
+        if found is None:
+            return []
+        table, columns, positions, cosines = found
+        ids = columns.ids.take(pa.array(positions)).to_pylist()
+        score = {doc_id: _score_of_cosine(c) for doc_id, c in zip(ids, cosines.tolist(), strict=True)}
+        hits = [
+            dataclasses.replace(hit, score=score[hit.id]) for hit in self._fetch(table, columns, positions)
+        ]
         hits.sort(key=lambda h: (-h.score, h.path))
         return hits
+
+    @_guarded
+    def rank_photos(
+        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
+    ) -> list[RankedPhoto]:
+        found = self._nearest(vector, k, filters)
+        if found is None:
+            return []
+        _table, columns, positions, cosines = found
+        picked = pa.array(positions)
+        ranked = [
+            RankedPhoto(doc_id, path, _score_of_cosine(cosine))
+            for doc_id, path, cosine in zip(
+                columns.ids.take(picked).to_pylist(),
+                columns.paths.take(picked).to_pylist(),
+                cosines.tolist(),
+                strict=True,
+            )
+        ]
+        ranked.sort(key=lambda r: (-r.score, r.path))
+        return ranked
+
+    @_guarded
+    def get_photos(self, ids: Sequence[str]) -> list[PhotoHit]:
+        table = self._table(self.photos_name)
+        wanted = list(dict.fromkeys(ids))
+        if table is None or not wanted:
+            return []
+        columns = self._filter_columns(table, self.vector_matrix(table))
+        # per matrix row, its place in ``wanted`` (-1 if not asked): one pass, no index of every id held
+        place = pc.fill_null(pc.index_in(columns.ids, value_set=pa.array(wanted, pa.string())), -1)
+        places = place.to_numpy(zero_copy_only=False)
+        positions = np.flatnonzero((places >= 0) & columns.present)
+        if len(positions) == len(wanted):
+            return self._fetch(table, columns, positions[np.argsort(places[positions])])
+        clause = "id IN (" + ", ".join(sql_string(i) for i in wanted) + ")"
+        fetched = {row["id"]: _hit(row, 1.0) for row in self._rows(clause, limit=len(wanted))}
+        return [fetched[i] for i in wanted if i in fetched]
 
     @_guarded
     def list_photos(self, filters: SearchFilters | None = None, limit: int = 1000) -> list[PhotoHit]:

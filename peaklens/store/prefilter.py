@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from peaklens.filters import utc
 from peaklens.records import SearchFilters
 
-COLUMNS = ["id", "lat", "lon", "shot_time", "local_date", "predicted_peaks", "peaks_in_frame"]
+COLUMNS = ["id", "path", "lat", "lon", "shot_time", "local_date", "predicted_peaks", "peaks_in_frame"]
 _EPOCH = date(1970, 1, 1)
 
 
@@ -38,11 +38,14 @@ class PeakLists:
 
 @dataclass
 class PhotoColumns:
-    """Per matrix position: the Lance row id (for fetching hits) and the filter values (NaN when absent)."""
+    """Per matrix position: the photo id, the Lance row id (for fetching hits), the path (rankings break ties by it) and
+    the filter values (NaN when absent)."""
 
     version: int
     generation: str
+    ids: pa.Array
     row_ids: np.ndarray
+    paths: pa.Array
     present: np.ndarray
     lat: np.ndarray
     lon: np.ndarray
@@ -109,12 +112,17 @@ def load_columns(table: pa.Table, matrix_ids: pa.Array, version: int, generation
     present[positions] = True
     row_ids = np.zeros(rows, dtype=np.uint64)
     row_ids[positions] = table.column("_rowid").to_numpy()
+    row_of_position = np.full(rows, -1, dtype=np.int64)
+    row_of_position[positions] = np.arange(len(positions))
+    paths = table.column("path").combine_chunks().take(pa.array(row_of_position, mask=row_of_position < 0))
     shot = pc.cast(pc.cast(table.column("shot_time"), pa.timestamp("us", tz="UTC")), pa.int64())
     day = pc.cast(pc.cast(table.column("local_date"), pa.date32()), pa.int32())
     return PhotoColumns(
         version=version,
         generation=generation,
+        ids=matrix_ids,
         row_ids=row_ids,
+        paths=paths,
         present=present,
         lat=_floats(table.column("lat"), positions, rows),
         lon=_floats(table.column("lon"), positions, rows),

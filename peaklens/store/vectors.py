@@ -1,11 +1,13 @@
-"""The embedded store's kNN: photo vectors in one memory-mapped float32 matrix, searched exactly or through IVF.
+"""The embedded store's kNN: every photo vector in one memory-mapped float32 matrix, scanned exactly; from
+``QUANTISED_MIN_ROWS`` photos on, scanned through an 8-bit copy and re-scored in float32.
 
 Why not LanceDB's own ANN index: measured on 2 cores at 1 M × 768-d, its IVF_HNSW_SQ took 847 ms per query
 with every partition probed (the setting that gave recall), 90 ms at recall@10 0.975 with its best sweep, and
-700 s to build, while a plain matrix-vector product over the same float32 vectors takes ~260 ms and is exact.
-Here the vectors sit in a file grouped by IVF list (k-means centroids), so probing a list is one contiguous
-read and a query reads only the lists nearest to it; below ``IVF_MIN_ROWS`` photos (measured crossover) the
-whole matrix is scanned. Scores are always exact float32 cosines. Measurements: docs/STORES.md.
+700 s to build. A query here is memory-bandwidth bound: float32 is 3 KB a photo, the 8-bit copy 768 bytes, and
+ONNX Runtime's int8 matrix product (VNNI/AMX where the CPU has them) reads it at the memory's speed. The
+8-bit scan only chooses candidates: the best ``rescored(k)`` of them are scored again from the float32 rows,
+so every score returned is the exact float32 cosine and a photo is missed only when quantisation moves it
+across hundreds of places. Measurements: docs/STORES.md.
 
 The matrix is rebuilt from the table when the store's vector *generation* (bumped by every upsert or delete)
 differs from the one it was built at; metadata-only updates keep it.
@@ -16,45 +18,52 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
 
-#: below this many photos a query scans every vector (as fast as probing lists at that size; docs/STORES.md)
-IVF_MIN_ROWS = 200_000
-#: mean photos per IVF list
-ROWS_PER_LIST = 250
-#: share of the (filter-matching) photos a query reads, nearest lists first; recall@10 >= 0.98 measured
-SCAN_FRACTION = 0.15
-#: ...and never fewer photos than this (a few milliseconds of reading)
-MIN_SCAN_ROWS = 20_000
-#: k-means trains on this many photos per list (a sample), for this many rounds
-TRAIN_ROWS_PER_LIST = 16
-KMEANS_ROUNDS = 6
-#: filters matching fewer photos than this are answered by scanning exactly those photos
-EXACT_FILTER_ROWS = 50_000
+#: from this many photos on, queries scan the 8-bit copy (below, float32 is as fast: docs/STORES.md)
+QUANTISED_MIN_ROWS = 100_000
+#: a filter keeping less than this share of the photos is answered by reading exactly those photos' float32
+#: rows (a scattered read costs about twice a streamed one); the share is 4 times smaller for the 8-bit scan
+GATHER_SHARE = 0.25
+#: the 8-bit scan's candidates re-scored in float32: at least this many...
+RESCORE_MIN = 1_000
+#: ...and this many per result asked for
+RESCORE_PER_RESULT = 2
 SMALL_BLOCK_ROWS = 32_768
 _CHUNK = 65_536
+_CODE_OFFSET = 128
 
 
 @dataclass
 class VectorMatrix:
-    """Every photo vector, rows grouped by IVF list when ``centroids`` is set (``offsets[i]:offsets[i+1]``)."""
+    """Every photo vector in float32, plus its 8-bit codes when ``codes`` is set (``vector ≈ (code − 128) ·
+    step`` per dimension)."""
 
     ids: pa.Array
     vectors: np.ndarray
-    centroids: np.ndarray | None
-    offsets: np.ndarray | None
+    codes: np.ndarray | None
+    steps: np.ndarray | None
     generation: str
 
     @property
     def rows(self) -> int:
         return int(self.vectors.shape[0])
+
+
+def _mapped(path: Path, dtype: type, rows: int, dim: int) -> np.ndarray:
+    """A plain ndarray view of a file mapping: numpy's memmap subclass slows every product."""
+    if not rows:
+        return np.zeros((0, dim), dtype=dtype)
+    return np.asarray(np.memmap(path, dtype=dtype, mode="r", shape=(rows, dim)))
 
 
 def open_matrix(folder: Path, generation: str) -> VectorMatrix | None:
@@ -64,58 +73,45 @@ def open_matrix(folder: Path, generation: str) -> VectorMatrix | None:
         if state.get("generation") != generation:
             return None
         rows, dim = int(state["rows"]), int(state["dim"])
-        vectors = (  # a plain ndarray view of the mapping: numpy's memmap subclass slows every product
-            np.asarray(np.memmap(folder / "vectors.f32", dtype=np.float32, mode="r", shape=(rows, dim)))
-            if rows
-            else np.zeros((0, dim), dtype=np.float32)
-        )
+        vectors = _mapped(folder / "vectors.f32", np.float32, rows, dim)
         ids = feather.read_table(folder / "ids.arrow", memory_map=True).column("id").combine_chunks()
-        centroids = offsets = None
-        if state.get("ivf"):
-            centroids = np.load(folder / "centroids.npy")
-            offsets = np.load(folder / "offsets.npy")
+        codes = steps = None
+        if state.get("quantised"):
+            codes = _mapped(folder / "codes.u8", np.uint8, rows, dim)
+            steps = np.load(folder / "steps.npy")
     except (OSError, ValueError, KeyError):
         return None
-    return VectorMatrix(ids, vectors, centroids, offsets, generation)
+    return VectorMatrix(ids, vectors, codes, steps, generation)
 
 
 def build_matrix(
-    folder: Path, batches: Iterable[tuple[pa.Array, np.ndarray]], dim: int, generation: str
+    folder: Path,
+    batches: Iterable[tuple[pa.Array, np.ndarray]],
+    dim: int,
+    generation: str,
+    quantise_from_rows: int | None = None,
 ) -> VectorMatrix:
-    """Write every (ids, vectors) batch to a new matrix, grouped by IVF list from ``IVF_MIN_ROWS`` rows on,
-    and swap it in for the old one (readers holding the old files keep them until they let go)."""
+    """Write every (ids, vectors) batch to a new matrix, with 8-bit codes from ``quantise_from_rows`` rows
+    on (default ``QUANTISED_MIN_ROWS``), and swap it in for the old one (readers holding the old files keep
+    them until they let go)."""
+    threshold = QUANTISED_MIN_ROWS if quantise_from_rows is None else quantise_from_rows
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = folder.with_name(f"{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     work.mkdir()
     try:
         id_chunks: list[pa.Array] = []
         rows = 0
-        with open(work / "raw.f32", "wb") as raw_file:
+        with open(work / "vectors.f32", "wb") as raw_file:
             for ids, vectors in batches:
                 block = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dim)
                 raw_file.write(block.tobytes())
                 id_chunks.append(ids)
                 rows += block.shape[0]
         ids = pa.concat_arrays(id_chunks) if id_chunks else pa.array([], pa.string())
-        state: dict[str, object] = {"generation": generation, "rows": rows, "dim": dim, "ivf": False}
-        if rows >= IVF_MIN_ROWS:
-            raw = np.memmap(work / "raw.f32", dtype=np.float32, mode="r", shape=(rows, dim))
-            centroids = train_centroids(raw, max(1, rows // ROWS_PER_LIST))
-            labels = assign(raw, centroids)
-            order = np.argsort(labels, kind="stable")
-            offsets = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=len(centroids)))])
-            grouped = np.memmap(work / "vectors.f32", dtype=np.float32, mode="w+", shape=(rows, dim))
-            for start in range(0, rows, _CHUNK):
-                grouped[start : start + _CHUNK] = raw[order[start : start + _CHUNK]]
-            grouped.flush()
-            del grouped, raw
-            (work / "raw.f32").unlink()
-            ids = ids.take(pa.array(order))
-            np.save(work / "centroids.npy", centroids)
-            np.save(work / "offsets.npy", offsets.astype(np.int64))
-            state["ivf"] = True
-        else:
-            os.replace(work / "raw.f32", work / "vectors.f32")
+        state: dict[str, object] = {"generation": generation, "rows": rows, "dim": dim, "quantised": False}
+        if rows and rows >= threshold:
+            _write_codes(work, _mapped(work / "vectors.f32", np.float32, rows, dim))
+            state["quantised"] = True
         feather.write_feather(pa.table({"id": ids}), work / "ids.arrow", compression="uncompressed")
         (work / "state.json").write_text(json.dumps(state), encoding="utf-8")
         old = folder.with_name(f"{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.old")
@@ -131,78 +127,59 @@ def build_matrix(
     return built
 
 
-def train_centroids(vectors: np.ndarray, lists: int, seed: int = 0) -> np.ndarray:
-    """Spherical k-means on a sample: unit centroids, each row to the centroid of highest dot product."""
-    rng = np.random.default_rng(seed)
-    rows = vectors.shape[0]
-    sample_size = min(rows, lists * TRAIN_ROWS_PER_LIST)
-    sample = np.asarray(vectors[np.sort(rng.choice(rows, size=sample_size, replace=False))], dtype=np.float32)
-    centroids = sample[rng.choice(sample_size, size=lists, replace=False)].copy()
-    for _ in range(KMEANS_ROUNDS):
-        labels = assign(sample, centroids)
-        order = np.argsort(labels, kind="stable")
-        counts = np.bincount(labels, minlength=lists)
-        sums = np.zeros_like(centroids)
-        filled = counts > 0
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[filled]
-        sums[filled] = np.add.reduceat(sample[order], starts, axis=0)
-        empty = ~filled
-        sums[empty] = sample[rng.choice(sample_size, size=int(empty.sum()), replace=False)]
-        centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-    return centroids.astype(np.float32)
+def _write_codes(work: Path, vectors: np.ndarray) -> None:
+    """Symmetric 8-bit codes per dimension: step = the dimension's largest magnitude / 127, stored as
+    uint8 around 128 (the layout ONNX Runtime's fastest u8 × s8 product reads)."""
+    rows, dim = vectors.shape
+    largest = np.zeros(dim, dtype=np.float32)
+    for start in range(0, rows, _CHUNK):
+        largest = np.maximum(largest, np.abs(vectors[start : start + _CHUNK]).max(axis=0))
+    steps = np.where(largest > 0, largest / 127.0, 1.0).astype(np.float32)
+    codes = np.memmap(work / "codes.u8", dtype=np.uint8, mode="w+", shape=(rows, dim))
+    for start in range(0, rows, _CHUNK):
+        block = np.rint(vectors[start : start + _CHUNK] / steps) + _CODE_OFFSET
+        codes[start : start + _CHUNK] = np.clip(block, 1, 255).astype(np.uint8)
+    codes.flush()
+    del codes
+    np.save(work / "steps.npy", steps)
 
 
-def assign(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    labels = np.empty(vectors.shape[0], dtype=np.int64)
-    step = max(1, _CHUNK * 64 // max(64, len(centroids)))  # keeps the score block near 256 MB
-    for start in range(0, vectors.shape[0], step):
-        block = np.asarray(vectors[start : start + step], dtype=np.float32)
-        labels[start : start + step] = np.argmax(block @ centroids.T, axis=1)
-    return labels
+def rescored(k: int) -> int:
+    """How many of the 8-bit scan's best candidates are scored again in float32 for ``k`` results."""
+    return max(RESCORE_MIN, RESCORE_PER_RESULT * k)
 
 
 def nearest(
     matrix: VectorMatrix, query: np.ndarray, k: int, allowed: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions and cosines of the ``k`` rows nearest to ``query`` among the ``allowed`` ones, best first.
+    """Positions and exact float32 cosines of the ``k`` rows nearest to ``query`` among the ``allowed``
+    ones, best first.
 
-    Exact below ``IVF_MIN_ROWS`` (or when the filter keeps fewer than ``EXACT_FILTER_ROWS`` rows); otherwise
-    the nearest lists are read until ``SCAN_FRACTION`` of the allowed rows (and at least ``k`` of them) are
-    scored, so a filter that keeps few photos still yields ``k`` when ``k`` exist.
+    A filter keeping under ``GATHER_SHARE`` of the photos (a quarter of it with codes) scans exactly those
+    photos. Otherwise every row is
+    scored — in float32 below ``QUANTISED_MIN_ROWS``, else through the 8-bit codes, whose best
+    ``rescored(k)`` allowed rows are then scored in float32 — and disallowed rows are set aside, so a filter
+    never yields fewer than ``k`` when ``k`` photos match.
     """
     query = np.asarray(query, dtype=np.float32).reshape(-1)
     matching = matrix.rows if allowed is None else int(np.count_nonzero(allowed))
     if matching == 0 or k <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    if allowed is not None and matching < EXACT_FILTER_ROWS:
+    share = GATHER_SHARE if matrix.codes is None else GATHER_SHARE / 4
+    if allowed is not None and matching < share * matrix.rows:
         positions = np.flatnonzero(allowed)
         return _top(positions, _scores(matrix.vectors[positions], query), k)
-    if matrix.centroids is None or matrix.offsets is None:
+    if matrix.codes is None or matrix.steps is None:
         scores = _scores(matrix.vectors, query)
-        if allowed is None:
-            return _top(np.arange(matrix.rows), scores, k)
-        positions = np.flatnonzero(allowed)
-        return _top(positions, scores[positions], k)
-    wanted = min(matching, max(k, MIN_SCAN_ROWS, int(np.ceil(SCAN_FRACTION * matching))))
-    order = np.argsort(-(matrix.centroids @ query))
-    found_positions: list[np.ndarray] = []
-    found_scores: list[np.ndarray] = []
-    scanned = 0
-    for lst in order:
-        start, stop = int(matrix.offsets[lst]), int(matrix.offsets[lst + 1])
-        if stop == start:
-            continue
-        scores = _scores(matrix.vectors[start:stop], query)
-        positions = np.arange(start, stop)
-        if allowed is not None:
-            keep = allowed[start:stop]
-            positions, scores = positions[keep], scores[keep]
-        found_positions.append(positions)
-        found_scores.append(scores)
-        scanned += len(positions)
-        if scanned >= wanted:
-            break
-    return _top(np.concatenate(found_positions), np.concatenate(found_scores), k)
+        if allowed is not None and matching < matrix.rows:
+            scores[~allowed] = -np.inf
+        return _top(np.arange(matrix.rows), scores, min(k, matching))
+    approximate = _code_scores(matrix.codes, matrix.steps, query)
+    if allowed is not None and matching < matrix.rows:
+        approximate[~allowed] = np.iinfo(np.int32).min
+    candidates = _top(np.arange(matrix.rows), approximate, min(rescored(k), matching))[0]
+    candidates.sort()  # ascending positions: the float32 rows are read in file order
+    return _top(candidates, _scores(matrix.vectors[candidates], query), min(k, matching))
 
 
 def _scores(block: np.ndarray, query: np.ndarray) -> np.ndarray:
@@ -213,9 +190,54 @@ def _scores(block: np.ndarray, query: np.ndarray) -> np.ndarray:
     return np.asarray(block @ query)
 
 
+def _code_scores(codes: np.ndarray, steps: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Σ code · round(query · step / t) per row, int32: a positive multiple of the approximate cosine plus
+    a constant (the 128 offset), so it orders rows as the cosine would."""
+    weights = query * steps
+    largest = float(np.abs(weights).max())
+    scale = 127.0 / largest if largest > 0 else 1.0
+    quantised = np.clip(np.rint(weights * scale), -127, 127).astype(np.int8).reshape(-1, 1)
+    (product,) = _int8_session().run(None, {"codes": codes, "query": quantised})
+    return np.asarray(product).reshape(-1)
+
+
+_SESSION: Any = None
+_SESSION_LOCK = threading.Lock()
+
+
+def _int8_session() -> Any:
+    """One ONNX Runtime ``MatMulInteger`` (uint8 codes × int8 query → int32), built once per process; only
+    stores of ``QUANTISED_MIN_ROWS`` photos or more load onnxruntime for it."""
+    global _SESSION
+    with _SESSION_LOCK:
+        if _SESSION is None:
+            import onnxruntime as ort
+            from onnx import TensorProto, helper
+
+            graph = helper.make_graph(
+                [helper.make_node("MatMulInteger", ["codes", "query"], ["scores"])],
+                "code_scores",
+                [
+                    helper.make_tensor_value_info("codes", TensorProto.UINT8, ["rows", "dim"]),
+                    helper.make_tensor_value_info("query", TensorProto.INT8, ["dim", 1]),
+                ],
+                [helper.make_tensor_value_info("scores", TensorProto.INT32, ["rows", 1])],
+            )
+            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+            model.ir_version = 8
+            options = ort.SessionOptions()
+            options.log_severity_level = 3
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # a shared machine
+            _SESSION = ort.InferenceSession(
+                model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        return _SESSION
+
+
 def _top(positions: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` highest scores (float32 cosines or int32 code scores) and their positions, best first."""
     if len(scores) > k:
-        best = np.argpartition(-scores, k - 1)[:k]
+        best = np.argpartition(scores, len(scores) - k)[len(scores) - k :]
         positions, scores = positions[best], scores[best]
-    order = np.argsort(-scores, kind="stable")
+    order = np.argsort(-scores.astype(np.float64), kind="stable")
     return positions[order], scores[order].astype(np.float32)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from peaklens.config import Settings
@@ -91,7 +92,8 @@ def knn_paths(
 
 def test_empty_index_answers_empty(store: PhotoStore) -> None:
     assert store.count_photos() == 0
-    assert store.knn_photos(vec(1), 5, 100) == []
+    assert store.knn_photos(vec(1), 5, 100) == [] and store.rank_photos(vec(1), 5, 100) == []
+    assert store.get_photos(["nope"]) == []
     assert store.peak_facets() == []
     assert store.photo_signatures() == {}
     assert store.list_photos() == []
@@ -128,6 +130,41 @@ def test_knn_ranks_the_nearest_first_with_elasticsearch_cosine_scores(filled: Ph
     assert hits[0].path == "trek/ama1.jpg" and hits[0].predicted_peaks == ["Ama Dablam", "Kangtega"]
     assert hits[0].peak_scores == pytest.approx([0.8, 0.7], abs=1e-6)
     assert hits[0].gps == NAMCHE
+
+
+def test_a_ranking_is_the_knn_answer_without_the_documents(filled: PhotoStore) -> None:
+    duplicate = photo(
+        "ama1-copy", vec(1, 0.1), predicted_peaks=["Ama Dablam"]
+    )  # ties with ama1: path decides
+    filled.upsert_photos([duplicate])
+    filled.refresh()
+    for query, filters in (
+        (vec(1, 0.1), None),
+        (vec(0, 0.1, 1), SearchFilters(peaks=("Nuptse", "Ama Dablam"))),
+        (vec(1, 0), SearchFilters(bbox=BBox(28, 86, 27, 87))),
+    ):
+        ranked = filled.rank_photos(query, 5, 100, filters)
+        hits = filled.knn_photos(query, 5, 100, filters)
+        assert [(r.id, r.path) for r in ranked] == [(h.id, h.path) for h in hits]
+        assert [r.score for r in ranked] == pytest.approx([h.score for h in hits], abs=1e-6)
+    top = filled.rank_photos(vec(1, 0.1), 2, 100)
+    assert [r.id for r in top] == [
+        "ama1-copy",
+        "ama1",
+    ]  # equal scores: "trek/ama1-copy.jpg" < "trek/ama1.jpg"
+    assert top[0].score == pytest.approx(1.0, abs=1e-6) and top[0].cosine == pytest.approx(1.0, abs=1e-5)
+    assert filled.rank_photos(vec(1), 0, 100) == []
+
+
+def test_photos_are_fetched_by_id_in_the_order_asked(filled: PhotoStore) -> None:
+    fetched = filled.get_photos(["pumori", "nope", "ama1", "pumori"])
+    assert [h.id for h in fetched] == ["pumori", "ama1"]
+    assert fetched == [filled.get_photo("pumori"), filled.get_photo("ama1")]
+    assert fetched[1].predicted_peaks == ["Ama Dablam", "Kangtega"] and fetched[1].gps == NAMCHE
+    assert filled.get_photos([]) == []
+    filled.delete_photos(["ama1"])
+    filled.refresh()
+    assert [h.id for h in filled.get_photos(["ama1", "dog"])] == ["dog"]
 
 
 def test_capture_time_round_trips_with_its_offset(filled: PhotoStore) -> None:
@@ -524,7 +561,7 @@ def test_missing_table_files_are_damage_and_say_so(tmp_path: Path) -> None:
         EmbeddedStore(settings).list_photos()
 
 
-# --- the embedded store's kNN: exact below the crossover, IVF lists above, exact scores always -------------
+# --- the embedded store's kNN: float32 below the crossover, an 8-bit scan re-scored above, exact scores always --
 def _clustered(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
     centres = rng.normal(size=(20, dim))
     points = centres[rng.integers(0, 20, rows)] + 0.5 * rng.normal(size=(rows, dim))
@@ -537,18 +574,14 @@ def _exact_top(vectors_: np.ndarray, ids: list[str], query: np.ndarray, k: int) 
 
 
 @pytest.fixture
-def small_ivf(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The IVF path at test size: lists from 1000 photos, 50 photos a list, three tenths of them read per query,
-    filters never short-cut to an exact scan."""
-    monkeypatch.setattr(vectors, "IVF_MIN_ROWS", 1000)
-    monkeypatch.setattr(vectors, "ROWS_PER_LIST", 50)
-    monkeypatch.setattr(vectors, "SCAN_FRACTION", 0.3)
-    monkeypatch.setattr(vectors, "MIN_SCAN_ROWS", 0)
-    monkeypatch.setattr(vectors, "EXACT_FILTER_ROWS", 0)
+def small_quantised(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 8-bit path at test size: codes from 1000 photos on, 50 candidates re-scored (or 2 per result)."""
+    monkeypatch.setattr(vectors, "QUANTISED_MIN_ROWS", 1000)
+    monkeypatch.setattr(vectors, "RESCORE_MIN", 50)
 
 
-def test_embedded_ivf_answers_like_exact_search_with_exact_scores(
-    tmp_path: Path, small_ivf: None, monkeypatch: pytest.MonkeyPatch
+def test_embedded_8bit_scan_answers_like_exact_search_with_exact_scores(
+    tmp_path: Path, small_quantised: None
 ) -> None:
     dim, rng = 32, np.random.default_rng(7)
     vectors_ = _clustered(rng, 3000, dim)
@@ -560,7 +593,7 @@ def test_embedded_ivf_answers_like_exact_search_with_exact_scores(
     assert store.upsert_photos(docs[:2500]).failed == {}
     store.refresh()
     matrix = store.vector_matrix()
-    assert matrix.centroids is not None and matrix.rows == 2500  # built by the run's refresh, as IVF lists
+    assert matrix.codes is not None and matrix.rows == 2500  # built by the run's refresh, with 8-bit codes
 
     queries = _clustered(rng, 30, dim)
     recall = 0.0
@@ -568,29 +601,60 @@ def test_embedded_ivf_answers_like_exact_search_with_exact_scores(
         hits = store.knn_photos(query, 10, 200)
         truth = _exact_top(vectors_[:2500], ids[:2500], query, 10)
         recall += len({h.id for h in hits} & set(truth)) / 10
-        for hit in hits:
+        for hit in hits:  # re-scored: the float32 cosine, not the 8-bit estimate
             cos = float(vectors_[ids.index(hit.id)] @ query)
             assert hit.score == pytest.approx((1 + cos) / 2, abs=1e-6)
     assert recall / len(queries) >= 0.98
 
-    even = SearchFilters(peaks=("Even",))
+    even = SearchFilters(peaks=("Even",))  # half the photos: the 8-bit scan with the others set aside
+    even_ids = [i for i, p in zip(ids[:2500], peaks, strict=False) if p == ["Even"]]
+    even_vectors = np.stack([vectors_[ids.index(i)] for i in even_ids])
     hits = store.knn_photos(queries[0], 10, 200, even)
-    assert len(hits) == 10 and all(h.predicted_peaks == ["Even"] for h in hits)
-    rare = SearchFilters(peaks=("Rare",))  # 1 % of the photos: still k answers, and the right ones
+    assert [h.id for h in hits] == _exact_top(even_vectors, even_ids, queries[0], 10)
+    rare = SearchFilters(peaks=("Rare",))  # 1 % of the photos: read exactly, all k of them
     rare_ids = [i for i, p in zip(ids[:2500], peaks, strict=False) if p == ["Rare"]]
     rare_vectors = np.stack([vectors_[ids.index(i)] for i in rare_ids])
-    through_lists = store.knn_photos(queries[0], 10, 200, rare)
-    assert len(through_lists) == 10 and all(h.predicted_peaks == ["Rare"] for h in through_lists)
-    monkeypatch.setattr(vectors, "EXACT_FILTER_ROWS", 100)  # as in production: a sparse filter scans exactly
     assert [h.id for h in store.knn_photos(queries[0], 10, 200, rare)] == _exact_top(
         rare_vectors, rare_ids, queries[0], 10
     )
+    assert len(store.knn_photos(queries[0], 40, 200, rare)) == len(rare_ids) == 25
 
     assert store.upsert_photos(docs[2500:]).failed == {}  # new vectors: the matrix is rebuilt
     assert store.knn_photos(vectors_[2999], 1, 200)[0].id == ids[2999]
     assert store.vector_matrix().rows == 3000
     store.delete_photos([ids[2999]])
     assert store.knn_photos(vectors_[2999], 1, 200)[0].id != ids[2999]
+
+
+def test_the_8bit_scan_keeps_k_under_any_filter_and_rescores_enough(tmp_path: Path) -> None:
+    dim, rng = 24, np.random.default_rng(11)
+    rows = _clustered(rng, 4000, dim)
+    matrix = vectors.build_matrix(
+        tmp_path / "m",
+        [(pa.array([f"r{i}" for i in range(len(rows))]), rows)],
+        dim,
+        "g",
+        quantise_from_rows=0,
+    )
+    assert matrix.codes is not None and matrix.codes.dtype == np.uint8
+    # the codes reproduce every vector to within half a step per dimension
+    steps = np.abs(rows).max(axis=0) / 127
+    error = np.abs((matrix.codes.astype(np.float32) - 128) * steps - rows)
+    assert np.all(error <= steps / 2 + 1e-6)
+    query = _clustered(rng, 1, dim)[0]
+    for share in (1.0, 0.5, 0.1):  # 10 % keeps the 8-bit scan (gathering starts below 6.25 %)
+        allowed = rng.random(len(rows)) < share
+        exact = rows @ query
+        exact[~allowed] = -np.inf
+        for k in (1, 10, 600):
+            positions, cosines = vectors.nearest(matrix, query, k, allowed if share < 1 else None)
+            want = min(k, int(allowed.sum()))
+            assert len(positions) == want and allowed[positions].all()
+            np.testing.assert_allclose(cosines, rows[positions] @ query, atol=1e-6)
+            assert np.all(np.diff(cosines) <= 1e-7)
+            truth = set(np.argsort(-exact)[:want].tolist())
+            assert len(truth & set(positions.tolist())) >= 0.98 * want
+    assert vectors.rescored(10) == vectors.RESCORE_MIN and vectors.rescored(5000) == 10_000
 
 
 def test_embedded_matrix_survives_metadata_updates_and_new_processes(
@@ -622,5 +686,5 @@ def test_embedded_exact_below_the_crossover(tmp_path: Path) -> None:
     store = EmbeddedStore(Settings(store="embedded", data_dir=tmp_path / "store"))
     store.ensure_indices(DIM)
     store.upsert_photos(ALBUM)
-    assert store.vector_matrix().centroids is None
+    assert store.vector_matrix().codes is None
     assert [h.id for h in store.knn_photos(vec(1, 0.1), 3, 3)] == ["ama1", "ama2", "fiji"]
