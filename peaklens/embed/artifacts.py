@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 #: ONNX opset of the exports (ONNX Runtime 1.17+ runs it)
 OPSET = 18
 #: bump when what export writes changes, so older exports are not reused
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2  # 2: int8 vision tower fused (SkipLayerNormalization, FastGelu), patch Conv in fp32
 RANDOM_BASE = "random-base"
 MANIFEST = "manifest.json"
 

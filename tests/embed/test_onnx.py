@@ -8,9 +8,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 from PIL import Image
 
@@ -72,13 +74,23 @@ def test_int8_export_agrees_with_fp32(folder: Path, tmp_path: Path) -> None:
     int8 = load_embedder(_settings(folder, tmp_path, precision="int8"))
     assert isinstance(int8, OnnxEmbedder) and int8.precision == "int8"
     manifest = json.loads((int8.folder / "manifest.json").read_text())
-    assert manifest["int8"] == {"weights": "QInt8", "per_channel": False, "reduce_range": True}
+    assert manifest["int8"] == {
+        "weights": "QInt8",
+        "per_channel": False,
+        "reduce_range": True,
+        "ops": {"vision.onnx": ["MatMul"], "text.onnx": None},
+        "vision_fusions": True,
+    }
     for a, b in (
         (fp32.embed_images(_photos()), int8.embed_images(_photos())),
         (fp32.embed_texts(TEXTS), int8.embed_texts(TEXTS)),
     ):
         assert (a * b).sum(axis=1).min() > 0.99
-    assert (int8.folder / "vision.onnx").stat().st_size < 0.6 * (fp32.folder / "vision.onnx").stat().st_size
+    assert (int8.folder / "text.onnx").stat().st_size < 0.6 * (fp32.folder / "text.onnx").stat().st_size
+    vision_ops = Counter(node.op_type for node in onnx.load(int8.folder / "vision.onnx").graph.node)
+    assert vision_ops["SkipLayerNormalization"] > 0 and vision_ops["FastGelu"] > 0  # fused before quantising
+    assert vision_ops["DynamicQuantizeMatMul"] > 0  # the weight products in int8...
+    assert vision_ops["ConvInteger"] == 0  # ...but the patch embedding
 
 
 def test_export_is_made_once_and_keyed_by_the_weights(tiny_siglip: Path, tmp_path: Path) -> None:
