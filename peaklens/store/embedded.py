@@ -535,7 +535,8 @@ class EmbeddedStore:
         held = self._columns
         if held is not None and held.version == version and held.generation == matrix.generation:
             return held
-        data = table.search().with_row_id(True).select(prefilter.COLUMNS).to_arrow()
+        wanted = list(dict.fromkeys(prefilter.COLUMNS + prefilter.SHOWN))
+        data = table.search().with_row_id(True).select(wanted).to_arrow()
         self._columns = prefilter.load_columns(data, matrix.ids, version, matrix.generation)
         return self._columns
 
@@ -555,17 +556,21 @@ class EmbeddedStore:
         return table, columns, positions, cosines
 
     def _fetch(self, table: Any, columns: prefilter.PhotoColumns, positions: np.ndarray) -> list[PhotoHit]:
-        """The photos at these matrix positions (score 1.0), in that order: one ``take_row_ids``, or by id
-        when the table changed since the filter columns were read."""
+        """The photos at these matrix positions (score 1.0), in that order: the shown columns from memory,
+        ``extra_json`` by one ``take_row_ids``; by id from the table when it changed since they were read."""
         if len(positions) == 0:
             return []
-        ids = columns.ids.take(pa.array(positions)).to_pylist()
-        rows = table.take_row_ids([int(columns.row_ids[p]) for p in positions]).select(_PHOTO_COLUMNS)
-        fetched = {row["id"]: row for row in rows.to_arrow().to_pylist()}
-        if set(fetched) != set(ids):
-            clause = "id IN (" + ", ".join(sql_string(i) for i in ids) + ")"
-            fetched = {row["id"]: row for row in self._rows(clause, limit=len(ids))}
-        return [_hit(fetched[i], 1.0) for i in ids if i in fetched]
+        picked = pa.array(positions)
+        rows = columns.shown.take(picked).to_pylist()
+        ids = [row["id"] for row in rows]
+        taken = table.take_row_ids([int(columns.row_ids[p]) for p in positions]).select(["id", "extra_json"])
+        extras = {row["id"]: row["extra_json"] for row in taken.to_arrow().to_pylist()}
+        if None in ids or set(extras) != set(ids):
+            wanted = columns.ids.take(picked).to_pylist()
+            clause = "id IN (" + ", ".join(sql_string(i) for i in wanted) + ")"
+            fetched = {row["id"]: row for row in self._rows(clause, limit=len(wanted))}
+            return [_hit(fetched[i], 1.0) for i in wanted if i in fetched]
+        return [_hit({**row, "extra_json": extras[row["id"]]}, 1.0) for row in rows]
 
     @_guarded
     def knn_photos(
@@ -596,7 +601,7 @@ class EmbeddedStore:
             RankedPhoto(doc_id, path, _score_of_cosine(cosine))
             for doc_id, path, cosine in zip(
                 columns.ids.take(picked).to_pylist(),
-                columns.paths.take(picked).to_pylist(),
+                columns.shown.column("path").take(picked).to_pylist(),
                 cosines.tolist(),
                 strict=True,
             )

@@ -169,17 +169,17 @@ def nearest(
     if allowed is not None and matching < share * matrix.rows:
         positions = np.flatnonzero(allowed)
         return _top(positions, _scores(matrix.vectors[positions], query), k)
+    # the disallowed rows are dropped, not set to -inf: selecting among many equal values is slow
+    kept = np.arange(matrix.rows) if allowed is None or matching == matrix.rows else np.flatnonzero(allowed)
     if matrix.codes is None or matrix.steps is None:
         scores = _scores(matrix.vectors, query)
-        if allowed is not None and matching < matrix.rows:
-            scores[~allowed] = -np.inf
-        return _top(np.arange(matrix.rows), scores, min(k, matching))
+        return _top(kept, scores if len(kept) == matrix.rows else scores[kept], k)
     approximate = _code_scores(matrix.codes, matrix.steps, query)
-    if allowed is not None and matching < matrix.rows:
-        approximate[~allowed] = np.iinfo(np.int32).min
-    candidates = _top(np.arange(matrix.rows), approximate, min(rescored(k), matching))[0]
+    if len(kept) < matrix.rows:
+        approximate = approximate[kept]
+    candidates = _top(kept, approximate, rescored(k))[0]
     candidates.sort()  # ascending positions: the float32 rows are read in file order
-    return _top(candidates, _scores(matrix.vectors[candidates], query), min(k, matching))
+    return _top(candidates, _scores(matrix.vectors[candidates], query), k)
 
 
 def _scores(block: np.ndarray, query: np.ndarray) -> np.ndarray:
