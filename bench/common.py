@@ -110,21 +110,22 @@ def cpu_flags() -> str:
 
 
 def fp32_gemm_gflops(size: int = 1024, repeat: int = 5) -> float:
-    """This CPU's float32 matrix-multiply rate (numpy/BLAS, all cores): 2·n³ FLOP per product, best of
-    ``repeat``."""
+    """This CPU's float32 matrix-multiply rate (numpy/BLAS, all cores): 2·n³ FLOP per product, the best of
+    at least ``repeat`` products and half a second of them."""
     import numpy as np
 
     rng = np.random.default_rng(0)
     a = rng.standard_normal((size, size), dtype=np.float32)
     b = rng.standard_normal((size, size), dtype=np.float32)
     a @ b
-    best = min(_seconds(lambda: a @ b) for _ in range(repeat))
-    return 2 * size**3 / best / 1e9
+    return 2 * size**3 / _best_seconds(lambda: a @ b, repeat) / 1e9
 
 
 def int8_gemm_gops(size: int = 1024, repeat: int = 5) -> float:
     """This CPU's int8 matrix-multiply rate as ONNX Runtime's dynamic int8 uses it (MatMulInteger, uint8
-    activations × int8 weights, int32 sums): 2·n³ operations per product, best of ``repeat``."""
+    activations × int8 weights, int32 sums): 2·n³ operations per product, the best of at least ``repeat``
+    products and half a second of them (one product takes ~1 ms: a few alone caught a busy moment and read
+    half the rate)."""
     import numpy as np
     import onnxruntime as ort
     from onnx import TensorProto, helper
@@ -146,8 +147,15 @@ def int8_gemm_gops(size: int = 1024, repeat: int = 5) -> float:
         "b": rng.integers(-64, 64, (size, size), dtype=np.int8),
     }
     session.run(None, feeds)
-    best = min(_seconds(lambda: session.run(None, feeds)) for _ in range(repeat))
-    return 2 * size**3 / best / 1e9
+    return 2 * size**3 / _best_seconds(lambda: session.run(None, feeds), repeat) / 1e9
+
+
+def _best_seconds(fn: Callable[[], object], repeat: int, least: float = 0.5) -> float:
+    times = [_seconds(fn)]
+    started = time.perf_counter()
+    while len(times) < repeat or time.perf_counter() - started < least:
+        times.append(_seconds(fn))
+    return min(times)
 
 
 def _seconds(fn: Callable[[], object]) -> float:

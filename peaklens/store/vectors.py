@@ -170,14 +170,12 @@ def nearest(
         positions = np.flatnonzero(allowed)
         return _top(positions, _scores(matrix.vectors[positions], query), k)
     # the disallowed rows are dropped, not set to -inf: selecting among many equal values is slow
-    kept = np.arange(matrix.rows) if allowed is None or matching == matrix.rows else np.flatnonzero(allowed)
+    kept = None if allowed is None or matching == matrix.rows else np.flatnonzero(allowed)
     if matrix.codes is None or matrix.steps is None:
         scores = _scores(matrix.vectors, query)
-        return _top(kept, scores if len(kept) == matrix.rows else scores[kept], k)
+        return _top(kept, scores if kept is None else scores[kept], k)
     approximate = _code_scores(matrix.codes, matrix.steps, query)
-    if len(kept) < matrix.rows:
-        approximate = approximate[kept]
-    candidates = _top(kept, approximate, rescored(k))[0]
+    candidates = _top(kept, approximate if kept is None else approximate[kept], rescored(k))[0]
     candidates.sort()  # ascending positions: the float32 rows are read in file order
     return _top(candidates, _scores(matrix.vectors[candidates], query), k)
 
@@ -234,10 +232,13 @@ def _int8_session() -> Any:
         return _SESSION
 
 
-def _top(positions: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` highest scores (float32 cosines or int32 code scores) and their positions, best first."""
+def _top(positions: np.ndarray | None, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` highest scores (float32 cosines or int32 code scores) and their positions (``None``: the
+    scores' own indices), best first."""
+    chosen = np.arange(len(scores))
     if len(scores) > k:
-        best = np.argpartition(scores, len(scores) - k)[len(scores) - k :]
-        positions, scores = positions[best], scores[best]
-    order = np.argsort(-scores.astype(np.float64), kind="stable")
-    return positions[order], scores[order].astype(np.float32)
+        chosen = np.argpartition(scores, len(scores) - k)[len(scores) - k :]
+    best = scores[chosen]
+    order = np.argsort(-best.astype(np.float64), kind="stable")
+    chosen = chosen[order]
+    return (chosen if positions is None else positions[chosen]), best[order].astype(np.float32)
