@@ -298,7 +298,7 @@ def search_rows(model: str, precision: Any, sizes: list[int]) -> dict[str, list[
         )
         stored = len(real)
         fill(store, real)
-        stores: list[tuple[str, object]] = [("embedded (LanceDB + float32 matrix)", store)]
+        stores: list[tuple[str, object]] = [("embedded (LanceDB + vector matrix)", store)]
         if es_url:
             es = open_store(
                 Settings(model=model, store="elasticsearch", es_url=es_url, photos_index="peaklens-bench")
@@ -319,7 +319,12 @@ def search_rows(model: str, precision: Any, sizes: list[int]) -> dict[str, list[
                         name,
                         f"{size:,}",
                         f"{size - len(real):,}",
-                        f"model {precision}; vectors float32",
+                        f"model {precision}; vectors "
+                        + (
+                            "float32"
+                            if not isinstance(target, EmbeddedStore) or target.vector_matrix().codes is None
+                            else "8-bit scan, float32 re-score"
+                        ),
                         p50_p95(text),
                         f"{floor_ms:.0f} ({floor_how})",
                         p50_p95(peak),
