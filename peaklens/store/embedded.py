@@ -69,6 +69,8 @@ _PHOTO_COLUMNS = [
     "heading_offset_deg",
     "heading_source",
 ]
+#: held in memory per table version with the filter columns; ``extra_json`` (~1 KB a photo) is taken per hit
+_HELD_COLUMNS = [name for name in _PHOTO_COLUMNS if name != "extra_json"]
 
 
 def photos_schema(dim: int) -> pa.Schema:
@@ -535,9 +537,9 @@ class EmbeddedStore:
         held = self._columns
         if held is not None and held.version == version and held.generation == matrix.generation:
             return held
-        wanted = list(dict.fromkeys(prefilter.COLUMNS + prefilter.SHOWN))
+        wanted = list(dict.fromkeys(prefilter.COLUMNS + _HELD_COLUMNS))
         data = table.search().with_row_id(True).select(wanted).to_arrow()
-        self._columns = prefilter.load_columns(data, matrix.ids, version, matrix.generation)
+        self._columns = prefilter.load_columns(data, matrix.ids, version, matrix.generation, _HELD_COLUMNS)
         return self._columns
 
     def _nearest(
@@ -572,30 +574,11 @@ class EmbeddedStore:
             return [_hit(fetched[i], 1.0) for i in wanted if i in fetched]
         return [_hit({**row, "extra_json": extras[row["id"]]}, 1.0) for row in rows]
 
-    @_guarded
-    def knn_photos(
-        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
-    ) -> list[PhotoHit]:
-        found = self._nearest(vector, k, filters)
-        if found is None:
-            return []
-        table, columns, positions, cosines = found
-        ids = columns.ids.take(pa.array(positions)).to_pylist()
-        score = {doc_id: _score_of_cosine(c) for doc_id, c in zip(ids, cosines.tolist(), strict=True)}
-        hits = [
-            dataclasses.replace(hit, score=score[hit.id]) for hit in self._fetch(table, columns, positions)
-        ]
-        hits.sort(key=lambda h: (-h.score, h.path))
-        return hits
-
-    @_guarded
-    def rank_photos(
-        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
+    @staticmethod
+    def _ranked(
+        columns: prefilter.PhotoColumns, positions: np.ndarray, cosines: np.ndarray
     ) -> list[RankedPhoto]:
-        found = self._nearest(vector, k, filters)
-        if found is None:
-            return []
-        _table, columns, positions, cosines = found
+        """The nearest rows as a ranking: best score first, ties by path (Elasticsearch's order here)."""
         picked = pa.array(positions)
         ranked = [
             RankedPhoto(doc_id, path, _score_of_cosine(cosine))
@@ -608,6 +591,28 @@ class EmbeddedStore:
         ]
         ranked.sort(key=lambda r: (-r.score, r.path))
         return ranked
+
+    @_guarded
+    def knn_photos(
+        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
+    ) -> list[PhotoHit]:
+        found = self._nearest(vector, k, filters)
+        if found is None:
+            return []
+        table, columns, positions, cosines = found
+        hits = {hit.id: hit for hit in self._fetch(table, columns, positions)}
+        return [
+            dataclasses.replace(hits[r.id], score=r.score)
+            for r in self._ranked(columns, positions, cosines)
+            if r.id in hits
+        ]
+
+    @_guarded
+    def rank_photos(
+        self, vector: np.ndarray, k: int, num_candidates: int, filters: SearchFilters | None = None
+    ) -> list[RankedPhoto]:
+        found = self._nearest(vector, k, filters)
+        return [] if found is None else self._ranked(*found[1:])
 
     @_guarded
     def get_photos(self, ids: Sequence[str]) -> list[PhotoHit]:

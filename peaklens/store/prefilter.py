@@ -20,23 +20,6 @@ from peaklens.filters import utc
 from peaklens.records import SearchFilters
 
 COLUMNS = ["id", "path", "lat", "lon", "shot_time", "local_date", "predicted_peaks", "peaks_in_frame"]
-#: read from the table with the filter columns and held for hits (every hit column but ``extra_json``)
-SHOWN = [
-    "id",
-    "path",
-    "predicted_peaks",
-    "peak_scores",
-    "lat",
-    "lon",
-    "altitude_m",
-    "heading_deg",
-    "shot_time_text",
-    "local_time",
-    "time_source",
-    "peaks_in_frame",
-    "heading_offset_deg",
-    "heading_source",
-]
 _EPOCH = date(1970, 1, 1)
 
 
@@ -62,7 +45,7 @@ class PeakLists:
 @dataclass
 class PhotoColumns:
     """Per matrix position: the photo id, the Lance row id (for fetching ``extra_json``), the filter values (NaN
-    when absent) and the ``SHOWN`` columns (null rows when absent; rankings break ties by ``shown["path"]``)."""
+    when absent) and the columns a hit shows (null rows when absent; rankings break ties by ``shown["path"]``)."""
 
     version: int
     generation: str
@@ -126,8 +109,10 @@ def _peak_lists(column: pa.ChunkedArray, positions: np.ndarray) -> PeakLists:
     return PeakLists(positions[parents][order], starts, names)
 
 
-def load_columns(table: pa.Table, matrix_ids: pa.Array, version: int, generation: str) -> PhotoColumns:
-    """``table`` holds ``COLUMNS``, ``SHOWN`` and ``_rowid``; rows whose id is not in the matrix are left out (written
+def load_columns(
+    table: pa.Table, matrix_ids: pa.Array, version: int, generation: str, shown: list[str]
+) -> PhotoColumns:
+    """``table`` holds ``COLUMNS``, the ``shown`` ones and ``_rowid``; rows whose id is not in the matrix are left out (written
     after it was built), matrix rows with no table row (deleted since) are marked absent."""
     rows = len(matrix_ids)
     where = pc.index_in(table.column("id"), value_set=matrix_ids)
@@ -139,7 +124,7 @@ def load_columns(table: pa.Table, matrix_ids: pa.Array, version: int, generation
     row_ids[positions] = table.column("_rowid").to_numpy()
     row_of_position = np.full(rows, -1, dtype=np.int64)
     row_of_position[positions] = np.arange(len(positions))
-    shown = table.select(SHOWN).take(pa.array(row_of_position, mask=row_of_position < 0))
+    held = table.select(shown).take(pa.array(row_of_position, mask=row_of_position < 0))
     shot = pc.cast(pc.cast(table.column("shot_time"), pa.timestamp("us", tz="UTC")), pa.int64())
     day = pc.cast(pc.cast(table.column("local_date"), pa.date32()), pa.int32())
     return PhotoColumns(
@@ -147,7 +132,7 @@ def load_columns(table: pa.Table, matrix_ids: pa.Array, version: int, generation
         generation=generation,
         ids=matrix_ids,
         row_ids=row_ids,
-        shown=shown,
+        shown=held,
         present=present,
         lat=_floats(table.column("lat"), positions, rows),
         lon=_floats(table.column("lon"), positions, rows),
