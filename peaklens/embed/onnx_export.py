@@ -48,6 +48,19 @@ def _quiet() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _failing_as(what: str) -> Iterator[None]:
+    """Any error inside but running out of memory becomes one ``ExportFailed`` line: ``what``, then the first
+    line of the cause (``runtime: auto`` then says it and uses torch)."""
+    try:
+        yield
+    except MemoryError:
+        raise
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ExportFailed(f"{what}: {first[:200]}") from exc
+
+
 def _pooled(output: Any) -> Any:
     pooled = getattr(output, "pooler_output", None)
     return output if pooled is None else pooled
@@ -208,17 +221,12 @@ def export_fp32(model: Any, processor: Any, model_id: str, folder: Path) -> Path
     def build(work: Path) -> None:
         vision, text = _towers(model, spec.naflex)
         names, example = _vision_example(spec)
-        try:
+        with _failing_as(f"torch.onnx could not export {model_id}"):
             _export(vision, example, names, "image_embeds", work / VISION)
             ids = torch.full((2, TEXT_MAX_LENGTH), int(tokenizer.pad_token_id), dtype=torch.int64)
             _export(text, (ids,), ["input_ids"], "text_embeds", work / TEXT)
             _optimise(work / VISION)
             _optimise(work / TEXT)
-        except Exception as exc:
-            if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-                raise
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise ExportFailed(f"torch.onnx could not export {model_id}: {first[:200]}") from exc
         backend.save(str(work / TOKENIZER))
         with torch.inference_mode():
             dim = int(_pooled(model.get_text_features(input_ids=ids[:1])).shape[-1])
@@ -251,7 +259,7 @@ def quantise_int8(fp32_folder: Path, folder: Path) -> Path:
 
     def build(work: Path) -> None:
         for name in (VISION, TEXT):
-            try:
+            with _failing_as(f"ONNX Runtime could not quantise {name}"):
                 source = fp32_folder / name
                 if name == VISION:
                     source = work / f"fp32-{name}"
@@ -268,11 +276,6 @@ def quantise_int8(fp32_folder: Path, folder: Path) -> Path:
                 if source.parent == work:
                     source.unlink()
                 _fuse(work / name)
-            except Exception as exc:
-                if isinstance(exc, (KeyboardInterrupt, MemoryError)):
-                    raise
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise ExportFailed(f"ONNX Runtime could not quantise {name}: {first[:200]}") from exc
         shutil.copy2(fp32_folder / TOKENIZER, work / TOKENIZER)
         write_json_atomically(
             work / MANIFEST,

@@ -147,6 +147,28 @@ def test_export_failure_falls_back_to_torch_with_one_line(
     assert str(caught.value) == "--runtime onnx: torch.onnx could not export it: unsupported operator"
 
 
+def test_a_failing_export_or_quantisation_is_one_line_naming_the_step(
+    tiny_siglip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("Unsupported operator aten::foo\n  a second line the user need not read")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(onnx_export, "_export", broken)
+        with pytest.raises(ModelNotAvailable) as exporting:
+            load_embedder(_settings(tiny_siglip, tmp_path / "a", runtime="onnx"))
+    assert str(exporting.value) == (
+        f"--runtime onnx: torch.onnx could not export {tiny_siglip}: Unsupported operator aten::foo"
+    )
+    loader._cache.clear()
+    monkeypatch.setattr(onnx_export, "_transformer_fusions", broken)
+    with pytest.raises(ModelNotAvailable) as quantising:
+        load_embedder(_settings(tiny_siglip, tmp_path / "b", runtime="onnx", precision="int8"))
+    assert str(quantising.value) == (
+        "--runtime onnx: ONNX Runtime could not quantise vision.onnx: Unsupported operator aten::foo"
+    )
+
+
 def test_loading_an_export_imports_neither_torch_nor_transformers(tiny_siglip2: Path, tmp_path: Path) -> None:
     load_embedder(_settings(tiny_siglip2, tmp_path, batch_size=16))  # exports in this process
     script = (
