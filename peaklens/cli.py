@@ -8,7 +8,6 @@ commands that need them, so ``--help``, ``config`` and bad arguments stay instan
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from dataclasses import dataclass, field
@@ -22,13 +21,12 @@ from rich.markup import escape
 from peaklens.errors import BadInput, PeaklensError
 
 if TYPE_CHECKING:
+    from peaklens.answers import PeakAnswer, PhotoAnswer
     from peaklens.config import Settings
-    from peaklens.dem import Dem
     from peaklens.frame import FramePeak, FrameView
-    from peaklens.geo import Camera
-    from peaklens.records import PeakDoc, PeakHit, SearchFilters
-    from peaklens.search import Result, Searcher
-    from peaklens.store.base import PhotoStore
+    from peaklens.imaging import LoadedPhoto
+    from peaklens.library import Library, TerrainChange
+    from peaklens.records import SearchFilters
 
 # rich_markup_mode=None: click's plain help, where a flag is shown as a flag (typer's rich help prints
 # `--explain <bool>` as if it took a value)
@@ -119,46 +117,10 @@ def main_options(
 
 
 # --- opening things, after the arguments are checked ----------------------------------------------------------
-def _where(settings: Settings) -> str:
-    if settings.store == "embedded":
-        return str(settings.data_dir)
-    return f"'{settings.photos_index}' on {settings.es_url}"
+def _library(settings: Settings, *, need_photos: bool = True) -> Library:
+    from peaklens.library import Library
 
-
-def _open_index(settings: Settings, *, need_photos: bool = True) -> PhotoStore:
-    """The store that holds an index, or one line saying there is none. Never creates a store: a typo in
-    --data-dir must not leave an empty folder behind and answer "no photos match"."""
-    from peaklens.store.factory import open_store
-
-    if settings.store == "embedded" and not Path(settings.data_dir).is_dir():
-        raise BadInput(
-            f"No index at {_where(settings)}: run `peaklens index ALBUM` first (or check --data-dir)."
-        )
-    store = open_store(settings)
-    if need_photos and store.count_photos() == 0:
-        raise BadInput(f"The index at {_where(settings)} holds no photos: run `peaklens index ALBUM` first.")
-    return store
-
-
-def _searcher(settings: Settings, store: PhotoStore) -> Searcher:
-    from peaklens.embed.loader import load_embedder
-    from peaklens.search import Searcher
-
-    return Searcher(settings, store, load_embedder(settings))
-
-
-def _peak_resolver(store: PhotoStore) -> Any:
-    """Alias → catalog display name, from the store alone (no model needed to reject an unknown --peak)."""
-    from peaklens.names import PeakNameIndex
-
-    return PeakNameIndex((p.id, p.names) for p in store.all_peaks()).resolve
-
-
-def _check_photo(path: Path) -> None:
-    if path.is_dir():
-        raise BadInput(f"{path} is a folder, not a photo (to index a folder: `peaklens index {path}`).")
-    if not path.exists():
-        raise BadInput(f"Photo {path} does not exist.")
+    return Library.open(settings, need_photos=need_photos)
 
 
 PHOTO_KINDS = "jpg, png, webp, tiff, heic"
@@ -167,71 +129,29 @@ PHOTO_KINDS = "jpg, png, webp, tiff, heic"
 def _holds_a_photo(album: Path) -> bool:
     """Whether any photo file lies under ``album``; stops at the first, so it costs nothing on a real album
     and saves loading the model for a wrong folder."""
-    import os
+    from peaklens.library import holds_a_photo
 
-    from peaklens.scan import is_image_name
-
-    for _folder, dirs, files in os.walk(album, followlinks=True):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        if any(is_image_name(name) for name in files):
-            return True
-    return False
+    return holds_a_photo(album)
 
 
-def _load_photo(path: Path) -> Any:
-    from peaklens.imaging import BadImage, open_photo
+def _load_photo(path: Path) -> LoadedPhoto:
+    from peaklens.library import Library
 
-    _check_photo(path)
-    try:
-        return open_photo(path)
-    except BadImage as exc:
-        raise BadInput(f"Photo {path} cannot be used: {exc}") from None
+    return Library.load_photo(path)
 
 
-def _camera(loaded: Any, use_geo: bool) -> Camera | None:
-    from peaklens.enrich import camera_of
-
-    return camera_of(loaded.meta, loaded.width, loaded.height) if use_geo else None
-
-
-def _frame(
-    settings: Settings, camera: Camera | None, peaks: list[PeakDoc], hit: Any = None
-) -> FrameView | None:
-    """Where every catalog peak stands in the photo (terrain checked when DEM tiles are registered); a stored
-    photo (``hit``) brings its heading correction."""
-    if camera is None:
-        return None
-    from peaklens.frame import frame_view
-
-    return frame_view(
-        camera,
-        peaks,
-        _dem(settings),
-        heading_offset_deg=getattr(hit, "heading_offset_deg", None),
-        heading_source=getattr(hit, "heading_source", None),
-    )
+# --- messages ------------------------------------------------------------------------------------------------
+def _say(line: str) -> None:
+    """A progress or warning line from the core: plain text (paths may hold brackets), to stderr."""
+    err.print(line, markup=False, highlight=False)
 
 
-_dems: dict[str, Dem | None] = {}
+def _terrain_line(head: str, change: TerrainChange) -> str:
+    """One line for a terrain change: the tiles, and how many stored photos were placed again."""
+    return f"{head}; placed {change.replaced} stored photo(s) again with the terrain."
 
 
-def _dem(settings: Settings) -> Dem | None:
-    from peaklens.dem import load_dem
-
-    key = str(settings.data_dir)
-    if key not in _dems:
-        _dems[key] = load_dem(Path(settings.data_dir))
-    return _dems[key]
-
-
-def _hit_camera(hit: Any) -> Camera | None:
-    """The camera a stored photo describes (position, altitude, compass, field of view); None without GPS."""
-    from peaklens.frame import camera_of_hit
-
-    return camera_of_hit(hit)
-
-
-# --- rendering -----------------------------------------------------------------------------------------------
+# --- rendering ---------------------------------------------------------------------------------------------
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
@@ -244,36 +164,7 @@ def _fmt_time(moment: Any) -> str:
     return moment.isoformat() if moment else "-"
 
 
-def _round(value: float | None, digits: int = 6) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def ordering_score(result: Result) -> float:
-    """The score the list is ordered by: the fused (RRF) score for a query naming a peak, else the visual one."""
-    return float(result.explain.get("rrf", result.hit.score))
-
-
-def result_json(result: Result, explain: bool = False, frame: FrameView | None = None) -> dict[str, Any]:
-    hit = result.hit
-    data: dict[str, Any] = {
-        "path": hit.path,
-        "score": round(ordering_score(result), 6),
-        "visual_score": round(hit.score, 6),
-        "confidence": _round(result.confidence),
-        "predicted_peaks": hit.predicted_peaks,
-        "peaks_in_frame": list(getattr(hit, "peaks_in_frame", []) or []),
-        "gps": {"lat": hit.gps.lat, "lon": hit.gps.lon} if hit.gps else None,
-        "altitude_m": hit.altitude_m,
-        "heading_deg": hit.heading_deg,
-        "shot_time": _fmt_time(hit.shot_time) if hit.shot_time else None,
-        "frame": frame.to_json() if frame is not None else None,
-    }
-    if explain and result.explain:
-        data["explain"] = {k: round(v, 6) for k, v in result.explain.items()}
-    return data
-
-
-def _print_results(results: list[Result], *, explain: bool = False) -> None:
+def _print_results(answers: list[PhotoAnswer], *, explain: bool = False) -> None:
     from rich.table import Table
 
     table = Table(show_lines=False)
@@ -281,54 +172,23 @@ def _print_results(results: list[Result], *, explain: bool = False) -> None:
         table.add_column(column, overflow="fold")
     if explain:
         table.add_column("explain", overflow="fold")
-    for rank, result in enumerate(results, start=1):
-        hit = result.hit
+    for rank, answer in enumerate(answers, start=1):
+        hit = answer.hit
         row = [
             str(rank),
-            f"{ordering_score(result):.4f}",
-            f"{hit.score:.4f}",
-            "-" if result.confidence is None else f"{result.confidence:.1%}",
-            hit.path,
+            f"{answer.rank_score:.4f}",
+            f"{answer.visual_score:.4f}",
+            "-" if answer.confidence is None else f"{answer.confidence:.1%}",
+            escape(hit.path),
             ", ".join(hit.predicted_peaks),
-            ", ".join(getattr(hit, "peaks_in_frame", []) or []) or "-",
+            ", ".join(hit.peaks_in_frame or []) or "-",
             _fmt_gps(hit.gps),
             _fmt_time(hit.shot_time),
         ]
         if explain:
-            row.append(" ".join(f"{k}={v:.4g}" for k, v in result.explain.items()))
+            row.append(" ".join(f"{k}={v:.4g}" for k, v in answer.explain.items()))
         table.add_row(*row)
     out.print(table)
-
-
-def _peak_scores(peak: PeakHit) -> tuple[float, float | None]:
-    """(the score the peaks are ordered by, the visual score when it differs)."""
-    fused = getattr(peak, "fused_score", None)
-    return (peak.score, None) if fused is None else (fused, peak.score)
-
-
-def _peak_json(peak: PeakHit, placed: FramePeak | None) -> dict[str, Any]:
-    score, visual = _peak_scores(peak)
-    data: dict[str, Any] = {
-        "id": peak.id,
-        "name": peak.name,
-        "score": round(score, 6),
-        "visual_score": round(peak.score if visual is None else visual, 6),
-        "elev_m": peak.elev_m,
-    }
-    geometry = placed.to_json() if placed is not None else {}
-    for key in ("distance_km", "bearing_deg", "off_axis_deg", "elevation_angle_deg", "x", "x_span"):
-        data[key] = geometry.get(key)
-    data["in_frame"] = geometry.get("in_frame")
-    data["occluded"] = geometry.get("occluded")
-    return data
-
-
-def _camera_json(view: FrameView | None) -> dict[str, Any] | None:
-    if view is None:
-        return None
-    shown = view.to_json()
-    shown.pop("peaks", None)
-    return shown
 
 
 def _camera_line(view: FrameView) -> str:
@@ -366,13 +226,12 @@ def _geometry(placed: FramePeak) -> str:
     return " · ".join(parts)
 
 
-def _peak_line(rank: int, peak: PeakHit, placed: FramePeak | None) -> str:
-    score, visual = _peak_scores(peak)
-    line = f"{rank}. {peak.name}  score {score:.4f}"
-    if visual is not None:
-        line += f" (visual {visual:.4f})"
-    if placed is not None:
-        line += "  · " + _geometry(placed)
+def _peak_line(rank: int, peak: PeakAnswer) -> str:
+    line = f"{rank}. {peak.name}  score {peak.rank_score:.4f}"
+    if peak.peak.fused_score is not None:
+        line += f" (visual {peak.visual_score:.4f})"
+    if peak.placed is not None:
+        line += "  · " + _geometry(peak.placed)
     return line
 
 
@@ -383,18 +242,6 @@ def _date_filters(bbox: str | None, time_from: str | None, time_to: str | None) 
     if bbox is not None and not bbox.strip():
         raise BadInput(f"--bbox is empty: {BBOX_HELP}.")
     return build_filters(bbox=bbox, time_from=time_from, time_to=time_to)
-
-
-def _peak_filters(
-    filters: SearchFilters, store: PhotoStore, peaks: list[str], in_frame: list[str]
-) -> SearchFilters:
-    """The bbox/date filters plus peak names resolved against the store's catalog."""
-    from peaklens.filters import build_filters
-
-    if not peaks and not in_frame:
-        return filters
-    names = build_filters(peaks=peaks, peaks_in_frame=in_frame, resolve_peak=_peak_resolver(store))
-    return dataclasses.replace(filters, peaks=names.peaks, peaks_in_frame=names.peaks_in_frame)
 
 
 # --- commands ------------------------------------------------------------------------------------------------
@@ -409,20 +256,16 @@ def catalog_build(
     ),
 ) -> None:
     """Build the peaks_catalog index: one prototype vector per peak."""
-    from peaklens.embed.loader import load_embedder
-    from peaklens.index import build_catalog
-    from peaklens.store.factory import open_store
+    from peaklens.library import Library
 
     if peaks is not None and not peaks.is_file():
         raise BadInput(f"Catalog file {peaks} does not exist or is not a file.")
     if refs is not None and not refs.is_dir():
         raise BadInput(f"Reference folder {refs} does not exist or is not a folder.")
     settings = _ctx(ctx).settings()
-    store = open_store(settings)
-    store.get_meta()  # a store that cannot be reached fails here, before the model loads
-    embedder = load_embedder(settings)
-    count = build_catalog(store, embedder, settings, peaks_file=peaks, refs_dir=refs, say=err.print)
-    out.print(f"Catalog built: {count} peaks in '{settings.peaks_index}' ({embedder.model_id}).")
+    library = Library.create(settings)
+    count = library.build_catalog(peaks, refs, say=_say)
+    out.print(f"Catalog built: {count} peaks in '{settings.peaks_index}' ({library.embedder().model_id}).")
 
 
 @app.command()
@@ -442,24 +285,11 @@ def index(
         raise BadInput(f"No photos found in {album} ({PHOTO_KINDS}; searched recursively).")
     context = _ctx(ctx)
     settings = context.settings()
-    from peaklens.embed.loader import load_embedder
-    from peaklens.index import choose_album_precision, index_album
-    from peaklens.store.factory import open_store
+    from peaklens.library import Library
 
     try:
-        store = open_store(settings)
-        store.get_meta()  # a store that cannot be reached fails here, before the model loads
-        choose_album_precision(album, settings, say=err.print)
-        embedder = load_embedder(settings)
-        report = index_album(
-            album,
-            settings,
-            embedder,
-            store,
-            replace=replace,
-            console=err,
-            show_progress=progress,
-        )
+        library = Library.create(settings)
+        report = library.index(album, replace=replace, say=_say, console=err, show_progress=progress)
     except KeyboardInterrupt:
         raise Interrupted(INDEX_INTERRUPTED) from None
     warnings = list(getattr(report, "exif_warnings", []) or [])
@@ -510,17 +340,14 @@ def search(
     settings = _ctx(ctx).settings(
         **({"k": k} if k else {}), **({"num_candidates": num_candidates} if num_candidates else {})
     )
-    store = _open_index(settings)
-    filters = _peak_filters(filters, store, peak, in_frame)
-    searcher = _searcher(settings, store)
-    results = searcher.text(text, filters, sort=sort, min_confidence=min_confidence)  # type: ignore[arg-type]
-    dropped = int(getattr(results, "dropped_below_confidence", 0) or 0)
-    cut = settings.min_confidence if min_confidence is None else min_confidence
+    library = _library(settings)
+    filters = library.resolve_peaks(filters, peak, in_frame)
+    answer = library.search(text, filters, sort=sort, min_confidence=min_confidence, with_frames=as_json)
+    results = answer.photos
+    dropped = answer.dropped_below_confidence
+    cut = answer.min_confidence
     if as_json:
-        peaks = store.all_peaks()
-        _print_json(
-            [result_json(r, explain, _frame(settings, _hit_camera(r.hit), peaks, r.hit)) for r in results]
-        )
+        _print_json([r.to_json(explain) for r in results])
     elif results:
         _print_results(results, explain=explain)
     elif dropped:
@@ -544,25 +371,14 @@ def identify(
     """Which peak is this? The top 3 catalog peaks with scores and where they stand in the frame."""
     loaded = _load_photo(photo)
     settings = _ctx(ctx).settings()
-    store = _open_index(settings, need_photos=False)
-    searcher = _searcher(settings, store)
-    camera = _camera(loaded, geo)
-    peaks = searcher.identify(loaded.image, camera=camera)
-    view = _frame(settings, camera, store.all_peaks())
-    placed = [view.by_id(p.id) if view is not None else None for p in peaks]
+    answer = _library(settings, need_photos=False).identify(loaded, use_geo=geo)
     if as_json:
-        _print_json(
-            {
-                "photo": str(photo),
-                "camera": _camera_json(view),
-                "peaks": [_peak_json(p, where) for p, where in zip(peaks, placed, strict=True)],
-            }
-        )
+        _print_json({"photo": str(photo), **answer.to_json()})
         return
-    if view is not None:
-        out.print(_camera_line(view), highlight=False)
-    for rank, (peak, where) in enumerate(zip(peaks, placed, strict=True), start=1):
-        out.print(_peak_line(rank, peak, where), highlight=False)
+    if answer.frame is not None:
+        out.print(_camera_line(answer.frame), highlight=False, markup=False)
+    for rank, peak in enumerate(answer.peaks, start=1):
+        out.print(_peak_line(rank, peak), highlight=False, markup=False)
 
 
 @app.command()
@@ -576,19 +392,13 @@ def similar(
     """Identify the peak in a photo, then find your photos of that peak, most similar first."""
     loaded = _load_photo(photo)
     settings = _ctx(ctx).settings()
-    store = _open_index(settings)
-    searcher = _searcher(settings, store)
-    result = searcher.similar(loaded.image, k=k, camera=_camera(loaded, geo))
+    result = _library(settings).similar(loaded, k=k, use_geo=geo)
     if as_json:
-        _print_json(
-            {
-                "peaks": [_peak_json(p, None) for p in result.peaks],
-                "photos": [result_json(r) for r in result.photos],
-            }
-        )
+        _print_json({"photo": str(photo), **result.to_json()})
         return
-    out.print("Peaks: " + ", ".join(f"{p.name} ({_peak_scores(p)[0]:.4f})" for p in result.peaks))
-    out.print(f"Photos predicted to show {result.peaks[0].name}:")
+    peaks = result.identification.peaks
+    out.print("Peaks: " + ", ".join(f"{p.name} ({p.rank_score:.4f})" for p in peaks), markup=False)
+    out.print(f"Photos predicted to show {result.peak.name}:", markup=False)
     if result.photos:
         _print_results(result.photos)
     else:
@@ -604,8 +414,7 @@ def peaks(
     as_json: bool = flag("Machine-readable output.", "--json"),
 ) -> None:
     """Every predicted peak with its photo count."""
-    store = _open_index(_ctx(ctx).settings(), need_photos=False)
-    facets = store.peak_facets(field="peaks_in_frame" if in_frame else "predicted_peaks")
+    facets = _library(_ctx(ctx).settings(), need_photos=False).facets(in_frame=in_frame)
     if as_json:
         _print_json([{"peak": name, "photos": count} for name, count in facets])
         return
@@ -625,33 +434,23 @@ def dem_add(
     paths: list[Path] = typer.Argument(..., help="SRTM .hgt(.gz/.zip) or GeoTIFF tiles."),
 ) -> None:
     """Register DEM tiles you downloaded: occlusion is checked wherever they cover the line of sight."""
-    from peaklens.dem import add_tiles
+    from peaklens.library import Library
 
     for path in paths:
         if not path.is_file():
             raise BadInput(f"DEM tile {path} does not exist or is not a file.")
     settings = _ctx(ctx).settings()
-    names = add_tiles(Path(settings.data_dir), paths)
-    out.print(f"Registered {len(names)} DEM tile(s): {', '.join(names)}.")
+    change = Library.create(settings).add_terrain(paths, say=_say)
+    out.print(_terrain_line(f"Registered {len(change.tiles)} DEM tile(s): {', '.join(change.tiles)}", change))
 
 
 @dem_app.command("fetch")
 def dem_fetch(ctx: typer.Context) -> None:
     """Download the SRTM tiles covering the album's photos and the catalog peaks they look at."""
-    from peaklens.dem import fetch_tiles
-    from peaklens.records import BBox
-
-    settings = _ctx(ctx).settings()
-    store = _open_index(settings)
-    points = [hit.gps for hit in store.list_photos(limit=store.count_photos()) if hit.gps is not None]
-    if not points:
-        raise BadInput("No indexed photo has GPS: there is nothing to fetch terrain for.")
-    points += [p.latlon for p in store.all_peaks() if p.latlon is not None]
-    lats, lons = [p.lat for p in points], [p.lon for p in points]
-    names = fetch_tiles(Path(settings.data_dir), BBox(max(lats), min(lons), min(lats), max(lons)))
-    out.print(
-        f"Fetched {len(names)} DEM tile(s)" + (f": {', '.join(names)}." if names else " (all were there).")
-    )
+    change = _library(_ctx(ctx).settings()).fetch_terrain(say=_say)
+    names = change.tiles
+    head = f"Fetched {len(names)} DEM tile(s)" + (f": {', '.join(names)}" if names else " (all were there)")
+    out.print(_terrain_line(head, change))
 
 
 def _precision_decision(settings: Settings) -> dict[str, Any] | None:
@@ -711,13 +510,9 @@ def evaluate(
 ) -> None:
     """Retrieval quality on labelled queries (through the same search path as `search`), identification
     accuracy, or peak positions in the frame (a labels file of marked summits)."""
-    from peaklens.evaluate import run_eval
-
     if not labels.is_file():
         raise BadInput(f"Labels file {labels} does not exist or is not a file.")
-    settings = _ctx(ctx).settings()
-    store = _open_index(settings, need_photos=False)
-    report = run_eval(_searcher(settings, store), labels)
+    report = _library(_ctx(ctx).settings(), need_photos=False).evaluate(labels)
     if as_json:
         _print_json(report.to_json())
         return

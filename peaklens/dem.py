@@ -237,6 +237,11 @@ def dem_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "dem"
 
 
+def registry_path(data_dir: Path) -> Path:
+    """The file listing the registered tiles: it changes whenever terrain is added."""
+    return dem_dir(data_dir) / _INDEX
+
+
 def _hgt_corner(stem: str) -> tuple[int, int]:
     match = _HGT_NAME.match(stem)
     if match is None:

@@ -215,6 +215,25 @@ def _is_frame_labels(path: Path) -> bool:
     return isinstance(raw, dict) and "photos" in raw
 
 
+def rank_variant(searcher: Any, text: str, variant: Variant, k: int = 10) -> Any:
+    """The first ``k`` photos for ``text`` with parts of the query vector switched off (the ablations): the
+    evaluation builds the vector itself and runs the same ranking and fusion as ``search``."""
+    if variant.use_ensemble and variant.anti_concept:
+        return searcher.text(text, k=k, min_confidence=0.0)
+    from peaklens.embed.prompts import text_query_vector
+
+    match = searcher.query_names_peak(text.strip())
+    plan, is_peak = searcher.query_plan(text.strip(), match)
+    vector = text_query_vector(
+        searcher.embedder,
+        plan,
+        is_peak=is_peak,
+        anti_concept_weight=searcher.settings.anti_concept_weight if variant.anti_concept else 0.0,
+        use_ensemble=variant.use_ensemble,
+    )
+    return searcher.photos_for(vector, match.name if match is not None else None, k=k, min_confidence=0.0)
+
+
 def run_eval(searcher: Any, labels_path: Path) -> EvalReport:
     """Score a labels file through ``Searcher.text`` (the same path, fusion included, that ``search`` runs)
     and ``Searcher.identify_vector``; bad labels (unknown peaks, no catalog, empty index) are errors, never
@@ -248,14 +267,7 @@ def run_eval(searcher: Any, labels_path: Path) -> EvalReport:
                 )
 
     def rank(text: str, variant: Variant) -> list[str]:
-        results = searcher.text(
-            text,
-            k=10,
-            min_confidence=0.0,
-            use_ensemble=variant.use_ensemble,
-            anti_concept=variant.anti_concept,
-        )
-        return [result.hit.path for result in results]
+        return [result.hit.path for result in rank_variant(searcher, text, variant)]
 
     if not labels.queries and not labels.identify:
         raise BadInput(f"Labels file {labels_path} has no queries and no identify entries: nothing to score.")

@@ -11,14 +11,16 @@ import dataclasses
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 from PIL import Image
 
+from peaklens.catalog_state import Catalog, CatalogSource
 from peaklens.config import Settings
+from peaklens.dem import Dem
 from peaklens.embed.base import Embedder
 from peaklens.embed.prompts import PEAK_PROMPTS, ensemble_vector, prompts_for, text_query_vector
 from peaklens.enrich import PeakPredictor
@@ -137,12 +139,23 @@ def fuse_rrf(knn: Sequence[R], by_peak: Sequence[R], k: int) -> list[tuple[R, di
 class Searcher:
     """Search over one store with one embedder; holds no state beyond cached peak names and query vectors."""
 
-    def __init__(self, settings: Settings, store: PhotoStore, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: PhotoStore,
+        embedder: Embedder,
+        *,
+        catalog: Callable[[], Catalog] | None = None,
+        terrain: Callable[[], Dem | None] | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self._names: PeakNameIndex | None = None
-        self._peaks_by_name: dict[str, PeakDoc] = {}
+        #: the current catalog (re-read when the store's catalog fingerprint changes) and the terrain: the
+        #: application layer passes its own, so a search and the frame beside it read the same ones
+        self.catalog = catalog or CatalogSource(store)
+        self.terrain = terrain or (lambda: None)
+        self._vectors_of: str | None = None
         self._query_vectors: OrderedDict[tuple[str, bool], np.ndarray] = OrderedDict()
         # one Searcher serves every session of the UI server: its caches are shared across threads
         self._lock = threading.RLock()
@@ -150,19 +163,16 @@ class Searcher:
     # --- peaks ---------------------------------------------------------------------------------------
     def names(self) -> PeakNameIndex:
         """Every catalog name and alias, for recognising peaks in queries and filters."""
-        with self._lock:
-            if self._names is None:
-                peaks = self.store.all_peaks()
-                self._peaks_by_name = {p.name: p for p in peaks}
-                self._names = PeakNameIndex((p.id, p.names) for p in peaks)
-            return self._names
+        return self._current_catalog().names
 
-    def forget_catalog(self) -> None:
-        """Drop cached names and vectors after the catalog changed."""
+    def _current_catalog(self) -> Catalog:
+        """The catalog now; remembered query vectors of an older catalog are dropped (peak prototypes)."""
+        catalog = self.catalog()
         with self._lock:
-            self._names = None
-            self._peaks_by_name = {}
-            self._query_vectors.clear()
+            if self._vectors_of != catalog.fingerprint:
+                self._vectors_of = catalog.fingerprint
+                self._query_vectors.clear()
+        return catalog
 
     def resolve_peak(self, name: str) -> str | None:
         return self.names().resolve(name)
@@ -204,8 +214,8 @@ class Searcher:
     def _peak_text_vector(self, name: str) -> np.ndarray:
         """The stored text prototype when it was built the way this query would be (same model and
         anti-concept weight), else the same ensemble computed now."""
-        self.names()
-        peak = self._peaks_by_name[name]  # ``name`` is a display name from the same catalog read
+        peak = self._current_catalog().by_name(name)
+        assert peak is not None  # ``name`` is a display name from the same catalog
         meta = self.store.get_meta()
         built_alike = meta.get("catalog_model") == self.embedder.model_id and meta.get(
             "catalog_anti_concept_weight"
@@ -215,11 +225,6 @@ class Searcher:
         return ensemble_vector(
             self.embedder, prompts_for(peak.names, PEAK_PROMPTS), self.settings.anti_concept_weight
         )
-
-    def forget_query_vectors(self) -> None:
-        """Drop remembered query vectors (benchmarks time the text tower with it)."""
-        with self._lock:
-            self._query_vectors.clear()
 
     def _ranked_of_peak(
         self, vector: np.ndarray, peak: str, k: int, num_candidates: int, filters: SearchFilters | None
@@ -241,45 +246,53 @@ class Searcher:
         num_candidates: int | None = None,
         sort: SortKey = "score",
         min_confidence: float | None = None,
-        hybrid: bool = True,
-        use_ensemble: bool = True,
-        anti_concept: bool = True,
     ) -> ResultList:
         """Photos for a text query. A query naming a catalog peak fuses (RRF) the kNN list with the kNN list
-        restricted to photos predicted to show that peak; any other query is plain kNN.
-
-        Fusion runs over the full candidate window (``num_candidates``) and only then cuts at k, so the first
-        results do not depend on k. The confidence cut also comes before the cut at k: k results above it when
-        there are k; ``ResultList.dropped_below_confidence`` says how many it removed. ``use_ensemble`` and
-        ``anti_concept`` switch parts of the query vector off, for the evaluation's ablations only.
-        """
+        restricted to photos predicted to show that peak; any other query is plain kNN (``photos_for``)."""
         query = query.strip()
         if not query:
             raise BadInput('Type something to search for, e.g. "prayer flags" or "Ama Dablam".')
+        match = self.query_names_peak(query)
+        return self.photos_for(
+            self.text_vector(query, match),
+            match.name if match is not None else None,
+            filters,
+            k=k,
+            num_candidates=num_candidates,
+            sort=sort,
+            min_confidence=min_confidence,
+        )
+
+    def photos_for(
+        self,
+        vector: np.ndarray,
+        peak: str | None,
+        filters: SearchFilters | None = None,
+        *,
+        k: int | None = None,
+        num_candidates: int | None = None,
+        sort: SortKey = "score",
+        min_confidence: float | None = None,
+    ) -> ResultList:
+        """Photos for a query vector; with ``peak`` (a display name) fused with that peak's photos.
+
+        Fusion runs over the full candidate window (``num_candidates``) and only then cuts at k, so the first
+        results do not depend on k. The confidence cut also comes before the cut at k: k results above it when
+        there are k; ``ResultList.dropped_below_confidence`` says how many it removed.
+        """
         if k is not None and k < 1:
             raise BadInput(f"k must be at least 1, not {k}.")
         k = k or self.settings.k
         num_candidates = max(k, num_candidates or self.settings.num_candidates)
         cut = self.settings.min_confidence if min_confidence is None else min_confidence
-        match = self.query_names_peak(query) if hybrid else None
-        if use_ensemble and anti_concept:
-            vector = self.text_vector(query, match)
-        else:
-            text, is_peak = self.query_plan(query, match)
-            vector = text_query_vector(
-                self.embedder,
-                text,
-                is_peak=is_peak,
-                anti_concept_weight=self.settings.anti_concept_weight if anti_concept else 0.0,
-                use_ensemble=use_ensemble,
-            )
+        match = peak
         window = num_candidates if (match is not None or cut > 0) else k
         ranked = self.store.rank_photos(vector, window, num_candidates, filters)
         fused: list[tuple[Ranked, dict[str, float]]]
         if match is None:
             fused = [(item, {"knn_score": item.score}) for item in ranked]
         else:
-            peak_ranked = self._ranked_of_peak(vector, match.name, window, num_candidates, filters)
+            peak_ranked = self._ranked_of_peak(vector, match, window, num_candidates, filters)
             # with a confidence cut every fused candidate is judged (and the dropped ones counted), else k are
             fused = fuse_rrf(ranked, peak_ranked, len(ranked) + len(peak_ranked) if cut > 0 else k)
         kept: list[tuple[Ranked, dict[str, float], float]] = []
@@ -310,7 +323,7 @@ class Searcher:
         """The catalog's kNN (SYSTEM.md); with a camera position, every peak is re-ranked with the geo prior."""
         if camera is None or self.settings.geo_weight <= 0:
             return self.store.knn_peaks(vector, k, IDENTIFY_CANDIDATES)
-        peaks = self.store.all_peaks()
+        peaks = list(self._current_catalog().peaks)
         predictor = self.predictor(peaks)
         row = predictor.cosines(vector[None, :])[0]
         ranking, _views = predictor.fused(row, camera)
@@ -329,13 +342,14 @@ class Searcher:
         ]
 
     def predictor(self, peaks: list[PeakDoc]) -> PeakPredictor:
-        """A predictor over every catalog peak (identify ranks them all), with the DEM when one is set up."""
-        return PeakPredictor(peaks, len(peaks), self.settings.geo_weight)
+        """A predictor over every catalog peak (identify ranks them all), with the terrain when there is one,
+        exactly as indexing predicts: a peak hidden by a ridge ranks alike on every path."""
+        return PeakPredictor(peaks, len(peaks), self.settings.geo_weight, dem=self.terrain())
 
     def identify(
         self, image: Image.Image, k: int = IDENTIFY_K, camera: Camera | None = None
     ) -> list[PeakHit]:
-        if not self.store.all_peaks():
+        if not self._current_catalog():
             raise BadInput("The peaks catalog is empty: run `peaklens catalog build` first.")
         return self.identify_vector(self.image_vector(image), k, camera)
 

@@ -20,6 +20,7 @@ from PIL import Image
 from peaklens.config import Settings
 from peaklens.enrich import PeakPredictor
 from peaklens.errors import BadInput
+from peaklens.evaluate import Variant, rank_variant
 from peaklens.geo import Camera, initial_bearing_deg
 from peaklens.records import GeoPoint, PeakDoc, PhotoDoc, PhotoHit, SearchFilters
 from peaklens.search import QUERY_CACHE_SIZE, Result, Searcher, normalise_query, sort_results
@@ -123,7 +124,7 @@ def test_a_bare_peak_name_fuses_knn_with_the_photos_predicted_to_show_it(make_se
     narrowed = searcher.text("Ama Dablam", SearchFilters(peaks=("Lhotse",)), k=5)
     assert [r.hit.id for r in narrowed] == ["b", "a"]
     assert [r.explain["rrf"] for r in narrowed] == pytest.approx([1 / 62 + 1 / 61, 1 / 61])
-    plain = searcher.text("Ama Dablam", k=2, hybrid=False)  # no name matching: kNN with the neutral prompts
+    plain = searcher.photos_for(searcher.text_vector("Ama Dablam", None), None, k=2)  # no peak: plain kNN
     assert all(set(r.explain) == {"knn_score"} for r in plain)
 
 
@@ -133,7 +134,7 @@ def test_a_peak_query_uses_the_stored_text_prototype_only_when_built_alike(make_
     photos = [photo("near-stored", stored, ["Ama Dablam"]), photo("near-query", Q_AMA.astype(np.float32))]
     searcher = make_searcher(photos, [ama])
     searcher.store.set_meta({"catalog_model": "recording", "catalog_anti_concept_weight": repr(0.25)})
-    assert searcher.text("Ama Dablam", k=1, hybrid=True)[0].hit.id == "near-stored"
+    assert searcher.text("Ama Dablam", k=1)[0].hit.id == "near-stored"
     assert searcher.embedder.texts == []  # no text tower at all
     other = make_searcher(photos, [ama])
     other.store.set_meta({"catalog_model": "another model", "catalog_anti_concept_weight": repr(0.25)})
@@ -175,16 +176,17 @@ def test_query_vectors_are_remembered_by_normalised_text_for_the_last_256_querie
     searcher.text_vector("prayer flags", None)
     searcher.text_vector("query 0", None)
     assert embedder.texts[-3:] == ["a photo of query 0", "a natural photo of query 0", "query 0"]
-    searcher.forget_query_vectors()
-    searcher.text_vector("prayer flags", None)
+    fresh = Searcher(searcher.settings, searcher.store, searcher.embedder, catalog=searcher.catalog)
+    fresh.text_vector("prayer flags", None)
     assert embedder.texts[-3:] == FLAGS
 
 
-def test_forget_catalog_picks_up_new_peaks(make_searcher) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_catalog_build_is_seen_at_the_next_query(make_searcher) -> None:  # type: ignore[no-untyped-def]
     searcher = make_searcher([photo("p1", with_cosine(Q_FLAGS, 0.9, 1))], PEAKS[:1])
     assert searcher.resolve_peak("Lhotse") is None
     searcher.store.upsert_peaks(PEAKS[1:])
-    searcher.forget_catalog()
+    assert searcher.resolve_peak("lhotse") is None, "same fingerprint: the catalog read is reused"
+    searcher.store.set_meta({**searcher.store.get_meta(), "catalog_fingerprint": "rebuilt"})
     assert searcher.resolve_peak("lhotse") == "Lhotse"
 
 
@@ -338,10 +340,10 @@ def test_evaluation_ablations_embed_the_query_differently(make_searcher) -> None
     ]
     searcher = make_searcher(photos, PEAKS)
     assert searcher.text("prayer flags", k=1)[0].hit.id == "ensemble"
-    raw_top = searcher.text("prayer flags", k=1, use_ensemble=False)[0]  # the query alone, anti-concept kept
+    raw_top = rank_variant(searcher, "prayer flags", Variant("raw", False, True), k=1)[0]  # anti-concept kept
     assert raw_top.hit.id == "raw" and raw_top.hit.score == pytest.approx(1.0, abs=1e-5)
-    assert searcher.text("prayer flags", k=1, anti_concept=False)[0].hit.id == "no-anti"
-    top = searcher.text("Ama Dablam", k=1, anti_concept=False)[0]  # the peak prompts, no anti-concept
+    assert rank_variant(searcher, "prayer flags", Variant("no anti", True, False), k=1)[0].hit.id == "no-anti"
+    top = rank_variant(searcher, "Ama Dablam", Variant("no anti", True, False), k=1)[0]  # peak prompts
     assert top.hit.id == "ama-no-anti" and top.hit.score == pytest.approx(1.0, abs=1e-5)
 
 

@@ -122,7 +122,7 @@ def test_a_repeated_query_reuses_its_vector_and_gives_the_same_results(searcher:
         calls.append(list(texts))
         return embed_texts(texts)
 
-    searcher.forget_query_vectors()
+    searcher = Searcher(searcher.settings, searcher.store, searcher.embedder)  # no remembered queries
     searcher.embedder.embed_texts = counting  # type: ignore[method-assign]
     try:
         first = [r.hit.path for r in searcher.text("prayer flags", k=5)]

@@ -37,7 +37,7 @@ def test_a_peak_name_query_uses_the_stored_prototype_without_the_text_tower(sear
         calls.append(list(texts))
         return original(texts)
 
-    searcher.forget_query_vectors()
+    searcher = Searcher(searcher.settings, searcher.store, searcher.embedder)  # nothing remembered
     searcher.embedder.embed_texts = counting  # type: ignore[method-assign]
     try:
         vector = searcher.text_vector("ama dablam", searcher.query_names_peak("ama dablam"))
@@ -54,7 +54,7 @@ def test_a_peak_name_query_uses_the_stored_prototype_without_the_text_tower(sear
 
 
 def test_the_query_cache_is_keyed_by_the_normalised_query(searcher: Searcher) -> None:
-    searcher.forget_query_vectors()
+    searcher = Searcher(searcher.settings, searcher.store, searcher.embedder)  # nothing remembered
     first = searcher.text_vector("Prayer  Flags", None)
     calls: list[list[str]] = []
     original = searcher.embedder.embed_texts
