@@ -296,10 +296,12 @@ def index_album(
     replace: bool = False,
     console: Console | None = None,
     show_progress: bool = True,
+    started: float | None = None,
 ) -> IndexReport:
-    """Bring the store in line with the album on disk; see the module docstring."""
+    """Bring the store in line with the album on disk; see the module docstring. ``started`` (a
+    ``time.perf_counter()`` value) is when the work began, for the summary's time; default: now."""
     console = console or Console(stderr=True)
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     if not album.exists():
         raise BadInput(f"Album folder {album} does not exist.")
     if not album.is_dir():
@@ -307,6 +309,43 @@ def index_album(
     album = album.resolve()
     with index_lock(settings):
         return _index_locked(album, settings, embedder, store, replace, console, show_progress, started)
+
+
+def run_index(
+    album: Path,
+    settings: Settings,
+    *,
+    replace: bool = False,
+    console: Console | None = None,
+    show_progress: bool = True,
+    started: float | None = None,
+) -> IndexReport:
+    """``peaklens index`` from start to end, in the order that answers soonest: the store lock first (a second
+    run beside a running one is refused at once, docs/RELIABILITY.md), then the store (one that cannot be
+    reached fails before the model loads), the CPU precision check, the model, and the run itself.
+
+    ``started`` is when the command began: the summary's time counts all of it, model load, precision check
+    and catalog build included."""
+    from peaklens.embed.loader import load_embedder
+    from peaklens.store.factory import open_store
+
+    console = console or Console(stderr=True)
+    started = time.perf_counter() if started is None else started
+    with index_lock(settings):
+        store = open_store(settings)
+        store.get_meta()  # a store that cannot be reached fails here, before the model loads
+        choose_album_precision(album, settings, say=console.print)
+        embedder = load_embedder(settings)
+        return index_album(
+            album,
+            settings,
+            embedder,
+            store,
+            replace=replace,
+            console=console,
+            show_progress=show_progress,
+            started=started,
+        )
 
 
 def _index_locked(
