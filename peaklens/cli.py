@@ -1,7 +1,7 @@
 """The command line. Global options (model, store, …) go before the command and override config and env.
 
 Every user-facing failure is a ``PeaklensError`` printed as one line on stderr with exit code 1; usage errors
-exit 2, Ctrl-C 130. This module only parses and renders: every argument is checked before the store and the
+exit 2, Ctrl-C 130, and an ``index`` run that finished with some photos it could not index exits 3. This module only parses and renders: every argument is checked before the store and the
 model load (a typo answers at once), and the heavy imports (torch, transformers, lancedb) happen inside the
 commands that need them, so ``--help``, ``config`` and bad arguments stay instant.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ app.add_typer(dev_app, name="dev")
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
+#: `peaklens index` finished, but some photos could not be indexed (each is listed): a script can tell
+INDEX_SOME_FAILED = 3
 INDEX_INTERRUPTED = "interrupted: photos written so far are kept; run the same command again to resume."
 
 
@@ -71,6 +74,15 @@ def _ctx(ctx: typer.Context) -> Context:
     obj = ctx.find_root().obj
     assert isinstance(obj, Context)
     return obj
+
+
+def _model_settings(context: Context, **more: Any) -> Settings:
+    """The settings of a command that loads the model, with --model and --device checked first (at once)."""
+    from peaklens.embed.preflight import check_model_settings
+
+    settings = context.settings(**more)
+    check_model_settings(settings)
+    return settings
 
 
 @app.callback()
@@ -126,6 +138,19 @@ def _library(settings: Settings, *, need_photos: bool = True) -> Library:
 PHOTO_KINDS = "jpg, png, webp, tiff, heic"
 
 
+def _process_age() -> float:
+    """Seconds since this process started (Linux's /proc; 0 elsewhere), so that a run's "in all" time counts
+    the start-up too, as the person waiting for it does."""
+    import os
+
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _holds_a_photo(album: Path) -> bool:
     """Whether any photo file lies under ``album``; stops at the first, so it costs nothing on a real album
     and saves loading the model for a wrong folder."""
@@ -164,12 +189,20 @@ def _fmt_time(moment: Any) -> str:
     return moment.isoformat() if moment else "-"
 
 
+def _fmt_table_time(moment: Any) -> str:
+    """A shot time for the table, to the second (--json keeps the sub-second digits)."""
+    return moment.replace(microsecond=0).isoformat() if moment else "-"
+
+
 def _print_results(answers: list[PhotoAnswer], *, explain: bool = False) -> None:
     from rich.table import Table
 
     table = Table(show_lines=False)
     for column in ("#", "score", "visual", "conf", "path", "predicted peaks", "in frame", "gps", "shot time"):
-        table.add_column(column, overflow="fold")
+        # short values of a fixed form stay on one line; the path and the names fold when space runs out
+        table.add_column(
+            column, overflow="fold", no_wrap=column not in ("path", "predicted peaks", "in frame")
+        )
     if explain:
         table.add_column("explain", overflow="fold")
     for rank, answer in enumerate(answers, start=1):
@@ -183,7 +216,7 @@ def _print_results(answers: list[PhotoAnswer], *, explain: bool = False) -> None
             ", ".join(hit.predicted_peaks),
             ", ".join(hit.peaks_in_frame or []) or "-",
             _fmt_gps(hit.gps),
-            _fmt_time(hit.shot_time),
+            _fmt_table_time(hit.shot_time),
         ]
         if explain:
             row.append(" ".join(f"{k}={v:.4g}" for k, v in answer.explain.items()))
@@ -210,20 +243,32 @@ def _camera_line(view: FrameView) -> str:
 def _geometry(placed: FramePeak) -> str:
     parts = [f"{placed.distance_km:.1f} km", f"bearing {placed.bearing_deg:.0f}°"]
     if placed.off_axis_deg is not None:
-        side = "right" if placed.off_axis_deg >= 0 else "left"
-        parts.append(f"{abs(placed.off_axis_deg):.0f}° {side} of centre")
+        parts.append(_off_axis(placed.off_axis_deg))
     parts.append(f"{placed.elevation_angle_deg:.1f}° up")
     if placed.in_frame:
         parts.append("in frame")
-    elif placed.occluded:
-        parts.append("hidden by terrain")
-    elif not placed.visible:
-        parts.append("below the horizon or out of range")
-    elif placed.off_axis_deg is not None:
-        parts.append("outside the frame")
+    else:
+        # every reason that holds: a peak 24° off axis in a 16° frame behind a ridge is both
+        outside = placed.off_axis_deg is not None and not (placed.x is not None and 0.0 < placed.x < 1.0)
+        reasons = [
+            ("outside the frame", outside),
+            ("hidden by terrain", bool(placed.occluded)),
+            ("below the horizon or out of range", not placed.visible),
+        ]
+        held = [reason for reason, holds in reasons if holds]
+        if held:
+            parts.append(" and ".join(held))
     if placed.occluded is None:
         parts.append("terrain not checked")
     return " · ".join(parts)
+
+
+def _off_axis(degrees: float) -> str:
+    """Whole degrees left or right; "at the centre" when that would read 0° (never "0° left of centre")."""
+    shown = f"{abs(degrees):.0f}"
+    if shown == "0":
+        return "at the centre"
+    return f"{shown}° {'right' if degrees > 0 else 'left'} of centre"
 
 
 def _peak_line(rank: int, peak: PeakAnswer) -> str:
@@ -262,7 +307,7 @@ def catalog_build(
         raise BadInput(f"Catalog file {peaks} does not exist or is not a file.")
     if refs is not None and not refs.is_dir():
         raise BadInput(f"Reference folder {refs} does not exist or is not a folder.")
-    settings = _ctx(ctx).settings()
+    settings = _model_settings(_ctx(ctx))
     library = Library.create(settings)
     count = library.build_catalog(peaks, refs, say=_say)
     out.print(f"Catalog built: {count} peaks in '{settings.peaks_index}' ({library.embedder().model_id}).")
@@ -276,7 +321,11 @@ def index(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     verbose: bool = flag("List every unusable EXIF value (also a global option).", "--verbose", "-v"),
 ) -> None:
-    """Index (or update) an album: new and changed photos are embedded, gone ones removed."""
+    """Index (or update) an album: new and changed photos are embedded, gone ones removed.
+
+    Exit code 0: every photo is in the index; 3: the run finished but some photos could not be indexed (each
+    is listed with its reason); 1: an error stopped the run."""
+    started = time.perf_counter() - _process_age()
     if not album.exists():
         raise BadInput(f"Album folder {album} does not exist.")
     if not album.is_dir():
@@ -284,12 +333,18 @@ def index(
     if not _holds_a_photo(album):
         raise BadInput(f"No photos found in {album} ({PHOTO_KINDS}; searched recursively).")
     context = _ctx(ctx)
-    settings = context.settings()
-    from peaklens.library import Library
+    settings = _model_settings(context)
+    from peaklens.store.lock import index_lock
 
     try:
-        library = Library.create(settings)
-        report = library.index(album, replace=replace, say=_say, console=err, show_progress=progress)
+        # the lock before the heavy imports: a second run beside a running one is refused within a second
+        with index_lock(settings):
+            from peaklens.library import Library
+
+            library = Library.create(settings)
+            report = library.index(
+                album, replace=replace, say=_say, console=err, show_progress=progress, started=started
+            )
     except KeyboardInterrupt:
         raise Interrupted(INDEX_INTERRUPTED) from None
     warnings = list(getattr(report, "exif_warnings", []) or [])
@@ -303,6 +358,7 @@ def index(
         out.print(
             f"{len(report.failed)} photo(s) could not be indexed; each is listed above with its reason."
         )
+        raise typer.Exit(INDEX_SOME_FAILED)
 
 
 @app.command()
@@ -337,8 +393,10 @@ def search(
     if not text.strip():
         raise BadInput('Type something to search for, e.g. "prayer flags" or "Ama Dablam".')
     filters = _date_filters(bbox, time_from, time_to)
-    settings = _ctx(ctx).settings(
-        **({"k": k} if k else {}), **({"num_candidates": num_candidates} if num_candidates else {})
+    settings = _model_settings(
+        _ctx(ctx),
+        **({"k": k} if k else {}),
+        **({"num_candidates": num_candidates} if num_candidates else {}),
     )
     library = _library(settings)
     filters = library.resolve_peaks(filters, peak, in_frame)
@@ -370,7 +428,7 @@ def identify(
 ) -> None:
     """Which peak is this? The top 3 catalog peaks with scores and where they stand in the frame."""
     loaded = _load_photo(photo)
-    settings = _ctx(ctx).settings()
+    settings = _model_settings(_ctx(ctx))
     answer = _library(settings, need_photos=False).identify(loaded, use_geo=geo)
     if as_json:
         _print_json({"photo": str(photo), **answer.to_json()})
@@ -391,7 +449,7 @@ def similar(
 ) -> None:
     """Identify the peak in a photo, then find your photos of that peak, most similar first."""
     loaded = _load_photo(photo)
-    settings = _ctx(ctx).settings()
+    settings = _model_settings(_ctx(ctx))
     result = _library(settings).similar(loaded, k=k, use_geo=geo)
     if as_json:
         _print_json({"photo": str(photo), **result.to_json()})
@@ -462,19 +520,28 @@ def _precision_decision(settings: Settings) -> dict[str, Any] | None:
 
 @app.command("config")
 def show_config(ctx: typer.Context, as_json: bool = flag("Machine-readable output.", "--json")) -> None:
-    """The settings in force (file < env < flags); secrets are masked."""
-    from peaklens.config import config_file_path
+    """The settings in force (file < env < flags), each with where it came from; secrets are masked."""
+    from peaklens.config import config_file_path, setting_sources
 
-    settings = _ctx(ctx).settings()
+    context = _ctx(ctx)
+    settings = context.settings()
     shown = settings.public_dict()
+    sources = setting_sources(context.overrides)
     decision = _precision_decision(settings)
-    if as_json:
-        _print_json({**shown, "precision_decision": decision})
-        return
     source = config_file_path()
+    if as_json:
+        _print_json(
+            {
+                **shown,
+                "config_file": str(source) if source else None,
+                "sources": sources,
+                "precision_decision": decision,
+            }
+        )
+        return
     out.print(f"config file: {source if source else '(none)'}", highlight=False)
     for name, value in shown.items():
-        out.print(f"{name} = {value}", highlight=False)
+        out.print(f"{name} = {value}  ({sources[name]})", highlight=False)
     if decision:
         out.print(
             "precision decision: " + ", ".join(f"{k}={v}" for k, v in decision.items()), highlight=False
@@ -498,7 +565,7 @@ def ui(
     context = _ctx(ctx)
     if album is not None and not album.is_dir():
         raise BadInput(f"Album folder {album} does not exist or is not a folder.")
-    settings = context.settings(**({"album": album.resolve()} if album else {}))
+    settings = _model_settings(context, **({"album": album.resolve()} if album else {}))
     raise SystemExit(launch(settings, context.config_file, host=host, port=port))
 
 
@@ -512,7 +579,7 @@ def evaluate(
     accuracy, or peak positions in the frame (a labels file of marked summits)."""
     if not labels.is_file():
         raise BadInput(f"Labels file {labels} does not exist or is not a file.")
-    report = _library(_ctx(ctx).settings(), need_photos=False).evaluate(labels)
+    report = _library(_model_settings(_ctx(ctx)), need_photos=False).evaluate(labels)
     if as_json:
         _print_json(report.to_json())
         return

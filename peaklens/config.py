@@ -7,6 +7,7 @@ else ``~/.config/peaklens/config.yaml`` when present.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -132,33 +133,58 @@ class _YamlFileSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = config_file_path()
-        if path is None:
-            return {}
-        if not path.is_file():
-            raise BadInput(f"Config file {path} does not exist.")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise BadInput(f"Config file {path} could not be read: {exc}") from None
-        if not isinstance(data, dict):
-            raise BadInput(f"Config file {path} must be a mapping of setting: value.")
-        given = {str(k).replace("-", "_"): v for k, v in data.items()}
-        known = set(self.settings_cls.model_fields)
-        unknown = sorted(k for k in given if k not in known)
-        if unknown:
-            # a misspelt key would otherwise be ignored in silence and the default used instead
-            import difflib
+        return config_file_values(set(self.settings_cls.model_fields))
 
-            hints = [
-                f"'{k}'" + (f" (did you mean '{close[0]}'?)" if close else "")
-                for k in unknown
-                for close in [difflib.get_close_matches(k, sorted(known), n=1)]
-            ]
-            raise BadInput(
-                f"Config file {path}: unknown setting {', '.join(hints)}; `peaklens config` lists the settings."
-            )
-        return given
+
+def config_file_values(known: set[str]) -> dict[str, Any]:
+    """The settings the config file in force sets (none without one); an unknown key is one line."""
+    path = config_file_path()
+    if path is None:
+        return {}
+    if not path.is_file():
+        raise BadInput(f"Config file {path} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise BadInput(f"Config file {path} could not be read: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadInput(f"Config file {path} must be a mapping of setting: value.")
+    given = {str(k).replace("-", "_"): v for k, v in data.items()}
+    unknown = sorted(k for k in given if k not in known)
+    if unknown:
+        # a misspelt key would otherwise be ignored in silence and the default used instead
+        import difflib
+
+        hints = [
+            f"'{k}'" + (f" (did you mean '{close[0]}'?)" if close else "")
+            for k in unknown
+            for close in [difflib.get_close_matches(k, sorted(known), n=1)]
+        ]
+        raise BadInput(
+            f"Config file {path}: unknown setting {', '.join(hints)}; `peaklens config` lists the settings."
+        )
+    return given
+
+
+def setting_sources(flags: Iterable[str] = ()) -> dict[str, str]:
+    """Where each setting's value comes from, by the precedence ``Settings`` applies: "flag --x" (one of
+    ``flags``, the options given on the command line), "environment PEAKLENS_X", "config file", "default"."""
+    names = list(Settings.model_fields)
+    given_flags = set(flags)
+    in_env = {key.upper() for key in os.environ}
+    in_file = config_file_values(set(names))
+    sources: dict[str, str] = {}
+    for name in names:
+        variable = f"PEAKLENS_{name.upper()}"
+        if name in given_flags:
+            sources[name] = f"flag --{name.replace('_', '-')}"
+        elif variable in in_env:
+            sources[name] = f"environment {variable}"
+        elif name in in_file:
+            sources[name] = "config file"
+        else:
+            sources[name] = "default"
+    return sources
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

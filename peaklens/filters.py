@@ -16,6 +16,7 @@ Dates mean what a person means by them:
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +31,7 @@ DATE_HELP = (
     "or a date-time with its offset like 2023-10-21T07:30+05:45 (Z for UTC)"
 )
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:$|[Tt ])")
 # A local calendar day spans these instants somewhere on Earth: it starts first at UTC+14 and ends last at
 # UTC-12. Only an instant outside that span makes a mixed day/instant range certainly empty.
 _FIRST_ZONE, _LAST_ZONE = timezone(timedelta(hours=14)), timezone(timedelta(hours=-12))
@@ -81,7 +83,7 @@ def parse_when(text: str | None) -> date | datetime | None:
             raw.replace("Z", "+00:00").replace("z", "+00:00").replace(" ", "T", 1)
         )
     except (ValueError, OverflowError):
-        raise BadInput(f"Date {raw!r}: {DATE_HELP}.") from None
+        raise BadInput(f"Date {raw!r}: {_no_such_day(raw) or DATE_HELP}.") from None
     if moment.tzinfo is None:
         raise BadInput(f"Date {raw!r} has no UTC offset: {DATE_HELP}.")
     try:
@@ -89,6 +91,23 @@ def parse_when(text: str | None) -> date | datetime | None:
     except OverflowError:
         raise BadInput(f"Date {raw!r} is out of range: {DATE_HELP}.") from None
     return moment
+
+
+def _no_such_day(raw: str) -> str | None:
+    """For text written as a date whose month or day does not exist (2023-11-31, 2023-13-01): what is wrong
+    with it, since repeating the expected format would send the user looking for a typo in the form."""
+    written = _DATE_PREFIX.match(raw)
+    if written is None:
+        return None
+    year, month, day = (int(part) for part in written.groups())
+    if year < 1:
+        return None
+    if not 1 <= month <= 12:
+        return "no such month (months run from 01 to 12)"
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        return f"no such day ({calendar.month_name[month]} {year} has days 01 to {days})"
+    return None
 
 
 def _certainly_empty(start: date | datetime, end: date | datetime) -> bool:

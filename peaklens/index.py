@@ -296,10 +296,12 @@ def index_album(
     replace: bool = False,
     console: Console | None = None,
     show_progress: bool = True,
+    started: float | None = None,
 ) -> IndexReport:
-    """Bring the store in line with the album on disk; see the module docstring."""
+    """Bring the store in line with the album on disk; see the module docstring. ``started`` (a
+    ``time.perf_counter()`` value) is when the work began, for the summary's time; default: now."""
     console = console or Console(stderr=True)
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     if not album.exists():
         raise BadInput(f"Album folder {album} does not exist.")
     if not album.is_dir():

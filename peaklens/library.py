@@ -464,24 +464,34 @@ class Library:
         with index_lock(self.settings):
             return refresh_predictions(self.store, self.settings, say)
 
-    def index(self, album: Path, *, replace: bool = False, **options: Any) -> IndexReport:
-        """Add, update and remove photos so the index matches the album on disk (``peaklens.index``)."""
+    def index(
+        self,
+        album: Path,
+        *,
+        replace: bool = False,
+        say: Say = _quiet,
+        started: float | None = None,
+        **progress: Any,
+    ) -> IndexReport:
+        """Add, update and remove photos so the index matches the album on disk (``peaklens.index``), in the
+        order that answers soonest: the store lock first (a second run is refused at once), the CPU
+        precision check, the model, the run. ``started`` is when the command began: the summary counts it all."""
         from peaklens.index import choose_album_precision, index_album
+        from peaklens.store.lock import index_lock
 
-        started = time.perf_counter()
-        say = options.get("say", _quiet)
-        choose_album_precision(album, self.settings, say=say)
-        report = index_album(
-            album,
-            self.settings,
-            self.embedder(),
-            self.store,
-            replace=replace,
-            console=options.get("console"),
-            show_progress=options.get("show_progress", True),
-        )
-        report.seconds = time.perf_counter() - started
-        return report
+        started = time.perf_counter() if started is None else started
+        with index_lock(self.settings):
+            choose_album_precision(album, self.settings, say=say)
+            return index_album(
+                album,
+                self.settings,
+                self.embedder(),
+                self.store,
+                replace=replace,
+                console=progress.get("console"),
+                show_progress=progress.get("show_progress", True),
+                started=started,
+            )
 
     def evaluate(self, labels: Path) -> EvalReport:
         """Retrieval, identification or frame quality on a labels file (docs/EVALUATION.md)."""

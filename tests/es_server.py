@@ -1,4 +1,5 @@
-"""The Elasticsearch 8 emulator (PyPI's noida-db binary) for tests: started on a free loopback port, stopped by PID.
+"""The Elasticsearch 8 emulator (PyPI's noida-db binary) for tests: started on a free loopback port, stopped by PID,
+and ended by the kernel if the test run that started it dies first (``tests.process_guard``).
 
 It is an emulator (brute-force kNN, small data only): production runs on real Elasticsearch. With
 PEAKLENS_ES_URL set, the suites also run against that real server.
@@ -17,6 +18,8 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.process_guard import start_tied
 
 
 def noida_binary() -> Path:
@@ -64,7 +67,7 @@ class EsServer:
 
 def _launch(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as handle:
-        return subprocess.Popen(
+        return start_tied(
             [
                 str(noida_binary()),
                 "start",

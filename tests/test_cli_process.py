@@ -25,6 +25,7 @@ import pytest
 
 from tests.conftest import REPO, SAMPLE_ALBUM, TREK_JPEGS, copy_trek_photos, peaklens_env
 from tests.fixtures_images import junk_exif, write_photo
+from tests.process_guard import start_tied
 
 PEAKLENS = Path(sys.executable).with_name("peaklens")
 #: generous upper bounds for things that normally take seconds; readiness is polled, never slept for
@@ -165,7 +166,7 @@ def _alive(pid: int) -> bool:
 @pytest.fixture
 def ui_process(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = _free_port()
-    proc = subprocess.Popen(
+    proc = start_tied(  # ends with this test run even if pytest is killed (the launcher stops its server)
         [str(PEAKLENS), "ui", "--port", str(port)],
         env=env,
         cwd=REPO,

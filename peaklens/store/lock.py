@@ -1,7 +1,9 @@
 """One indexing run at a time per embedded store.
 
 The embedded store is a folder on one machine, so an OS file lock (``fcntl.flock``) serialises writers; the
-kernel drops it when the process dies, so a killed run never leaves a stale lock. Elasticsearch needs none:
+kernel drops it when the process dies, so a killed run never leaves a stale lock. The lock is re-entrant within
+one process: ``peaklens index`` takes it before anything else (a second run is refused at once, not after the
+model has loaded) and the indexing code under it takes it again. Elasticsearch needs none:
 every write is an idempotent upsert by document id, so two runs over the same album both finish with the same
 documents.
 """
@@ -15,6 +17,9 @@ from pathlib import Path
 
 from peaklens.config import Settings
 from peaklens.errors import PeaklensError
+
+#: store folders this process holds the lock of, with how many nested holders
+_held: dict[Path, int] = {}
 
 
 class StoreBusy(PeaklensError):
@@ -30,6 +35,14 @@ def index_lock(settings: Settings) -> Iterator[None]:
 
     folder = Path(settings.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    key = folder.resolve()
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
     path = folder / "index.lock"
     with open(path, "a+") as handle:
         try:
@@ -45,9 +58,11 @@ def index_lock(settings: Settings) -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
         handle.flush()
+        _held[key] = 1
         try:
             yield
         finally:
+            del _held[key]
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,14 +1,17 @@
 """Starting the Streamlit server for ``peaklens ui``: settings travel to it as PEAKLENS_* variables.
 
-The server is a child process. SIGTERM or SIGINT to ``peaklens ui`` is passed on to it and waited for: a
+The port is checked first: a busy one is answered in one line naming it (Streamlit would print our URL while
+another program serves it). The server is a child process. SIGTERM or SIGINT to ``peaklens ui`` is passed on to it and waited for: a
 service manager or ``kill`` that stops the launcher must not leave an orphaned server still serving the album.
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +59,31 @@ def check_exposure(settings: Settings, host: str) -> None:
         )
 
 
+def check_port(host: str, port: int) -> None:
+    """One line when ``host:port`` cannot be listened on, before anything is printed or started: Streamlit
+    would otherwise print our URL while another program serves it, then its own raw log line."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        raise BadInput(f"--host {host} is not an address or a name this machine can resolve.") from None
+    refused: list[OSError] = []
+    for family, kind, proto, _name, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            # as the server binds: a port left in TIME_WAIT by an earlier run is free to take
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise BadInput(
+                        f"Port {port} on {host} is already in use by another program: "
+                        "stop it or pick a free port with --port."
+                    ) from None
+                refused.append(exc)
+    if refused and len(refused) == len(addresses):
+        raise BadInput(f"Cannot listen on {host} port {port}: {refused[0].strerror or refused[0]}.")
+
+
 def streamlit_command(settings: Settings, host: str, port: int) -> list[str]:
     return [
         sys.executable,
@@ -86,6 +114,7 @@ def streamlit_command(settings: Settings, host: str, port: int) -> list[str]:
 def launch(settings: Settings, config_file: Path | None, *, host: str, port: int) -> int:
     """Run the server until it exits or we are told to stop; returns its exit code (0 after Ctrl-C)."""
     check_exposure(settings, host)
+    check_port(host, port)
     print(f"peaklens UI on http://{host}:{port}  (Ctrl-C stops it)", flush=True)
     child = subprocess.Popen(streamlit_command(settings, host, port), env=settings_env(settings, config_file))
     stopping: list[int] = []

@@ -147,7 +147,7 @@ def test_per_document_bulk_errors_are_reported_per_photo(
     monkeypatch.setenv("PEAKLENS_PHOTOS_INDEX", "conflicting-photos")
     monkeypatch.setenv("PEAKLENS_PEAKS_INDEX", "conflicting-peaks")
     result = run_cli("index", str(album), "--no-progress")
-    assert result.code == 0, result.stderr
+    assert result.code == 3, result.stderr  # finished, with photos it could not index
     assert "added 1," in result.stdout and "failed 100" in result.stdout
     failed_lines = [line for line in result.stderr.splitlines() if "not stored:" in line]
     assert len(failed_lines) == 100
