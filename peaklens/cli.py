@@ -126,6 +126,10 @@ def main_options(
         "ef_construction": ef_construction,
     }
     ctx.obj = Context(config, {k: v for k, v in overrides.items() if v is not None}, verbose)
+    from peaklens.config import unknown_environment
+
+    for line in unknown_environment():
+        err.print(f"warning: {line}", markup=False, highlight=False)
 
 
 # --- opening things, after the arguments are checked ----------------------------------------------------------
@@ -521,14 +525,15 @@ def _precision_decision(settings: Settings) -> dict[str, Any] | None:
 @app.command("config")
 def show_config(ctx: typer.Context, as_json: bool = flag("Machine-readable output.", "--json")) -> None:
     """The settings in force (file < env < flags), each with where it came from; secrets are masked."""
-    from peaklens.config import config_file_path, setting_sources
+    from peaklens.config import config_file_path, setting_sources, using_config_file
 
     context = _ctx(ctx)
     settings = context.settings()
     shown = settings.public_dict()
-    sources = setting_sources(context.overrides)
+    sources = setting_sources(context.overrides, context.config_file)
     decision = _precision_decision(settings)
-    source = config_file_path()
+    with using_config_file(context.config_file):
+        source = config_file_path()
     if as_json:
         _print_json(
             {

@@ -7,7 +7,9 @@ else ``~/.config/peaklens/config.yaml`` when present.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,7 +120,16 @@ class Settings(BaseSettings):
         return shown
 
 
+#: the config file named by ``--config`` for the settings being built now (never written to ``os.environ``)
+_CHOSEN_FILE: ContextVar[Path | None] = ContextVar("peaklens_config_file", default=None)
+
+
 def config_file_path() -> Path | None:
+    """The config file in force: ``--config``, else ``$PEAKLENS_CONFIG``, else ./peaklens.yaml, else
+    ~/.config/peaklens/config.yaml (the last two when present)."""
+    chosen = _CHOSEN_FILE.get()
+    if chosen is not None:
+        return chosen
     explicit = os.environ.get("PEAKLENS_CONFIG")
     if explicit:
         return Path(explicit)
@@ -166,13 +177,14 @@ def config_file_values(known: set[str]) -> dict[str, Any]:
     return given
 
 
-def setting_sources(flags: Iterable[str] = ()) -> dict[str, str]:
+def setting_sources(flags: Iterable[str] = (), config_file: Path | None = None) -> dict[str, str]:
     """Where each setting's value comes from, by the precedence ``Settings`` applies: "flag --x" (one of
     ``flags``, the options given on the command line), "environment PEAKLENS_X", "config file", "default"."""
     names = list(Settings.model_fields)
     given_flags = set(flags)
     in_env = {key.upper() for key in os.environ}
-    in_file = config_file_values(set(names))
+    with using_config_file(config_file):
+        in_file = config_file_values(set(names))
     sources: dict[str, str] = {}
     for name in names:
         variable = f"PEAKLENS_{name.upper()}"
@@ -187,13 +199,55 @@ def setting_sources(flags: Iterable[str] = ()) -> dict[str, str]:
     return sources
 
 
+@contextmanager
+def using_config_file(config_file: Path | None) -> Iterator[None]:
+    """Within the block, ``config_file`` (when given) is the config file in force, for this thread alone."""
+    token = _CHOSEN_FILE.set(config_file) if config_file is not None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _CHOSEN_FILE.reset(token)
+
+
+#: PEAKLENS_* variables that are not settings but are read all the same
+NOT_SETTINGS = ("PEAKLENS_CONFIG",)
+
+
+def unknown_environment(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per ``PEAKLENS_*`` variable that names no setting (a misspelling would otherwise be ignored
+    in silence while a misspelt config-file key is an error)."""
+    import difflib
+
+    environ = os.environ if environ is None else environ
+    known = [f"PEAKLENS_{name.upper()}" for name in Settings.model_fields]
+    lines = []
+    for variable in sorted(environ):
+        if variable.upper().startswith("PEAKLENS_") and variable.upper() not in (*known, *NOT_SETTINGS):
+            close = difflib.get_close_matches(variable.upper(), known, n=1, cutoff=0.85)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            lines.append(f"{variable} is not a peaklens setting{hint}; it is ignored.")
+    return lines
+
+
+def settings_from_file(path: Path) -> Settings:
+    """Settings exactly as a file written by the UI launcher holds them: it names every setting, and values
+    given to the constructor win over the environment and any other config file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise BadInput(f"Settings file {path} must be a mapping of setting: value.")
+        return Settings(**data)
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise BadInput(f"Settings file {path} could not be read: {exc}") from None
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Settings from file and environment, with non-None ``overrides`` (CLI flags) on top."""
-    if config_file is not None:
-        os.environ["PEAKLENS_CONFIG"] = str(config_file)
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return Settings(**given)
+        with using_config_file(config_file):
+            return Settings(**given)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()

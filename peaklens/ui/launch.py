@@ -1,4 +1,9 @@
-"""Starting the Streamlit server for ``peaklens ui``: settings travel to it as PEAKLENS_* variables.
+"""Starting the Streamlit server for ``peaklens ui``: the settings travel to it in a private file.
+
+The settings in force (flags, environment, config file resolved once, here) are written to a file only this
+user can read, named on the server's command line and removed when it stops. The server's environment carries
+no ``PEAKLENS_*`` variable at all: a secret (the Elasticsearch password, the UI password) never sits in a
+process environment another program could read, and the server cannot resolve the settings differently.
 
 The port is checked first: a busy one is answered in one line naming it (Streamlit would print our URL while
 another program serves it). The server is a child process. SIGTERM or SIGINT to ``peaklens ui`` is passed on to it and waited for: a
@@ -14,30 +19,40 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import FrameType
 
+import yaml
 from pydantic import SecretStr
 
 from peaklens.config import Settings
 from peaklens.errors import BadInput
 
 APP = Path(__file__).with_name("app.py")
+#: the server's own command-line argument naming its settings file
+SETTINGS_ARG = "--settings-file"
 #: signals forwarded to the server
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-def settings_env(settings: Settings, config_file: Path | None) -> dict[str, str]:
-    env = dict(os.environ)
-    if config_file is not None:
-        env["PEAKLENS_CONFIG"] = str(config_file)
+def server_env() -> dict[str, str]:
+    """The server's environment: ours without any ``PEAKLENS_*`` variable (the settings file has them)."""
+    return {k: v for k, v in os.environ.items() if not k.upper().startswith("PEAKLENS_")}
+
+
+def write_settings_file(settings: Settings, folder: Path) -> Path:
+    """The settings' real values (secrets included) as YAML in a file only this user can read."""
+    values: dict[str, object] = {}
     for name, value in settings.model_dump().items():
-        if value is None:
-            continue
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
-        env[f"PEAKLENS_{name.upper()}"] = str(value)
-    return env
+        values[name] = str(value) if isinstance(value, Path) else value
+    path = folder / "settings.yaml"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(values, handle)
+    return path
 
 
 def is_loopback(host: str) -> bool:
@@ -84,7 +99,7 @@ def check_port(host: str, port: int) -> None:
         raise BadInput(f"Cannot listen on {host} port {port}: {refused[0].strerror or refused[0]}.")
 
 
-def streamlit_command(settings: Settings, host: str, port: int) -> list[str]:
+def streamlit_command(settings: Settings, host: str, port: int, settings_file: Path) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -108,6 +123,9 @@ def streamlit_command(settings: Settings, host: str, port: int) -> list[str]:
         # no Deploy button, no developer menu: this is an album viewer, not a dev server
         "--client.toolbarMode",
         "minimal",
+        "--",
+        SETTINGS_ARG,
+        str(settings_file),
     ]
 
 
@@ -116,7 +134,13 @@ def launch(settings: Settings, config_file: Path | None, *, host: str, port: int
     check_exposure(settings, host)
     check_port(host, port)
     print(f"peaklens UI on http://{host}:{port}  (Ctrl-C stops it)", flush=True)
-    child = subprocess.Popen(streamlit_command(settings, host, port), env=settings_env(settings, config_file))
+    with tempfile.TemporaryDirectory(prefix="peaklens-ui-") as private:
+        settings_file = write_settings_file(settings, Path(private))
+        return _serve(streamlit_command(settings, host, port, settings_file))
+
+
+def _serve(command: list[str]) -> int:
+    child = subprocess.Popen(command, env=server_env())
     stopping: list[int] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:

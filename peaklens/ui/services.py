@@ -1,7 +1,6 @@
 """The server-wide resources behind the page: settings, store, thumbnail cache, and the model when a query needs it.
 
-Settings come from the environment the launcher set (``PEAKLENS_*``, real secret values), never from a
-re-serialised Settings (pydantic masks secrets there). Each resource is cached once per distinct settings
+Settings come from the private file the launcher wrote (real secret values, none in the environment). Each resource is cached once per distinct settings
 *value* and shared by every session: the store and thumbnails are all browsing needs, so the page paints
 before the model loads; the model loads on the first query or upload.
 """
@@ -10,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 from pydantic import SecretStr
 
-from peaklens.config import Settings, load_settings
+from peaklens.config import Settings, load_settings, settings_from_file
 from peaklens.search import Searcher
 from peaklens.store.base import PhotoStore
 from peaklens.ui.thumbs import ThumbCache
@@ -68,7 +68,14 @@ class Services:
         return Path(held) if held else None
 
 
-def current_settings() -> Settings:
+def current_settings(argv: list[str] | None = None) -> Settings:
+    """The settings the launcher resolved and wrote to its private file (named after ``--settings-file``);
+    without one (``streamlit run`` by hand), the usual file and environment."""
+    from peaklens.ui.launch import SETTINGS_ARG
+
+    argv = sys.argv if argv is None else argv
+    if SETTINGS_ARG in argv[:-1]:
+        return settings_from_file(Path(argv[argv.index(SETTINGS_ARG) + 1]))
     return load_settings()
 
 
