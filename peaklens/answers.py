@@ -14,6 +14,16 @@ from typing import Any
 from peaklens.frame import FramePeak, FrameView
 from peaklens.records import PeakHit, PhotoHit
 
+__all__ = [
+    "FramePeak",
+    "FrameView",
+    "Identification",
+    "PeakAnswer",
+    "PhotoAnswer",
+    "SearchAnswer",
+    "SimilarAnswer",
+]
+
 #: the geometry every peak answer carries (None when the photo has no camera position)
 PEAK_GEOMETRY = ("distance_km", "bearing_deg", "off_axis_deg", "elevation_angle_deg", "x", "y", "x_span")
 

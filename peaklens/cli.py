@@ -22,11 +22,9 @@ from rich.markup import escape
 from peaklens.errors import BadInput, PeaklensError
 
 if TYPE_CHECKING:
-    from peaklens.answers import PeakAnswer, PhotoAnswer
+    from peaklens.answers import FramePeak, FrameView, PeakAnswer, PhotoAnswer
     from peaklens.config import Settings
-    from peaklens.frame import FramePeak, FrameView
-    from peaklens.imaging import LoadedPhoto
-    from peaklens.library import Library, TerrainChange
+    from peaklens.library import Library, LoadedPhoto, TerrainChange
     from peaklens.records import SearchFilters
 
 # rich_markup_mode=None: click's plain help, where a flag is shown as a flag (typer's rich help prints
@@ -78,7 +76,7 @@ def _ctx(ctx: typer.Context) -> Context:
 
 def _model_settings(context: Context, **more: Any) -> Settings:
     """The settings of a command that loads the model, with --model and --device checked first (at once)."""
-    from peaklens.embed.preflight import check_model_settings
+    from peaklens.library import check_model_settings
 
     settings = context.settings(**more)
     check_model_settings(settings)
@@ -286,11 +284,9 @@ def _peak_line(rank: int, peak: PeakAnswer) -> str:
 
 # --- argument checks (no store, no model) --------------------------------------------------------------------
 def _date_filters(bbox: str | None, time_from: str | None, time_to: str | None) -> SearchFilters:
-    from peaklens.filters import BBOX_HELP, build_filters
+    from peaklens.library import parse_filters
 
-    if bbox is not None and not bbox.strip():
-        raise BadInput(f"--bbox is empty: {BBOX_HELP}.")
-    return build_filters(bbox=bbox, time_from=time_from, time_to=time_to)
+    return parse_filters(bbox, time_from, time_to)
 
 
 # --- commands ------------------------------------------------------------------------------------------------
@@ -338,17 +334,12 @@ def index(
         raise BadInput(f"No photos found in {album} ({PHOTO_KINDS}; searched recursively).")
     context = _ctx(ctx)
     settings = _model_settings(context)
-    from peaklens.store.lock import index_lock
+    from peaklens.library import run_index
 
     try:
-        # the lock before the heavy imports: a second run beside a running one is refused within a second
-        with index_lock(settings):
-            from peaklens.library import Library
-
-            library = Library.create(settings)
-            report = library.index(
-                album, replace=replace, say=_say, console=err, show_progress=progress, started=started
-            )
+        report = run_index(
+            settings, album, replace=replace, say=_say, console=err, show_progress=progress, started=started
+        )
     except KeyboardInterrupt:
         raise Interrupted(INDEX_INTERRUPTED) from None
     warnings = list(getattr(report, "exif_warnings", []) or [])
@@ -517,7 +508,7 @@ def dem_fetch(ctx: typer.Context) -> None:
 
 def _precision_decision(settings: Settings) -> dict[str, Any] | None:
     """What the CPU precision check decided for this model (int8 or fp32, with the measured agreement)."""
-    from peaklens.embed.precision import precision_decision
+    from peaklens.library import precision_decision
 
     return precision_decision(settings)
 
@@ -597,11 +588,9 @@ def tiny_model(
     kind: str = typer.Option("siglip", help="siglip (like the default) or siglip2 (NaFlex)."),
 ) -> None:
     """Write a tiny randomly initialised SigLIP model (offline demos and tests; its vectors mean nothing)."""
-    from peaklens.embed.tiny import build_tiny_model
+    from peaklens.library import write_tiny_model
 
-    if kind not in ("siglip", "siglip2"):
-        raise BadInput("--kind must be siglip or siglip2.")
-    path = build_tiny_model(folder, kind=kind)  # type: ignore[arg-type]
+    path = write_tiny_model(folder, kind)
     out.print(f"Tiny {kind} model written to {path} (random weights: for demos and tests only).")
 
 

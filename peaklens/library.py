@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from peaklens.answers import (
+    FrameView,
     Identification,
     PeakAnswer,
     PhotoAnswer,
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from peaklens.dem import Dem
     from peaklens.embed.base import Embedder
     from peaklens.evaluate import EvalReport
-    from peaklens.frame import FrameView
     from peaklens.geo import Camera
     from peaklens.imaging import LoadedPhoto
     from peaklens.index import IndexReport
@@ -58,6 +58,50 @@ class TerrainChange:
 
     tiles: list[str]
     replaced: int
+
+
+# --- what the edges need before a library is opened (checks that cost nothing, and small tools) ---------
+def check_model_settings(settings: Settings) -> None:
+    """--model and --device checked before anything loads (one line when they cannot work here)."""
+    from peaklens.embed.preflight import check_model_settings as check
+
+    check(settings)
+
+
+def parse_filters(
+    bbox: str | None = None, time_from: str | None = None, time_to: str | None = None
+) -> SearchFilters:
+    """The area and date filters typed by a user (``--bbox``, ``--from``, ``--to``), checked."""
+    from peaklens.filters import BBOX_HELP, build_filters
+
+    if bbox is not None and not bbox.strip():
+        raise BadInput(f"--bbox is empty: {BBOX_HELP}.")
+    return build_filters(bbox=bbox, time_from=time_from, time_to=time_to)
+
+
+def precision_decision(settings: Settings) -> dict[str, Any] | None:
+    """What the CPU precision check decided for this model (int8 or fp32, with the measured agreement)."""
+    from peaklens.embed.precision import precision_decision as decision
+
+    return decision(settings)
+
+
+def write_tiny_model(folder: Path, kind: str) -> Path:
+    """A tiny randomly initialised SigLIP model (offline demos and tests; its vectors mean nothing)."""
+    from peaklens.embed.tiny import build_tiny_model
+
+    if kind not in ("siglip", "siglip2"):
+        raise BadInput("--kind must be siglip or siglip2.")
+    return build_tiny_model(folder, kind=kind)  # type: ignore[arg-type]
+
+
+def run_index(settings: Settings, album: Path, **options: Any) -> IndexReport:
+    """``peaklens index`` in the order that answers soonest: the index lock before anything heavy is even
+    imported (a second run beside a running one is refused within a second), then the store, the run."""
+    from peaklens.store.lock import index_lock
+
+    with index_lock(settings):
+        return Library.create(settings).index(album, **options)
 
 
 def holds_a_photo(album: Path) -> bool:

@@ -115,3 +115,16 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         json.dump(data, out, indent=2)
     os.replace(temp, path)
+
+
+def read_decision(settings: Settings, runtime: str) -> dict[str, Any] | None:
+    """The CPU precision decision stored for this model and runtime (``embed.precision`` measures it);
+    None when none was measured yet or the weights are not on disk."""
+    path = decision_file(settings, runtime)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("precision") in ("fp32", "int8") else None

@@ -9,7 +9,6 @@ decision and its numbers are stored beside the exports; docs/PRECISION.md explai
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,8 +19,9 @@ import numpy as np
 from PIL import Image
 
 from peaklens.config import Settings
-from peaklens.embed.artifacts import decision_file, write_json_atomically
+from peaklens.embed.artifacts import decision_file, read_decision, write_json_atomically
 from peaklens.embed.base import Embedder, l2_normalise
+from peaklens.embed.runtime import on_cpu, resolve_runtime
 
 #: at most this many photos and prompts are embedded twice for the decision
 MAX_SAMPLE_IMAGES = 32
@@ -181,7 +181,6 @@ def choose_precision(
     32 photos and 96 prompts (fp32 against int8 of the runtime in use) and stored. With an explicit
     ``--precision`` or on a GPU nothing is measured: the decision just says what will run."""
     from peaklens.embed.loader import build_embedder
-    from peaklens.embed.runtime import on_cpu, resolve_runtime
 
     runtime = resolve_runtime(settings)
     if settings.precision != "auto" or not on_cpu(settings):
@@ -214,20 +213,4 @@ def choose_precision(
 def precision_decision(settings: Settings, runtime: str | None = None) -> dict[str, Any] | None:
     """The stored decision for this model (and runtime, default: the one these settings resolve to) as a
     dict for ``peaklens config``; None when none was measured yet or the weights are not on disk."""
-    if runtime is None:
-        from peaklens.embed.runtime import resolve_runtime
-
-        runtime = resolve_runtime(settings)
-    path = decision_file(settings, runtime)
-    if path is None:
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("precision") in ("fp32", "int8") else None
-
-
-def stored_precision(settings: Settings, runtime: str) -> str | None:
-    decision = precision_decision(settings, runtime)
-    return None if decision is None else str(decision["precision"])
+    return read_decision(settings, runtime or resolve_runtime(settings))

@@ -56,10 +56,11 @@ def resolve_runtime(settings: Settings) -> str:
 
 def resolve(settings: Settings) -> tuple[str, str]:
     """(runtime, precision) to load; precision 'auto' stays 'auto' only on a GPU (torch picks fp16 there)."""
-    from peaklens.embed.precision import stored_precision
+    from peaklens.embed.artifacts import read_decision
 
     runtime = resolve_runtime(settings)
     precision: str = settings.precision
     if precision == "auto" and on_cpu(settings):
-        precision = stored_precision(settings, runtime) or "fp32"
+        decision = read_decision(settings, runtime)
+        precision = "fp32" if decision is None else str(decision["precision"])
     return runtime, precision
