@@ -9,7 +9,8 @@ Capture time, from the first of these that holds a usable value (``time_source``
 1. ``DateTimeOriginal`` with ``SubSecTimeOriginal`` and ``OffsetTimeOriginal``;
 2. ``DateTimeDigitized`` with ``SubSecTimeDigitized`` and ``OffsetTimeDigitized``;
 3. XMP ``exif:DateTimeOriginal``, then ``photoshop:DateCreated``, then ``xmp:CreateDate``
-   (``"XMP:exif:DateTimeOriginal"`` ...); an XMP value without a time of day is skipped;
+   (``"XMP:exif:DateTimeOriginal"`` ...); an XMP value without a time of day is skipped; one written in UTC
+   ("...Z") is an instant like the GPS clock below (an explicit "+00:00" is a camera on UTC);
 4. ``GPSDateStamp`` + ``GPSTimeStamp`` (``"GPS"``), which are UTC.
 
 Never ModifyDate (EXIF ``DateTime``): that is when a program last saved the file, often years later.
@@ -18,7 +19,7 @@ Never ModifyDate (EXIF ``DateTime``): that is when a program last saved the file
 values as UTC). ``local_time`` is always naive: the wall clock the camera showed, as written. It is what a
 bare-date filter ("photos of 21 October") compares, like photo apps group by day, so a sunrise shot at
 05:50 in Nepal (00:05 UTC) belongs to the day the photographer lived. A GPS-only time is converted to the
-camera's zone when ``OffsetTimeOriginal``/``OffsetTimeDigitized`` names it; otherwise ``local_time`` stays
+camera's zone when ``OffsetTimeOriginal``/``OffsetTimeDigitized`` names it (so is an XMP time in UTC); otherwise ``local_time`` stays
 None (the UTC date can be a day off, and guessing a zone from the position is not reliable), so such a
 photo matches instant filters but no calendar-day filter.
 """
@@ -382,21 +383,35 @@ def _read_time(image: Image.Image, ifd0: Mapping[int, Any], exif: Mapping[int, A
         if text is None:
             continue
         try:
-            _found(meta, _xmp_time(text, f"XMP {prefix}:{name}"), f"XMP:{prefix}:{name}")
-            return
+            stamp = _xmp_time(text, f"XMP {prefix}:{name}")
         except _Junk as exc:
             meta.warnings.append(f"{exc}; ignored")
+            continue
+        if text.upper().endswith("Z"):  # a UTC reading, not the camera's clock: like the GPS clock
+            _found_utc(meta, stamp, f"XMP:{prefix}:{name}", ifd0, exif)
+        else:
+            _found(meta, stamp, f"XMP:{prefix}:{name}")
+        return
     try:
         moment = _gps_time(gps)
     except _Junk as exc:
         meta.warnings.append(f"{exc}; ignored")
         return
-    if moment is None:
-        return
-    meta.time_source = "GPS"
+    if moment is not None:
+        _found_utc(meta, moment, "GPS", ifd0, exif)
+
+
+def _found_utc(
+    meta: PhotoMeta, moment: datetime, source: str, ifd0: Mapping[int, Any], exif: Mapping[int, Any]
+) -> None:
+    """A UTC instant (GPS clock, an XMP date ending in "Z"): its wall clock is the camera's only when
+    ``OffsetTimeOriginal``/``OffsetTimeDigitized`` names the zone; otherwise ``local_time`` stays None."""
+    meta.time_source = source
     meta.shot_time = moment
     quiet: list[str] = []  # a junk offset was already reported with its own time, or does not matter here
-    zone = _zone(tag(OFFSET_TIME_ORIGINAL), "", quiet) or _zone(tag(OFFSET_TIME_DIGITIZED), "", quiet)
+    zone = None
+    for offset_tag in (OFFSET_TIME_ORIGINAL, OFFSET_TIME_DIGITIZED):
+        zone = zone or _zone(exif.get(offset_tag, ifd0.get(offset_tag)), "", quiet)
     if zone is not None:
         try:
             meta.shot_time = moment.astimezone(zone)

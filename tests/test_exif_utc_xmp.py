@@ -57,7 +57,7 @@ def test_an_xmp_date_in_utc_takes_the_camera_zone_when_an_offset_tag_names_it(tm
 
 
 def test_an_xmp_date_with_an_explicit_zero_offset_keeps_its_local_day(tmp_path: Path) -> None:
-    """"+00:00" says the camera's clock was on UTC (London in winter): that clock is the local day."""
+    """ "+00:00" says the camera's clock was on UTC (London in winter): that clock is the local day."""
     path = _photo(tmp_path / "london.jpg", {"XMP-xmp:CreateDate": "2023:12:20 23:30:00+00:00"})
     doc, _ = _doc_of(path)
     assert doc.local_time == datetime(2023, 12, 20, 23, 30)
