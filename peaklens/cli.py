@@ -265,6 +265,9 @@ def result_json(result: Result, explain: bool = False, frame: FrameView | None =
         "gps": {"lat": hit.gps.lat, "lon": hit.gps.lon} if hit.gps else None,
         "altitude_m": hit.altitude_m,
         "heading_deg": hit.heading_deg,
+        "gps_source": hit.gps_source,
+        "heading_ref": hit.heading_ref,
+        "declination_deg": _round(hit.declination_deg, 3),
         "shot_time": _fmt_time(hit.shot_time) if hit.shot_time else None,
         "frame": frame.to_json() if frame is not None else None,
     }
