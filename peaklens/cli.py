@@ -435,6 +435,20 @@ def index(
     replace: bool = flag("Replace an index that holds another album.", "--replace"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     verbose: bool = flag("List every unusable EXIF value (also a global option).", "--verbose", "-v"),
+    gpx: list[Path] = typer.Option(
+        [], "--gpx", help="GPX track placing photos without GPS by capture time (repeatable; also a setting)."
+    ),
+    camera_tz: str | None = typer.Option(
+        None,
+        "--camera-tz",
+        help="Zone of the camera clock when photos lack OffsetTimeOriginal (Asia/Kathmandu, +05:45).",
+    ),
+    camera_clock_offset: str | None = typer.Option(
+        None, "--camera-clock-offset", help="How far the camera clock was ahead of the true time, ±HH:MM:SS."
+    ),
+    gpx_max_gap: float | None = typer.Option(
+        None, "--gpx-max-gap", help="Longest gap between track points to interpolate across, seconds (1800)."
+    ),
 ) -> None:
     """Index (or update) an album: new and changed photos are embedded, gone ones removed."""
     if not album.exists():
@@ -444,11 +458,20 @@ def index(
     if not _holds_a_photo(album):
         raise BadInput(f"No photos found in {album} ({PHOTO_KINDS}; searched recursively).")
     context = _ctx(ctx)
-    settings = context.settings()
+    settings = context.settings(
+        gpx=gpx or None,
+        camera_tz=camera_tz,
+        camera_clock_offset=camera_clock_offset,
+        gpx_max_gap_s=gpx_max_gap,
+    )
     from peaklens.embed.loader import load_embedder
+    from peaklens.gpx import geotagger_from_settings
     from peaklens.index import choose_album_precision, index_album
     from peaklens.store.factory import open_store
 
+    geotagger = geotagger_from_settings(
+        settings.gpx, settings.camera_tz, settings.camera_clock_offset, settings.gpx_max_gap_s
+    )
     try:
         store = open_store(settings)
         store.get_meta()  # a store that cannot be reached fails here, before the model loads
@@ -462,6 +485,7 @@ def index(
             replace=replace,
             console=err,
             show_progress=progress,
+            geotagger=geotagger,
         )
     except KeyboardInterrupt:
         raise Interrupted(INDEX_INTERRUPTED) from None
@@ -469,6 +493,8 @@ def index(
     if verbose or context.verbose:
         for path, warning in warnings:
             err.print(f"[yellow]exif[/] {escape(path)}: {escape(warning)}", highlight=False)
+        for path, reason in report.geotag.not_placed() if report.geotag is not None else []:
+            err.print(f"[yellow]gpx[/] {escape(path)}: {escape(reason)}", highlight=False)
     out.print(report.summary())
     if warnings and not (verbose or context.verbose):
         out.print(f"{len(warnings)} EXIF warning(s): `peaklens index --verbose {album}` lists them.")
