@@ -294,7 +294,7 @@ def _print_results(results: list[Result], *, explain: bool = False) -> None:
             hit.path,
             ", ".join(hit.predicted_peaks),
             ", ".join(getattr(hit, "peaks_in_frame", []) or []) or "-",
-            _fmt_gps(hit.gps),
+            _fmt_gps(hit.gps) + (" gpx" if hit.gps_source == "gpx" else ""),
             _fmt_time(hit.shot_time),
         ]
         if explain:
