@@ -66,9 +66,11 @@ class PhotoAnswer:
             "predicted_peaks": list(hit.predicted_peaks),
             "peaks_in_frame": list(hit.peaks_in_frame or []),
             "gps": {"lat": hit.gps.lat, "lon": hit.gps.lon} if hit.gps else None,
-            "gps_source": hit.extra.get("gps_source") if hit.gps else None,
+            "gps_source": hit.gps_source,
             "altitude_m": hit.altitude_m,
             "heading_deg": hit.heading_deg,
+            "heading_ref": hit.heading_ref,
+            "declination_deg": _round(hit.declination_deg, 3),
             "shot_time": hit.shot_time.isoformat() if hit.shot_time else None,
             "frame": frame_json(self.frame),
         }

@@ -217,7 +217,7 @@ def _print_results(answers: list[PhotoAnswer], *, explain: bool = False) -> None
             escape(hit.path),
             ", ".join(hit.predicted_peaks),
             ", ".join(hit.peaks_in_frame or []) or "-",
-            _fmt_gps(hit.gps),
+            _fmt_gps(hit.gps) + (" gpx" if hit.gps_source == "gpx" else ""),
             _fmt_table_time(hit.shot_time),
         ]
         if explain:
@@ -320,6 +320,20 @@ def index(
     replace: bool = flag("Replace an index that holds another album.", "--replace"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     verbose: bool = flag("List every unusable EXIF value (also a global option).", "--verbose", "-v"),
+    gpx: list[Path] = typer.Option(
+        [], "--gpx", help="GPX track placing photos without GPS by capture time (repeatable; also a setting)."
+    ),
+    camera_tz: str | None = typer.Option(
+        None,
+        "--camera-tz",
+        help="Zone of the camera clock when photos lack OffsetTimeOriginal (Asia/Kathmandu, +05:45).",
+    ),
+    camera_clock_offset: str | None = typer.Option(
+        None, "--camera-clock-offset", help="How far the camera clock was ahead of the true time, ±HH:MM:SS."
+    ),
+    gpx_max_gap: float | None = typer.Option(
+        None, "--gpx-max-gap", help="Longest gap between track points to interpolate across, seconds (1800)."
+    ),
 ) -> None:
     """Index (or update) an album: new and changed photos are embedded, gone ones removed.
 
@@ -333,12 +347,26 @@ def index(
     if not _holds_a_photo(album):
         raise BadInput(f"No photos found in {album} ({PHOTO_KINDS}; searched recursively).")
     context = _ctx(ctx)
-    settings = _model_settings(context)
-    from peaklens.library import run_index
+    settings = _model_settings(
+        context,
+        gpx=gpx or None,
+        camera_tz=camera_tz,
+        camera_clock_offset=camera_clock_offset,
+        gpx_max_gap_s=gpx_max_gap,
+    )
+    from peaklens.library import geotagger_for, run_index
 
+    geotagger = geotagger_for(settings)  # a bad track or zone answers before the model loads
     try:
         report = run_index(
-            settings, album, replace=replace, say=_say, console=err, show_progress=progress, started=started
+            settings,
+            album,
+            replace=replace,
+            say=_say,
+            console=err,
+            show_progress=progress,
+            started=started,
+            geotagger=geotagger,
         )
     except KeyboardInterrupt:
         raise Interrupted(INDEX_INTERRUPTED) from None
@@ -346,6 +374,8 @@ def index(
     if verbose or context.verbose:
         for path, warning in warnings:
             err.print(f"[yellow]exif[/] {escape(path)}: {escape(warning)}", highlight=False)
+        for path, reason in report.geotag.not_placed() if report.geotag is not None else []:
+            err.print(f"[yellow]gpx[/] {escape(path)}: {escape(reason)}", highlight=False)
     out.print(report.summary())
     if warnings and not (verbose or context.verbose):
         out.print(f"{len(warnings)} EXIF warning(s): `peaklens index --verbose {album}` lists them.")

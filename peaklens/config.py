@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     hnsw_m: int = Field(16, ge=2, le=512)
     ef_construction: int = Field(128, ge=4, le=4096)
 
+    # placing photos without GPS from a GPS track (peaklens.gpx, docs/CAMERA.md)
+    gpx: list[Path] = Field(default_factory=list, description="GPX track files to place photos without GPS")
+    camera_tz: str | None = Field(
+        None, description="zone of a camera clock without OffsetTimeOriginal: Asia/Kathmandu or +05:45"
+    )
+    camera_clock_offset: str | None = Field(
+        None, description="how far the camera clock was ahead of the true time, ±HH:MM:SS"
+    )
+    gpx_max_gap_s: float = Field(
+        1800.0, gt=0, description="longest gap between track points a photo is interpolated across (seconds)"
+    )
+
     # catalog and peak prediction
     top_k_peaks: int = Field(3, ge=1, le=10, description="predicted peaks stored per photo")
     alpha_text: float = Field(0.5, description="weight of the text prototype against reference images")

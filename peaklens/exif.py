@@ -9,7 +9,8 @@ Capture time, from the first of these that holds a usable value (``time_source``
 1. ``DateTimeOriginal`` with ``SubSecTimeOriginal`` and ``OffsetTimeOriginal``;
 2. ``DateTimeDigitized`` with ``SubSecTimeDigitized`` and ``OffsetTimeDigitized``;
 3. XMP ``exif:DateTimeOriginal``, then ``photoshop:DateCreated``, then ``xmp:CreateDate``
-   (``"XMP:exif:DateTimeOriginal"`` ...); an XMP value without a time of day is skipped;
+   (``"XMP:exif:DateTimeOriginal"`` ...); an XMP value without a time of day is skipped; one written in UTC
+   ("...Z") is an instant like the GPS clock below (an explicit "+00:00" is a camera on UTC);
 4. ``GPSDateStamp`` + ``GPSTimeStamp`` (``"GPS"``), which are UTC.
 
 Never ModifyDate (EXIF ``DateTime``): that is when a program last saved the file, often years later.
@@ -18,7 +19,7 @@ Never ModifyDate (EXIF ``DateTime``): that is when a program last saved the file
 values as UTC). ``local_time`` is always naive: the wall clock the camera showed, as written. It is what a
 bare-date filter ("photos of 21 October") compares, like photo apps group by day, so a sunrise shot at
 05:50 in Nepal (00:05 UTC) belongs to the day the photographer lived. A GPS-only time is converted to the
-camera's zone when ``OffsetTimeOriginal``/``OffsetTimeDigitized`` names it; otherwise ``local_time`` stays
+camera's zone when ``OffsetTimeOriginal``/``OffsetTimeDigitized`` names it (so is an XMP time in UTC); otherwise ``local_time`` stays
 None (the UTC date can be a day off, and guessing a zone from the position is not reliable), so such a
 photo matches instant filters but no calendar-day filter.
 """
@@ -49,7 +50,7 @@ IFD_GPS = 0x8825
 GPS_LAT_REF, GPS_LAT, GPS_LON_REF, GPS_LON = 1, 2, 3, 4
 GPS_ALT_REF, GPS_ALT = 5, 6
 GPS_TIMESTAMP = 7
-GPS_IMG_DIRECTION = 17
+GPS_IMG_DIRECTION_REF, GPS_IMG_DIRECTION = 16, 17
 GPS_DATESTAMP = 29
 # IFD0 / Exif IFD tags
 ORIENTATION = 0x0112
@@ -86,7 +87,9 @@ class PhotoMeta:
     """What EXIF says about a photo; every field is optional and ``warnings`` explains dropped values.
 
     ``shot_time``/``local_time``/``time_source``: see the module docstring. ``heading_deg`` is
-    GPSImgDirection in [0, 360).
+    GPSImgDirection in [0, 360) against true north: ``heading_ref`` is GPSImgDirectionRef ("T", or "M" for a
+    magnetic compass, turned to true north by ``to_true_north`` with ``declination_deg``). ``gps_source`` is
+    "exif" when EXIF gave the position ("gpx" when ``peaklens.gpx`` placed it from a track).
     """
 
     gps: GeoPoint | None = None
@@ -99,6 +102,9 @@ class PhotoMeta:
     orientation: int = 1  # EXIF Orientation (1-8), applied by the decoder
     local_time: datetime | None = None
     time_source: str | None = None
+    gps_source: str | None = None
+    heading_ref: str | None = None
+    declination_deg: float | None = None
 
 
 class _Junk(ValueError):
@@ -160,6 +166,7 @@ def _read_gps(gps: Mapping[int, Any], meta: PhotoMeta) -> None:
             lon = _coordinate(gps, GPS_LON, GPS_LON_REF, "GPS longitude", "EW", 180.0)
             if not (lat == 0.0 and lon == 0.0):  # (0, 0) is what cameras write without a fix
                 meta.gps = GeoPoint(lat, lon)
+                meta.gps_source = "exif"
         except _Junk as exc:
             meta.warnings.append(f"{exc}; GPS position ignored")
     if GPS_ALT in gps:
@@ -183,8 +190,42 @@ def _read_gps(gps: Mapping[int, Any], meta: PhotoMeta) -> None:
             if not 0.0 <= heading <= 360.0:
                 raise _Junk(f"GPS image direction {heading:g} is out of range")
             meta.heading_deg = heading % 360.0
+            meta.heading_ref = _heading_ref(gps.get(GPS_IMG_DIRECTION_REF), meta.warnings)
         except _Junk as exc:
             meta.warnings.append(f"{exc}; heading ignored")
+
+
+def _heading_ref(value: Any, warnings: list[str]) -> str:
+    """GPSImgDirectionRef: "T" (true north, also when absent) or "M" (magnetic north)."""
+    try:
+        ref = _text(value)[:1].upper() if value is not None else "T"
+    except _Junk:
+        ref = "?"
+    if ref not in ("T", "M"):
+        warnings.append(f"GPS image direction reference {value!r:.20} is not T or M; taken as true north")
+        return "T"
+    return ref
+
+
+def to_true_north(meta: PhotoMeta) -> None:
+    """Turn a magnetic heading (``heading_ref`` "M") to true north once the photo has a position, with the
+    World Magnetic Model's declination at its place and capture date (``peaklens.magnetic``). Does nothing
+    for a true heading, a photo without a position (yet: a GPX track may place it later) or one already
+    turned."""
+    if (
+        meta.heading_ref != "M"
+        or meta.heading_deg is None
+        or meta.gps is None
+        or meta.declination_deg is not None
+    ):
+        return
+    from peaklens.magnetic import photo_date, true_heading
+
+    heading, declination, warnings = true_heading(
+        meta.heading_deg, meta.gps, photo_date(meta.shot_time), meta.altitude_m
+    )
+    meta.heading_deg, meta.declination_deg = heading, declination
+    meta.warnings.extend(warnings)
 
 
 def _zone(value: Any, what: str, warnings: list[str]) -> timezone | None:
@@ -382,21 +423,35 @@ def _read_time(image: Image.Image, ifd0: Mapping[int, Any], exif: Mapping[int, A
         if text is None:
             continue
         try:
-            _found(meta, _xmp_time(text, f"XMP {prefix}:{name}"), f"XMP:{prefix}:{name}")
-            return
+            stamp = _xmp_time(text, f"XMP {prefix}:{name}")
         except _Junk as exc:
             meta.warnings.append(f"{exc}; ignored")
+            continue
+        if text.upper().endswith("Z"):  # a UTC reading, not the camera's clock: like the GPS clock
+            _found_utc(meta, stamp, f"XMP:{prefix}:{name}", ifd0, exif)
+        else:
+            _found(meta, stamp, f"XMP:{prefix}:{name}")
+        return
     try:
         moment = _gps_time(gps)
     except _Junk as exc:
         meta.warnings.append(f"{exc}; ignored")
         return
-    if moment is None:
-        return
-    meta.time_source = "GPS"
+    if moment is not None:
+        _found_utc(meta, moment, "GPS", ifd0, exif)
+
+
+def _found_utc(
+    meta: PhotoMeta, moment: datetime, source: str, ifd0: Mapping[int, Any], exif: Mapping[int, Any]
+) -> None:
+    """A UTC instant (GPS clock, an XMP date ending in "Z"): its wall clock is the camera's only when
+    ``OffsetTimeOriginal``/``OffsetTimeDigitized`` names the zone; otherwise ``local_time`` stays None."""
+    meta.time_source = source
     meta.shot_time = moment
     quiet: list[str] = []  # a junk offset was already reported with its own time, or does not matter here
-    zone = _zone(tag(OFFSET_TIME_ORIGINAL), "", quiet) or _zone(tag(OFFSET_TIME_DIGITIZED), "", quiet)
+    zone = None
+    for offset_tag in (OFFSET_TIME_ORIGINAL, OFFSET_TIME_DIGITIZED):
+        zone = zone or _zone(exif.get(offset_tag, ifd0.get(offset_tag)), "", quiet)
     if zone is not None:
         try:
             meta.shot_time = moment.astimezone(zone)
@@ -452,6 +507,7 @@ def read_meta(image: Image.Image) -> PhotoMeta:
         _read_gps(gps_ifd, meta)
         _read_time(image, ifd0, exif_ifd, gps_ifd, meta)
         _read_focal(ifd0, exif_ifd, meta)
+        to_true_north(meta)
     except Exception as exc:  # the promise is "never raises": keep what was read
         meta.warnings.append(f"EXIF could not be fully read ({type(exc).__name__}: {exc})")
     return meta

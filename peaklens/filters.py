@@ -24,6 +24,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from peaklens.errors import BadInput
 from peaklens.records import BBox, PhotoHit, SearchFilters
+from peaklens.store.fields import local_day
 
 BBOX_HELP = "expected TOP,LEFT,BOTTOM,RIGHT in decimal degrees, e.g. 28.1,86.6,27.7,87.0"
 DATE_HELP = (
@@ -193,9 +194,9 @@ def album_day_range(photos: Iterable[PhotoHit]) -> tuple[date, date] | None:
     clock alone is UTC and has no local day, as in the stores."""
     days = []
     for hit in photos:
-        when = hit.local_time or (hit.shot_time if hit.time_source != "GPS" else None)
-        if when is not None:
-            days.append(when.date())
+        day = local_day(hit.local_time, hit.shot_time, hit.time_source)
+        if day is not None:
+            days.append(day)
     return (min(days), max(days)) if days else None
 
 

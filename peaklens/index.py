@@ -43,6 +43,7 @@ from peaklens.enrich import HeadingCorrection, PeakPredictor, camera_of
 from peaklens.errors import BadInput
 from peaklens.frame import camera_of_hit
 from peaklens.geo import Camera
+from peaklens.gpx import Geotagger, GeotagReport, geotagger_from_settings
 from peaklens.imaging import BadImage, LoadedPhoto, decode_many
 from peaklens.records import FileSignature, PeakDoc, PhotoDoc, PhotoHit, PhotoUpdate
 from peaklens.scan import AlbumFile, photo_id, scan_album
@@ -69,6 +70,9 @@ class IndexReport:
     skyline_gave_up: int = 0
     #: (photo, warning) for EXIF values that were dropped as unusable
     exif_warnings: list[tuple[str, str]] = field(default_factory=list)
+    #: photos placed from a GPX track, and those it could not place (None without a track)
+    geotag: GeotagReport | None = None
+    geotag_max_gap_s: float = 0.0
     seconds: float = 0.0
     #: the embedding phase alone (what the progress bar's photos/s measures)
     embed_phase_seconds: float = 0.0
@@ -92,11 +96,14 @@ class IndexReport:
                 f", heading corrected from the skyline for {self.skyline_refined} "
                 f"(no clear skyline in {self.skyline_gave_up})"
             )
-        return (
+        line = (
             f"added {self.added}, updated {self.updated}, removed {self.removed}, "
             f"skipped {self.unchanged} unchanged, failed {len(self.failed)}{warned} "
             f"({self.seconds:.1f} s in all{rate})"
         )
+        if self.geotag is not None and (self.geotag.placed or self.geotag.unplaced):
+            line += "\n" + self.geotag.summary(self.geotag_max_gap_s)
+        return line
 
 
 class _RateColumn(ProgressColumn):
@@ -297,9 +304,11 @@ def index_album(
     console: Console | None = None,
     show_progress: bool = True,
     started: float | None = None,
+    geotagger: Geotagger | None = None,
 ) -> IndexReport:
     """Bring the store in line with the album on disk; see the module docstring. ``started`` (a
-    ``time.perf_counter()`` value) is when the work began, for the summary's time; default: now."""
+    ``time.perf_counter()`` value) is when the work began, for the summary's time; default: now. Photos without
+    GPS are placed from the settings' GPX track (``geotagger``, built from the settings when not given)."""
     console = console or Console(stderr=True)
     started = time.perf_counter() if started is None else started
     if not album.exists():
@@ -307,8 +316,14 @@ def index_album(
     if not album.is_dir():
         raise BadInput(f"Album path {album} is not a folder.")
     album = album.resolve()
+    if geotagger is None:
+        geotagger = geotagger_from_settings(
+            settings.gpx, settings.camera_tz, settings.camera_clock_offset, settings.gpx_max_gap_s
+        )
     with index_lock(settings):
-        return _index_locked(album, settings, embedder, store, replace, console, show_progress, started)
+        return _index_locked(
+            album, settings, embedder, store, replace, console, show_progress, started, geotagger
+        )
 
 
 def _index_locked(
@@ -320,6 +335,7 @@ def _index_locked(
     console: Console,
     show_progress: bool,
     started: float,
+    geotagger: Geotagger | None = None,
 ) -> IndexReport:
     say = console.print
     problems: list[tuple[str, str]] = []
@@ -347,13 +363,16 @@ def _index_locked(
     if gone:
         report.removed = store.delete_photos(gone)
 
+    replace_placed = _to_place_again(store, geotagger)
     todo: list[AlbumFile] = []
     for doc_id, album_file in current.items():
         old = stored.get(doc_id)
-        if old and not model_changed and _same_file(old, album_file):
+        if old and not model_changed and _same_file(old, album_file) and doc_id not in replace_placed:
             report.unchanged += 1
         else:
             todo.append(album_file)
+    if geotagger is not None:
+        report.geotag, report.geotag_max_gap_s = geotagger.report, geotagger.max_gap_s
 
     dem = _dem(settings)
     predictor = PeakPredictor(store.all_peaks(), settings.top_k_peaks, settings.geo_weight, dem=dem)
@@ -391,6 +410,9 @@ def _index_locked(
             embed_started = time.perf_counter()
             vectors = embedder.embed_images([photo.image for _, photo in batch])
             report.embed_seconds += time.perf_counter() - embed_started
+            if geotagger is not None:
+                for album_file, photo in batch:
+                    geotagger.place(photo.meta, album_file.rel_path)
             cameras = [camera_of(photo.meta, photo.width, photo.height) for _, photo in batch]
             corrections = [
                 _skyline_correction(photo, camera, dem, report)
@@ -418,9 +440,28 @@ def _index_locked(
         refresh_and_report(store, say)
     meta = store.get_meta()
     meta["predictions_fingerprint"] = prediction_fingerprint(store.all_peaks(), settings, dem)
+    if geotagger is not None:
+        meta[GEOTAG_FINGERPRINT] = geotagger.fingerprint()
     store.set_meta(meta)
     report.seconds = time.perf_counter() - started
     return report
+
+
+GEOTAG_FINGERPRINT = "geotag_fingerprint"
+
+
+def _to_place_again(store: PhotoStore, geotagger: Geotagger | None) -> set[str]:
+    """Stored photos without an EXIF position, when the track or the time settings changed since they were
+    indexed: they are read again so the new track can place them (a run without a track keeps what an
+    earlier track placed)."""
+    if geotagger is None or store.get_meta().get(GEOTAG_FINGERPRINT) == geotagger.fingerprint():
+        return set()
+    return {
+        hit.id
+        for batch in store.iter_photo_vectors(1000)
+        for hit, _ in batch
+        if hit.gps is None or hit.gps_source == "gpx"
+    }
 
 
 def _skyline_correction(
@@ -468,6 +509,9 @@ def _photo_doc(
         shot_time=meta.shot_time,
         local_time=meta.local_time,
         time_source=meta.time_source,
+        gps_source=meta.gps_source,
+        heading_ref=meta.heading_ref,
+        declination_deg=meta.declination_deg,
         file_size=album_file.size,
         file_mtime=album_file.mtime,
         extra=extra,

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from peaklens.embed.base import Embedder
     from peaklens.evaluate import EvalReport
     from peaklens.geo import Camera
+    from peaklens.gpx import Geotagger
     from peaklens.imaging import LoadedPhoto
     from peaklens.index import IndexReport
     from peaklens.search import Result, Searcher
@@ -102,6 +103,15 @@ def run_index(settings: Settings, album: Path, **options: Any) -> IndexReport:
 
     with index_lock(settings):
         return Library.create(settings).index(album, **options)
+
+
+def geotagger_for(settings: Settings) -> Geotagger | None:
+    """The GPX geotagger the settings ask for (None without a track), every value checked now."""
+    from peaklens.gpx import geotagger_from_settings
+
+    return geotagger_from_settings(
+        settings.gpx, settings.camera_tz, settings.camera_clock_offset, settings.gpx_max_gap_s
+    )
 
 
 def holds_a_photo(album: Path) -> bool:
@@ -535,6 +545,7 @@ class Library:
                 console=progress.get("console"),
                 show_progress=progress.get("show_progress", True),
                 started=started,
+                geotagger=progress.get("geotagger"),
             )
 
     def evaluate(self, labels: Path) -> EvalReport:

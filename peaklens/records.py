@@ -70,6 +70,9 @@ class PhotoDoc:
     "photos of 21 October"; ``time_source`` names the tag it came from. ``peaks_in_frame`` are the catalog peaks
     geometry puts inside the frame (GPS + heading, terrain when a DEM covers it). ``heading_offset_deg`` is a
     correction added to the compass heading, from ``heading_source`` ("skyline" or "user"; None = compass).
+    ``gps_source`` says where the position came from ("exif", or "gpx": placed from a track by capture time).
+    ``heading_deg`` is always against true north: ``heading_ref`` is what EXIF recorded ("T", or "M" for a
+    magnetic compass) and ``declination_deg`` the World Magnetic Model declination added to a magnetic one.
     ``file_size``/``file_mtime`` let a re-run skip unchanged photos.
     """
 
@@ -90,6 +93,9 @@ class PhotoDoc:
     peaks_in_frame: list[str] = field(default_factory=list)
     heading_offset_deg: float | None = None
     heading_source: str | None = None
+    gps_source: str | None = None
+    heading_ref: str | None = None
+    declination_deg: float | None = None
 
 
 @dataclass
@@ -129,6 +135,9 @@ class PhotoHit:
     peaks_in_frame: list[str] = field(default_factory=list)
     heading_offset_deg: float | None = None
     heading_source: str | None = None
+    gps_source: str | None = None
+    heading_ref: str | None = None
+    declination_deg: float | None = None
 
     @property
     def cosine(self) -> float:

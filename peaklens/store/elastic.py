@@ -49,6 +49,9 @@ PHOTO_SOURCE = [
     "peaks_in_frame",
     "heading_offset_deg",
     "heading_source",
+    "gps_source",
+    "heading_ref",
+    "declination_deg",
 ]
 T = TypeVar("T")
 
@@ -85,6 +88,9 @@ def photos_mapping(dim: int, m: int = 16, ef_construction: int = 128) -> dict[st
             "peaks_in_frame": {"type": "keyword"},
             "heading_offset_deg": {"type": "float"},
             "heading_source": {"type": "keyword"},
+            "gps_source": {"type": "keyword"},
+            "heading_ref": {"type": "keyword"},
+            "declination_deg": {"type": "float"},
         }
     }
 
@@ -224,6 +230,9 @@ def photo_source(doc: PhotoDoc) -> dict[str, Any]:
         "peaks_in_frame": list(doc.peaks_in_frame),
         "heading_offset_deg": doc.heading_offset_deg,
         "heading_source": doc.heading_source,
+        "gps_source": doc.gps_source,
+        "heading_ref": doc.heading_ref,
+        "declination_deg": doc.declination_deg,
     }
 
 
@@ -273,6 +282,9 @@ def _photo_hit(hit: dict[str, Any], score: float | None = None) -> PhotoHit:
         peaks_in_frame=list(src.get("peaks_in_frame") or []),
         heading_offset_deg=src.get("heading_offset_deg"),
         heading_source=src.get("heading_source"),
+        gps_source=src.get("gps_source"),
+        heading_ref=src.get("heading_ref"),
+        declination_deg=src.get("declination_deg"),
     )
 
 

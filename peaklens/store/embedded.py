@@ -68,6 +68,9 @@ _PHOTO_COLUMNS = [
     "peaks_in_frame",
     "heading_offset_deg",
     "heading_source",
+    "gps_source",
+    "heading_ref",
+    "declination_deg",
 ]
 #: held in memory per table version with the filter columns; ``extra_json`` (~1 KB a photo) is taken per hit
 _HELD_COLUMNS = [name for name in _PHOTO_COLUMNS if name != "extra_json"]
@@ -96,6 +99,9 @@ def photos_schema(dim: int) -> pa.Schema:
             pa.field("peaks_in_frame", pa.list_(pa.string())),
             pa.field("heading_offset_deg", pa.float64()),
             pa.field("heading_source", pa.string()),
+            pa.field("gps_source", pa.string()),
+            pa.field("heading_ref", pa.string()),
+            pa.field("declination_deg", pa.float64()),
         ]
     )
 
@@ -186,6 +192,9 @@ def _photo_row(doc: PhotoDoc, dim: int) -> dict[str, Any]:
         "peaks_in_frame": list(doc.peaks_in_frame),
         "heading_offset_deg": doc.heading_offset_deg,
         "heading_source": doc.heading_source,
+        "gps_source": doc.gps_source,
+        "heading_ref": doc.heading_ref,
+        "declination_deg": doc.declination_deg,
     }
 
 
@@ -221,6 +230,9 @@ def _hit(row: dict[str, Any], score: float) -> PhotoHit:
         peaks_in_frame=list(row.get("peaks_in_frame") or []),
         heading_offset_deg=row.get("heading_offset_deg"),
         heading_source=row.get("heading_source"),
+        gps_source=row.get("gps_source"),
+        heading_ref=row.get("heading_ref"),
+        declination_deg=row.get("declination_deg"),
     )
 
 

@@ -12,11 +12,26 @@ FACET_FIELDS = ("predicted_peaks", "peaks_in_frame")
 
 
 def local_date(doc: PhotoDoc) -> date | None:
+    """The calendar day the camera showed (``local_day`` of the document's times)."""
+    return local_day(doc.local_time, doc.shot_time, doc.time_source)
+
+
+def local_day(
+    local_time: datetime | None, shot_time: datetime | None, time_source: str | None
+) -> date | None:
     """The calendar day the camera showed: ``local_time``'s date, else ``shot_time``'s own wall-clock date
-    (an aware shot_time keeps the camera's offset; a naive one is the camera's clock). A time from the GPS
-    clock alone is UTC, not the camera's day: such a photo has no local day (it still matches instants)."""
-    moment = doc.local_time or (doc.shot_time if doc.time_source != "GPS" else None)
-    return moment.date() if moment is not None else None
+    (an aware shot_time keeps the camera's offset; a naive one is the camera's clock). A UTC reading alone
+    (the GPS clock, an XMP date ending in "Z": aware UTC without ``local_time``) is not the camera's day: such
+    a photo has no local day (it still matches instants)."""
+    if local_time is not None:
+        return local_time.date()
+    if (
+        shot_time is None
+        or time_source == "GPS"
+        or (shot_time.tzinfo is not None and not shot_time.utcoffset())
+    ):
+        return None
+    return shot_time.date()
 
 
 def wall_clock(moment: datetime | None) -> datetime | None:

@@ -104,7 +104,7 @@ def lightbox(services: Services) -> None:
             raise BadImage("the album folder is not known (run `peaklens index ALBUM`)")
         path = resolve_in_album(root, hit.path)
         image = Image.open(io.BytesIO(services.thumbs.jpeg(path, VIEW_SIDE)))
-        camera = camera_for_file(path)
+        camera = frame.camera_of_hit(hit) if hit.gps_source == "gpx" else camera_for_file(path)
     except (PeaklensError, OSError) as exc:
         st.error(f"{hit.path} cannot be shown: {exc}")
         return
@@ -126,7 +126,7 @@ def details(hit: PhotoHit) -> str:
         place = f"{hit.gps.lat:.5f}, {hit.gps.lon:.5f}"
         if hit.altitude_m is not None:
             place += f" · {hit.altitude_m:.0f} m"
-        parts.append(place)
+        parts.append(place + (" (from the GPX track)" if hit.gps_source == "gpx" else ""))
     if hit.predicted_peaks:
         parts.append("looks like " + ", ".join(hit.predicted_peaks))
     return " · ".join(parts)

@@ -384,6 +384,30 @@ def test_new_photo_fields_round_trip(local: PhotoStore) -> None:
     assert knn.id == "night" and knn.peaks_in_frame == ["Ama Dablam", "Thamserku"]
 
 
+def test_position_and_heading_sources_round_trip(store: PhotoStore) -> None:
+    placed = photo(
+        "placed",
+        vec(1),
+        gps=NAMCHE,
+        gps_source="gpx",
+        heading_deg=88.3,
+        heading_ref="M",
+        declination_deg=-11.7,
+    )
+    assert store.upsert_photos([placed, photo("plain", vec(0, 1))]).failed == {}
+    store.refresh()
+    for hit in (store.get_photo("placed"), store.knn_photos(vec(1), 1, 10)[0], store.list_photos()[0]):
+        assert hit is not None and hit.id == "placed"
+        assert (hit.gps_source, hit.heading_ref) == ("gpx", "M")
+        assert hit.declination_deg == pytest.approx(-11.7) and hit.heading_deg == pytest.approx(88.3)
+    bare = store.get_photo("plain")
+    assert bare is not None and (bare.gps_source, bare.heading_ref, bare.declination_deg) == (
+        None,
+        None,
+        None,
+    )
+
+
 def test_a_day_filter_means_the_local_calendar_day_an_instant_range_means_instants(local: PhotoStore) -> None:
     on_the_day = SearchFilters(day_from=DAY, day_to=DAY)
     assert sorted(knn_paths(local, vec(1), filters=on_the_day)) == ["dawn", "naive", "night"]

@@ -62,7 +62,12 @@ def test_photos_mapping_is_the_design_plus_documented_extras() -> None:
         "peaks_in_frame",
         "heading_offset_deg",
         "heading_source",
+        "gps_source",
+        "heading_ref",
+        "declination_deg",
     }
+    assert props["gps_source"] == props["heading_ref"] == {"type": "keyword"}
+    assert props["declination_deg"] == {"type": "float"}
     assert props["local_time"] == {"type": "date", "format": "strict_date_optional_time"}
     assert props["local_date"] == {"type": "date", "format": "strict_date"}
     assert props["peaks_in_frame"] == props["time_source"] == props["heading_source"] == {"type": "keyword"}
@@ -106,6 +111,9 @@ def test_knn_body_without_filters() -> None:
             "peaks_in_frame",
             "heading_offset_deg",
             "heading_source",
+            "gps_source",
+            "heading_ref",
+            "declination_deg",
         ],
         "size": 60,
     }
