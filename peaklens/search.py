@@ -320,7 +320,7 @@ class Searcher:
     def identify_vector(
         self, vector: np.ndarray, k: int = IDENTIFY_K, camera: Camera | None = None
     ) -> list[PeakHit]:
-        """The catalog's kNN (SYSTEM.md); with a camera position, every peak is re-ranked with the geo prior."""
+        """The catalog's kNN (docs/DESIGN.md); with a camera position, every peak is re-ranked with the geo prior."""
         if camera is None or self.settings.geo_weight <= 0:
             return self.store.knn_peaks(vector, k, IDENTIFY_CANDIDATES)
         peaks = list(self._current_catalog().peaks)

@@ -3,7 +3,7 @@
 Reciprocal rank fusion against hand-computed sums (1/61 + 1/62 written as literals), confidence against the
 model's own ``logits_per_image`` from transformers, the query vector and the peak prototype against vectors
 built by hand from a fake embedder whose every text and image vector the test chooses, and the prompts each
-kind of query is wrapped in against the literal strings of SYSTEM.md.
+kind of query is wrapped in against the literal strings of docs/DESIGN.md.
 
 Each test here kills at least one mutation a review found surviving the rest of the suite (docs/TESTING.md).
 """
@@ -28,14 +28,14 @@ from peaklens.search import Searcher, fuse_rrf, match_probability
 
 DIM = 8
 ANTI = "painting, illustration, poster, map, logo"
-#: SYSTEM.md's peak prompt ensemble, with {name} filled in by hand
+#: docs/DESIGN.md's peak prompt ensemble, with {name} filled in by hand
 AMA_DABLAM_PROMPTS = [
     "a natural photo of the mountain peak Ama Dablam in the Himalayas, Nepal",
     "Ama Dablam landmark peak in the Khumbu region, alpine landscape",
     "Ama Dablam mountain summit, snow, rocky ridgeline",
 ]
 BENCH = "person in a blue jacket on a bench"
-#: the neutral ensemble (SYSTEM.md gives its first member, "a photo of {q}"; the other two are the code's)
+#: the neutral ensemble (docs/DESIGN.md gives its first member, "a photo of {q}"; the other two are the code's)
 BENCH_PROMPTS = [f"a photo of {BENCH}", f"a natural photo of {BENCH}", BENCH]
 
 
@@ -249,7 +249,7 @@ def test_a_peak_name_gets_the_peak_prompts_of_system_md(embedder: RecordingEmbed
 def test_anything_else_gets_the_neutral_prompts(embedder: RecordingEmbedder) -> None:
     got = text_query_vector(embedder, BENCH, is_peak=False, anti_concept_weight=0.25)
     assert asked(embedder) == set(BENCH_PROMPTS)
-    assert f"a photo of {BENCH}" in embedder.texts  # SYSTEM.md's own example of the neutral ensemble
+    assert f"a photo of {BENCH}" in embedder.texts  # docs/DESIGN.md's own example of the neutral ensemble
     assert not any("mountain" in t or "Himalayas" in t or "peak" in t for t in embedder.texts)
     np.testing.assert_allclose(got, by_hand(BENCH_PROMPTS, 0.25), atol=1e-6)
 

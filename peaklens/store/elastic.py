@@ -1,4 +1,4 @@
-"""The Elasticsearch store: the two indices of SYSTEM.md, kNN with filters inside ``knn.filter``, bulk writes
+"""The Elasticsearch store: the two indices of docs/DESIGN.md, kNN with filters inside ``knn.filter``, bulk writes
 through ``helpers.streaming_bulk`` with retries.
 
 Query bodies are built by pure functions (``knn_body``, ``facets_body``, the mappings) so tests can assert the
@@ -68,7 +68,7 @@ def _dense_vector(dim: int, m: int, ef_construction: int) -> dict[str, Any]:
 
 
 def photos_mapping(dim: int, m: int = 16, ef_construction: int = 128) -> dict[str, Any]:
-    """SYSTEM.md's photos mapping verbatim, plus the extra fields documented in docs/STORES.md."""
+    """docs/DESIGN.md's photos mapping verbatim, plus the extra fields documented in docs/STORES.md."""
     return {
         "properties": {
             "path": {"type": "keyword"},

@@ -1,4 +1,4 @@
-"""The exact JSON sent to Elasticsearch: mappings from SYSTEM.md, filters inside ``knn.filter``, facets.
+"""The exact JSON sent to Elasticsearch: mappings from docs/DESIGN.md, filters inside ``knn.filter``, facets.
 
 The last test puts a recording HTTP proxy between the official client and the emulator, so what is checked is
 what really went over the wire."""
