@@ -1,0 +1,412 @@
+"""Register a photo against the terrain: the heading, pitch and roll that put the DEM's silhouettes on its edges.
+
+The phone compass is a few degrees off and phones do not record pitch, so labels drawn from the EXIF alone miss
+their summits. Following Baboud et al. (CVPR 2011), the terrain's silhouette edges — the skyline and every
+nearer ridge standing in front of farther terrain — are rendered from the DEM into a panorama, and the photo's
+own edges are matched against them with a metric that only asks "is there an edge in the photo where the
+terrain has one?" (edges the model lacks — clouds, people, prayer flags, snow texture — cost nothing but a
+lower mean). Unlike a skyline-only fit it needs no clear sky: a nearer ridge in front of a cloudy summit still
+fixes the direction. The method and the choice of thresholds: docs/GEO.md ("Registration").
+
+Pipeline, per photo:
+
+1. the panorama of silhouette edges around the camera (``render_panorama``: one 360° render per camera
+   position, reused for photos within ``REUSE_M`` of it by ``Registrar``);
+2. the photo's gradient magnitude resampled into the same (azimuth, elevation) grid as the panorama for a level
+   camera (``photo_edges``), softly saturated so one strong edge cannot outweigh many matching ones;
+3. a coarse search over heading × pitch by one FFT cross-correlation, then a fine one around the best at 0.1°
+   with the exact rectilinear projection of the coarse pitch and three small rolls;
+4. the confidence: how far the best peak of the score stands above the best one at least ``SEPARATION_DEG``
+   away in heading (a second heading that fits as well means the photo does not fix the direction). Below
+   ``MIN_CONFIDENCE`` the fit gives up and says why; the compass stays.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from peaklens import geo
+from peaklens.dem import Dem
+from peaklens.frame import camera_altitude, rotate_to_camera
+from peaklens.records import GeoPoint
+
+#: the panorama's angular step (degrees): 0.1° is 1/160 of a 16° telephoto frame
+PANORAMA_STEP_DEG = 0.1
+#: the elevation band rendered (degrees above the camera's horizontal)
+EL_MIN_DEG, EL_MAX_DEG = -35.0, 45.0
+#: terrain rendered from this distance (km; nearer the 90 m SRTM cells give no usable edge) out to the range
+NEAR_KM, RANGE_KM = 0.25, 120.0
+#: distance samples along each ray (geometric spacing: 2 % of the distance apart)
+RAY_SAMPLES = 320
+#: a ridge counts as a silhouette when the terrain seen just above it is at least this many times farther
+DEPTH_RATIO = 1.2
+#: a photo taken within this distance (m) and altitude difference of a rendered panorama reuses it
+REUSE_M = 50.0
+#: how far from the compass the heading is searched, each way; and the pitch range
+SEARCH_DEG = 20.0
+PITCH_RANGE_DEG = 25.0
+#: the coarse grid is about this many cells across the photo (its step never finer than the panorama's)
+COARSE_CELLS = 128
+#: the rolls tried in the fine search (phones are held level within a few degrees)
+ROLLS_DEG = (-2.0, 0.0, 2.0)
+#: the runner-up heading must lie at least this far (degrees, or a tenth of the field of view) from the best
+SEPARATION_DEG = 1.5
+#: below this confidence (1 - runner-up / best, in excess edge score) the fit gives up; chosen on the marked
+#: trek photos (docs/GEO.md): every accepted fit there is better than its compass
+MIN_CONFIDENCE = 0.12
+#: a photo whose frame holds fewer rendered silhouette cells than this share of its columns has no usable edge
+MIN_EDGE_COLUMNS = 0.3
+
+
+@dataclass(frozen=True)
+class Panorama:
+    """Silhouette edges around one camera position: ``edges[az, el]`` in [0, 1] on a PANORAMA_STEP_DEG grid
+    (az from 0° clockwise, el from EL_MIN_DEG up), ``skyline[az]`` the highest terrain angle (NaN: no DEM)."""
+
+    position: GeoPoint
+    altitude_m: float
+    edges: np.ndarray
+    skyline: np.ndarray
+    step_deg: float = PANORAMA_STEP_DEG
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A photo's camera as the terrain says it points, or why there is none (``reason``).
+
+    ``heading_offset_deg`` is added to the compass; ``pitch_deg`` (up positive) and ``roll_deg`` (clockwise
+    positive) are the camera's attitude; ``confidence`` in [0, 1] is the margin of the best heading over the
+    runner-up (see the module docstring).
+    """
+
+    heading_offset_deg: float | None
+    pitch_deg: float | None
+    roll_deg: float | None
+    confidence: float
+    reason: str | None = None
+    details: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None and self.heading_offset_deg is not None
+
+    def to_json(self) -> dict[str, object]:
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 2)
+
+        return {
+            "heading_offset_deg": r(self.heading_offset_deg),
+            "pitch_deg": r(self.pitch_deg),
+            "roll_deg": r(self.roll_deg),
+            "confidence": round(self.confidence, 3),
+            "reason": self.reason,
+        }
+
+
+def _gave_up(reason: str, confidence: float = 0.0) -> Registration:
+    return Registration(None, None, None, confidence, reason)
+
+
+# --- the terrain side ------------------------------------------------------------------------------------------
+def render_panorama(dem: Dem, position: GeoPoint, altitude_m: float) -> Panorama:
+    """Ray-march the DEM around the camera and keep the silhouette edges (Baboud et al.'s "occluding contours").
+
+    Along each azimuth the apparent elevation angle of the terrain is a function of distance; a point is seen
+    when it rises above everything nearer, and a seen point followed by unseen terrain is a ridge. It is a
+    silhouette when the next terrain seen above it is DEPTH_RATIO times farther: the skyline (nothing behind)
+    weighs 1, a ridge in front of farther terrain 0.6 (haze lowers its contrast).
+    """
+    step = PANORAMA_STEP_DEG
+    azimuths = np.arange(0.0, 360.0, step)
+    distances = np.geomspace(NEAR_KM, RANGE_KM, RAY_SAMPLES)
+    lat1, lon1 = math.radians(position.lat), math.radians(position.lon)
+    bearing = np.radians(azimuths)[:, None]
+    delta = distances[None, :] / geo.EARTH_RADIUS_KM
+    sin_lat2 = np.sin(lat1) * np.cos(delta) + np.cos(lat1) * np.sin(delta) * np.cos(bearing)
+    lat2 = np.arcsin(sin_lat2)
+    lon2 = lon1 + np.arctan2(np.sin(bearing) * np.sin(delta) * np.cos(lat1), np.cos(delta) - np.sin(lat1) * sin_lat2)
+    heights, _ = dem.heights(np.degrees(lat2).ravel(), np.degrees(lon2).ravel())
+    heights = heights.reshape(lat2.shape)
+    angles = geo.elevation_angles_deg(np.broadcast_to(distances, heights.shape), altitude_m, heights)
+    angles = np.where(np.isfinite(heights), angles, -90.0)
+    best_before = np.maximum.accumulate(angles, axis=1)
+    seen = np.zeros(angles.shape, dtype=bool)
+    seen[:, 0] = True
+    seen[:, 1:] = angles[:, 1:] > best_before[:, :-1]
+    ridge = seen.copy()
+    ridge[:, :-1] &= ~seen[:, 1:]
+    # the distance of the next seen sample after each ridge (the terrain just above it): the seen samples in
+    # row-major order, each ridge's successor is the next one in the same row
+    rows, cols = np.nonzero(seen)
+    is_ridge = ridge[rows, cols]
+    next_same_row = np.append(rows[1:] == rows[:-1], False)
+    next_col = np.append(cols[1:], 0)
+    behind = np.where(next_same_row, distances[next_col], np.inf)
+    ratio = behind / distances[cols]
+    keep = is_ridge & (ratio >= DEPTH_RATIO) & (angles[rows, cols] > EL_MIN_DEG)
+    weight = np.where(np.isinf(ratio), 1.0, 0.6)[keep]
+    el_bins = np.round((angles[rows, cols][keep] - EL_MIN_DEG) / step).astype(np.intp)
+    n_el = int(round((EL_MAX_DEG - EL_MIN_DEG) / step)) + 1
+    inside = el_bins < n_el
+    edges = np.zeros((azimuths.size, n_el), dtype=np.float32)
+    np.maximum.at(edges, (rows[keep][inside], el_bins[inside]), weight[inside].astype(np.float32))
+    skyline = np.where(best_before[:, -1] > -90.0, best_before[:, -1], np.nan)
+    return Panorama(position, altitude_m, edges, skyline)
+
+
+# --- the photo side --------------------------------------------------------------------------------------------
+def photo_gradient(image: Image.Image, width: int) -> np.ndarray:
+    """Gradient magnitude of the photo scaled to ``width`` columns, softly saturated into [0, 1).
+
+    ``g / (g + median)`` of the gradients: the skyline and a faint ridge in haze both count as an edge, and no
+    single contrast (snow against rock) can outweigh the rest.
+    """
+    height = max(8, round(image.height * width / image.width))
+    gray = image.convert("L").resize((width, height), Image.Resampling.BILINEAR)
+    pixels = np.asarray(gray.filter(ImageFilter.GaussianBlur(0.7)), dtype=np.float32)
+    gx = np.zeros_like(pixels)
+    gy = np.zeros_like(pixels)
+    gx[:, 1:-1] = pixels[:, 2:] - pixels[:, :-2]
+    gy[1:-1, :] = pixels[2:, :] - pixels[:-2, :]
+    magnitude = np.hypot(gx, gy)
+    scale = float(np.percentile(magnitude, 75)) + 4.0
+    return magnitude / (magnitude + scale)
+
+
+def photo_edges(
+    gradient: np.ndarray,
+    hfov_deg: float,
+    step_deg: float,
+    pitch_deg: float = 0.0,
+    roll_deg: float = 0.0,
+) -> tuple[np.ndarray, float]:
+    """The photo's gradient resampled onto an (elevation, azimuth offset) grid of ``step_deg`` for a camera of the
+    given pitch and roll, zero-mean over the pixels inside the photo (outside: 0).
+
+    Returns the grid (rows from the lowest elevation up, columns from the left edge's azimuth) and the
+    elevation of its row 0 (degrees).
+    """
+    height, width = gradient.shape
+    focal = width / (2 * math.tan(math.radians(hfov_deg / 2)))
+    half_v = math.degrees(math.atan(height / 2 / focal))
+    half_h = hfov_deg / 2
+    reach = math.hypot(half_h, half_v) if roll_deg else 0.0
+    lo_e = pitch_deg - max(half_v, reach) - 1.0
+    hi_e = pitch_deg + max(half_v, reach) + 1.0
+    alphas = np.arange(-half_h - 1.0, half_h + 1.0 + step_deg / 2, step_deg)
+    elevations = np.arange(lo_e, hi_e + step_deg / 2, step_deg)
+    a, e = np.meshgrid(np.radians(alphas), np.radians(elevations))
+    cx, cy, cz = rotate_to_camera(a, e, pitch_deg, roll_deg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = width / 2 + focal * cx / cz
+        v = height / 2 - focal * cy / cz
+    inside = (cz > 0) & (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
+    ui = np.clip(np.round(np.nan_to_num(u)), 0, width - 1).astype(np.intp)
+    vi = np.clip(np.round(np.nan_to_num(v)), 0, height - 1).astype(np.intp)
+    values = np.where(inside, gradient[vi, ui], 0.0)
+    mean = float(values[inside].mean()) if inside.any() else 0.0
+    grid = np.where(inside, values - mean, 0.0).astype(np.float32)
+    return grid, float(elevations[0])
+
+
+# --- matching --------------------------------------------------------------------------------------------------
+def _window(pano: Panorama, factor: int, az_lo: float, n_az: int) -> tuple[np.ndarray, float]:
+    """Panorama edges (el, az) from azimuth ``az_lo`` for ``n_az`` cells of ``factor`` panorama steps,
+    max-pooled (an edge anywhere in a coarse cell counts) and widened by one cell in elevation; with the
+    azimuth of its first column's centre."""
+    start = int(math.floor(az_lo / pano.step_deg))
+    index = (start + np.arange(n_az * factor)) % pano.edges.shape[0]
+    block = pano.edges[index]
+    n_el = block.shape[1] // factor
+    block = block[:, : n_el * factor].reshape(n_az, factor, n_el, factor).max(axis=(1, 3))
+    grown = block.copy()
+    grown[:, 1:] = np.maximum(grown[:, 1:], 0.5 * block[:, :-1])
+    grown[:, :-1] = np.maximum(grown[:, :-1], 0.5 * block[:, 1:])
+    return grown.T, (start + (factor - 1) / 2) * pano.step_deg
+
+
+def _correlate(window: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """Valid cross-correlation scores[de, da] = Σ template · window shifted, normalised by the square root of the
+    window's edge mass under the template (a shift is not rewarded for merely covering more terrain)."""
+    wh, ww = window.shape
+    th, tw = template.shape
+    shape = (wh + th, ww + tw)
+    spectrum = np.fft.rfft2(window, shape) * np.conj(np.fft.rfft2(template, shape))
+    full = np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
+    footprint = (template != 0).astype(np.float32)
+    mass_spec = np.fft.rfft2(window, shape) * np.conj(np.fft.rfft2(footprint, shape))
+    mass = np.fft.irfft2(mass_spec, shape)[: wh - th + 1, : ww - tw + 1]
+    return np.asarray(full / np.sqrt(np.maximum(mass, 1.0)))
+
+
+def _runner_up(scores: np.ndarray, best: int, apart: int) -> float:
+    """The best score outside the best one's own lobe (the slopes falling away from it on both sides) and at
+    least ``apart`` cells from it: a second heading the photo also fits."""
+    left = best
+    while left > 0 and scores[left - 1] <= scores[left]:
+        left -= 1
+    right = best
+    while right < scores.size - 1 and scores[right + 1] <= scores[right]:
+        right += 1
+    cells = np.arange(scores.size)
+    elsewhere = ((cells < left) | (cells > right)) & (np.abs(cells - best) > apart)
+    return float(scores[elsewhere].max()) if elsewhere.any() else 0.0
+
+
+@dataclass
+class _Best:
+    score: float
+    runner_up: float
+    offset_deg: float
+    pitch_deg: float
+    edge_columns: float
+
+
+def _search(
+    pano: Panorama,
+    gradient: np.ndarray,
+    heading: float,
+    hfov: float,
+    step: float,
+    search: float,
+    pitch: float,
+    pitch_range: float,
+    roll: float,
+) -> _Best | None:
+    factor = max(1, round(step / pano.step_deg))
+    step = factor * pano.step_deg
+    template, el0 = photo_edges(gradient, hfov, step, pitch, roll)
+    th, tw = template.shape
+    alpha_lo = -hfov / 2 - 1.0
+    n_shift = int(round(search / step))
+    az_lo = heading + alpha_lo - n_shift * step
+    window, first_az = _window(pano, factor, az_lo % 360.0, tw + 2 * n_shift)
+    pano_el0 = EL_MIN_DEG + (factor - 1) / 2 * pano.step_deg
+    # rows of the window that the template's row 0 may sit on: pitch within ±pitch_range
+    first = int(math.floor((el0 - pitch_range - pano_el0) / step))
+    last = int(math.ceil((el0 + pitch_range - pano_el0) / step))
+    first, last = max(first, 0), min(last, window.shape[0] - th)
+    if last < first:
+        return None
+    band = window[first : last + th]
+    scores = _correlate(band, template)
+    if not np.isfinite(scores).any():
+        return None
+    by_heading = scores.max(axis=0)
+    best_col = int(np.argmax(by_heading))
+    best_row = int(np.argmax(scores[:, best_col]))
+    best = float(by_heading[best_col])
+    runner = _runner_up(by_heading, best_col, max(int(round(max(SEPARATION_DEG, hfov / 10) / step)), 2))
+    offset = (best_col - n_shift) * step + geo.signed_angle_deg(az_lo % 360.0, first_az)
+    # sub-cell precision: a parabola through the neighbours in heading and in pitch
+    if 0 < best_col < by_heading.size - 1:
+        a, b, c = by_heading[best_col - 1], by_heading[best_col], by_heading[best_col + 1]
+        if a - 2 * b + c < 0:
+            offset += 0.5 * (a - c) / (a - 2 * b + c) * step
+    d_row = 0.0
+    column = scores[:, best_col]
+    if 0 < best_row < column.size - 1:
+        a, b, c = column[best_row - 1], column[best_row], column[best_row + 1]
+        if a - 2 * b + c < 0:
+            d_row = 0.5 * (a - c) / (a - 2 * b + c)
+    found_pitch = pitch + (pano_el0 + (first + best_row + d_row) * step - el0)
+    placed = band[best_row : best_row + th, best_col : best_col + tw]
+    edge_columns = float(((placed > 0.5) & (template != 0)).any(axis=0).mean())
+    return _Best(best, runner, offset, found_pitch, edge_columns)
+
+
+class Registrar:
+    """Registers photos against one DEM, keeping the panoramas it rendered for photos taken nearby."""
+
+    def __init__(self, dem: Dem, keep: int = 64) -> None:
+        self.dem = dem
+        self.keep = keep
+        self._panoramas: list[Panorama] = []
+        self.rendered = 0
+
+    def panorama(self, position: GeoPoint, altitude_m: float) -> Panorama:
+        """The panorama of a camera position: one rendered within REUSE_M (and altitude) or a new one."""
+        for pano in self._panoramas:
+            if (
+                geo.haversine_km(pano.position, position) * 1000.0 <= REUSE_M
+                and abs(pano.altitude_m - altitude_m) <= REUSE_M
+            ):
+                return pano
+        pano = render_panorama(self.dem, position, altitude_m)
+        self.rendered += 1
+        self._panoramas = [pano, *self._panoramas][: self.keep]
+        return pano
+
+    def register(self, image: Image.Image, camera: geo.Camera) -> Registration | None:
+        """The photo's heading correction, pitch and roll, or why not; None without a compass heading.
+
+        ``image`` is the photo as displayed (EXIF orientation applied), ``camera`` its EXIF camera.
+        """
+        if camera.heading_deg is None or not math.isfinite(camera.heading_deg):
+            return None
+        if not self.dem.covers(camera.position.lat, camera.position.lon):
+            return _gave_up("the camera is outside the DEM")
+        altitude, _ = camera_altitude(camera, self.dem)
+        if altitude is None:
+            return _gave_up("no camera altitude (no GPS altitude and a DEM void under the camera)")
+        hfov = geo.field_of_view_deg(camera)
+        if not 1.0 < hfov < 120.0:
+            return _gave_up(f"a {hfov:.0f}° field of view cannot be registered (1°–120° rectilinear)")
+        pano = self.panorama(camera.position, altitude)
+        heading = camera.heading_deg
+        coarse_step = max(PANORAMA_STEP_DEG, hfov / COARSE_CELLS)
+        coarse_cols = max(16, round(hfov / coarse_step))
+        gradient = photo_gradient(image, coarse_cols)
+        coarse = _search(pano, gradient, heading, hfov, coarse_step, SEARCH_DEG, 0.0, PITCH_RANGE_DEG, 0.0)
+        if coarse is None:
+            return _gave_up("the terrain around the camera has no silhouette edge to match")
+        if coarse.edge_columns < MIN_EDGE_COLUMNS:
+            return _gave_up(
+                f"the terrain shows a silhouette in only {coarse.edge_columns:.0%} of the frame", 0.0
+            )
+        fine_step = PANORAMA_STEP_DEG * max(1, round(coarse_step / PANORAMA_STEP_DEG / 2))
+        fine_gradient = photo_gradient(image, max(16, round(hfov / fine_step)))
+        best: tuple[_Best, float] | None = None
+        for roll in ROLLS_DEG:
+            fine = _search(
+                pano,
+                fine_gradient,
+                heading + coarse.offset_deg,
+                hfov,
+                fine_step,
+                2 * coarse_step + fine_step,
+                coarse.pitch_deg,
+                2 * coarse_step + fine_step,
+                roll,
+            )
+            if fine is not None and (best is None or fine.score > best[0].score):
+                best = (fine, roll)
+        confidence = 1.0 - coarse.runner_up / coarse.score if coarse.score > 0 else 0.0
+        details = {"score": coarse.score, "runner_up": coarse.runner_up, "edge_columns": coarse.edge_columns}
+        if best is None:
+            return Registration(None, None, None, confidence, "the fine search left the terrain", details)
+        fine, roll = best
+        offset = coarse.offset_deg + fine.offset_deg
+        if confidence < MIN_CONFIDENCE:
+            return Registration(
+                None,
+                None,
+                None,
+                confidence,
+                f"another heading fits almost as well (confidence {confidence:.2f} < {MIN_CONFIDENCE})",
+                details,
+            )
+        if abs(offset) >= SEARCH_DEG - coarse_step:
+            return Registration(
+                None,
+                None,
+                None,
+                confidence,
+                f"the best match is at the edge of the ±{SEARCH_DEG:.0f}° search",
+                details,
+            )
+        return Registration(offset, fine.pitch_deg, roll, confidence, None, details)
