@@ -633,6 +633,17 @@ def dem_add(
     settings = _ctx(ctx).settings()
     names = add_tiles(Path(settings.data_dir), paths)
     out.print(f"Registered {len(names)} DEM tile(s): {', '.join(names)}.")
+    _replace_after_terrain_change(settings)
+
+
+def _replace_after_terrain_change(settings: Settings) -> None:
+    """One line: how many stored photos were placed again against the new terrain (none without an index)."""
+    from peaklens.index import replace_after_terrain_change
+
+    if settings.store == "embedded" and not Path(settings.data_dir).is_dir():
+        return
+    count = replace_after_terrain_change(_open_index(settings, need_photos=False), settings)
+    out.print(f"Placed {count} stored photo(s) again against the terrain.")
 
 
 @dem_app.command("fetch")
@@ -652,6 +663,7 @@ def dem_fetch(ctx: typer.Context) -> None:
     out.print(
         f"Fetched {len(names)} DEM tile(s)" + (f": {', '.join(names)}." if names else " (all were there).")
     )
+    _replace_after_terrain_change(settings)
 
 
 def _precision_decision(settings: Settings) -> dict[str, Any] | None:

@@ -169,7 +169,12 @@ def rotate_to_camera(
 
 
 def project(
-    off_axis_deg: float, elevation_deg: float, hfov_deg: float, aspect: float, pitch_deg: float, roll_deg: float
+    off_axis_deg: float,
+    elevation_deg: float,
+    hfov_deg: float,
+    aspect: float,
+    pitch_deg: float,
+    roll_deg: float,
 ) -> tuple[float | None, float | None]:
     """(x, y) of a direction in a rectilinear photo (0..1 across, 0..1 down); None behind the camera."""
     if not 0 < hfov_deg < 180 or aspect <= 0:
@@ -248,7 +253,8 @@ def frame_view(
         else None
     )
     beyond = bool(located) and all(
-        p.latlon is not None and geo.haversine_km(camera.position, p.latlon) > geo.MAX_RANGE_KM for p in located
+        p.latlon is not None and geo.haversine_km(camera.position, p.latlon) > geo.MAX_RANGE_KM
+        for p in located
     )
     if beyond:
         located = []
@@ -340,6 +346,7 @@ def camera_of_hit(hit: PhotoHit) -> geo.Camera | None:
     None without GPS."""
     if hit.gps is None:
         return None
+
     def number(key: str) -> float | None:
         value = hit.extra.get(key)
         return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

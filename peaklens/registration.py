@@ -40,6 +40,8 @@ PANORAMA_STEP_DEG = 0.1
 EL_MIN_DEG, EL_MAX_DEG = -35.0, 45.0
 #: terrain rendered from this distance (km; nearer the 90 m SRTM cells give no usable edge) out to the range
 NEAR_KM, RANGE_KM = 0.25, 120.0
+#: silhouettes nearer than this (km) weigh less, down to a tenth (coarse cells, GPS error)
+NEAR_FULL_KM = 3.0
 #: distance samples along each ray (geometric spacing: 2 % of the distance apart)
 RAY_SAMPLES = 320
 #: a ridge counts as a silhouette when the terrain seen just above it is at least this many times farther
@@ -57,7 +59,7 @@ ROLLS_DEG = (-2.0, 0.0, 2.0)
 SEPARATION_DEG = 1.5
 #: below this confidence (1 - runner-up / best, in excess edge score) the fit gives up; chosen on the marked
 #: trek photos (docs/GEO.md): every accepted fit there is better than its compass
-MIN_CONFIDENCE = 0.12
+MIN_CONFIDENCE = 0.15
 #: a photo whose frame holds fewer rendered silhouette cells than this share of its columns has no usable edge
 MIN_EDGE_COLUMNS = 0.3
 
@@ -128,7 +130,9 @@ def render_panorama(dem: Dem, position: GeoPoint, altitude_m: float) -> Panorama
     delta = distances[None, :] / geo.EARTH_RADIUS_KM
     sin_lat2 = np.sin(lat1) * np.cos(delta) + np.cos(lat1) * np.sin(delta) * np.cos(bearing)
     lat2 = np.arcsin(sin_lat2)
-    lon2 = lon1 + np.arctan2(np.sin(bearing) * np.sin(delta) * np.cos(lat1), np.cos(delta) - np.sin(lat1) * sin_lat2)
+    lon2 = lon1 + np.arctan2(
+        np.sin(bearing) * np.sin(delta) * np.cos(lat1), np.cos(delta) - np.sin(lat1) * sin_lat2
+    )
     heights, _ = dem.heights(np.degrees(lat2).ravel(), np.degrees(lon2).ravel())
     heights = heights.reshape(lat2.shape)
     angles = geo.elevation_angles_deg(np.broadcast_to(distances, heights.shape), altitude_m, heights)
@@ -148,9 +152,12 @@ def render_panorama(dem: Dem, position: GeoPoint, altitude_m: float) -> Panorama
     behind = np.where(next_same_row, distances[next_col], np.inf)
     ratio = behind / distances[cols]
     keep = is_ridge & (ratio >= DEPTH_RATIO) & (angles[rows, cols] > EL_MIN_DEG)
-    weight = np.where(np.isinf(ratio), 1.0, 0.6)[keep]
+    # near terrain is drawn coarsely by 90 m cells and moves with every metre of GPS error: full weight from
+    # NEAR_FULL_KM, a tenth at the nearest
+    nearness = np.clip(distances[cols] / NEAR_FULL_KM, 0.1, 1.0)
+    weight = (np.where(np.isinf(ratio), 1.0, 0.6) * nearness)[keep]
     el_bins = np.round((angles[rows, cols][keep] - EL_MIN_DEG) / step).astype(np.intp)
-    n_el = int(round((EL_MAX_DEG - EL_MIN_DEG) / step)) + 1
+    n_el = round((EL_MAX_DEG - EL_MIN_DEG) / step) + 1
     inside = el_bins < n_el
     edges = np.zeros((azimuths.size, n_el), dtype=np.float32)
     np.maximum.at(edges, (rows[keep][inside], el_bins[inside]), weight[inside].astype(np.float32))
@@ -159,38 +166,53 @@ def render_panorama(dem: Dem, position: GeoPoint, altitude_m: float) -> Panorama
 
 
 # --- the photo side --------------------------------------------------------------------------------------------
-def photo_gradient(image: Image.Image, width: int) -> np.ndarray:
-    """Gradient magnitude of the photo scaled to ``width`` columns, softly saturated into [0, 1).
-
-    ``g / (g + median)`` of the gradients: the skyline and a faint ridge in haze both count as an edge, and no
-    single contrast (snow against rock) can outweigh the rest.
-    """
+def photo_gray(image: Image.Image, width: int) -> np.ndarray:
+    """The photo in gray levels, scaled to ``width`` columns and slightly blurred (the grid's resolution)."""
     height = max(8, round(image.height * width / image.width))
     gray = image.convert("L").resize((width, height), Image.Resampling.BILINEAR)
-    pixels = np.asarray(gray.filter(ImageFilter.GaussianBlur(0.7)), dtype=np.float32)
-    gx = np.zeros_like(pixels)
-    gy = np.zeros_like(pixels)
-    gx[:, 1:-1] = pixels[:, 2:] - pixels[:, :-2]
-    gy[1:-1, :] = pixels[2:, :] - pixels[:-2, :]
-    magnitude = np.hypot(gx, gy)
-    scale = float(np.percentile(magnitude, 75)) + 4.0
-    return magnitude / (magnitude + scale)
+    return np.asarray(gray.filter(ImageFilter.GaussianBlur(0.7)), dtype=np.float32)
+
+
+def _blur(values: np.ndarray, passes: int = 2) -> np.ndarray:
+    """A small separable [1 2 1]/4 blur, ``passes`` times (a Gaussian of sigma ~0.7·sqrt(passes) cells)."""
+    out = values
+    for _ in range(passes):
+        padded = np.pad(out, 1, mode="edge")
+        out = 0.25 * padded[:-2, 1:-1] + 0.5 * padded[1:-1, 1:-1] + 0.25 * padded[2:, 1:-1]
+        padded = np.pad(out, 1, mode="edge")
+        out = 0.25 * padded[1:-1, :-2] + 0.5 * padded[1:-1, 1:-1] + 0.25 * padded[1:-1, 2:]
+    return out
+
+
+def oriented(values: np.ndarray) -> np.ndarray:
+    """Edges as complex numbers in the double-angle form, |g|·e^{2iθ} (θ the gradient's direction).
+
+    An edge and its opposite contrast count alike (snow above rock or rock above sky), two edges at right
+    angles cancel, and so does texture, whose directions are spread evenly: what is left is the coherent,
+    long edges a silhouette makes (the orientation term of Baboud et al.'s metric).
+    """
+    padded = np.pad(values, 1, mode="edge")
+    gx = 0.5 * (padded[1:-1, 2:] - padded[1:-1, :-2])
+    gy = 0.5 * (padded[2:, 1:-1] - padded[:-2, 1:-1])
+    z = (gx + 1j * gy) ** 2
+    return np.asarray(_blur(z.real) + 1j * _blur(z.imag))
 
 
 def photo_edges(
-    gradient: np.ndarray,
+    gray: np.ndarray,
     hfov_deg: float,
     step_deg: float,
     pitch_deg: float = 0.0,
     roll_deg: float = 0.0,
 ) -> tuple[np.ndarray, float]:
-    """The photo's gradient resampled onto an (elevation, azimuth offset) grid of ``step_deg`` for a camera of the
-    given pitch and roll, zero-mean over the pixels inside the photo (outside: 0).
+    """The photo's oriented edges on an (elevation, azimuth offset) grid of ``step_deg`` for a camera of the given
+    pitch and roll, softly saturated (``|z| / (|z| + typical)``: a faint ridge in haze counts nearly as much as
+    the skyline); 0 outside the photo.
 
     Returns the grid (rows from the lowest elevation up, columns from the left edge's azimuth) and the
     elevation of its row 0 (degrees).
     """
-    height, width = gradient.shape
+    height, width = gray.shape
     focal = width / (2 * math.tan(math.radians(hfov_deg / 2)))
     half_v = math.degrees(math.atan(height / 2 / focal))
     half_h = hfov_deg / 2
@@ -204,43 +226,51 @@ def photo_edges(
     with np.errstate(divide="ignore", invalid="ignore"):
         u = width / 2 + focal * cx / cz
         v = height / 2 - focal * cy / cz
-    inside = (cz > 0) & (u >= 0) & (u <= width - 1) & (v >= 0) & (v <= height - 1)
+    inside = (cz > 0) & (u >= 1) & (u <= width - 2) & (v >= 1) & (v <= height - 2)
     ui = np.clip(np.round(np.nan_to_num(u)), 0, width - 1).astype(np.intp)
     vi = np.clip(np.round(np.nan_to_num(v)), 0, height - 1).astype(np.intp)
-    values = np.where(inside, gradient[vi, ui], 0.0)
-    mean = float(values[inside].mean()) if inside.any() else 0.0
-    grid = np.where(inside, values - mean, 0.0).astype(np.float32)
-    return grid, float(elevations[0])
+    values = gray[vi, ui]
+    z = oriented(values)
+    # the photo's border is no edge: keep cells whose whole neighbourhood lies inside
+    core = inside.copy()
+    for shift in (1, -1):
+        core &= np.roll(inside, shift, axis=0) & np.roll(inside, shift, axis=1)
+    magnitude = np.abs(z)
+    typical = float(np.percentile(magnitude[core], 75)) + 1.0 if core.any() else 1.0
+    grid = np.where(core, z / (magnitude + typical), 0.0)
+    return grid.astype(np.complex64), float(elevations[0])
 
 
 # --- matching --------------------------------------------------------------------------------------------------
 def _window(pano: Panorama, factor: int, az_lo: float, n_az: int) -> tuple[np.ndarray, float]:
     """Panorama edges (el, az) from azimuth ``az_lo`` for ``n_az`` cells of ``factor`` panorama steps,
-    max-pooled (an edge anywhere in a coarse cell counts) and widened by one cell in elevation; with the
-    azimuth of its first column's centre."""
-    start = int(math.floor(az_lo / pano.step_deg))
+    max-pooled (an edge anywhere in a coarse cell counts), blurred by a cell and given the direction of the
+    silhouette line (double angle, as the photo's); with the azimuth of its first column's centre."""
+    start = math.floor(az_lo / pano.step_deg)
     index = (start + np.arange(n_az * factor)) % pano.edges.shape[0]
     block = pano.edges[index]
     n_el = block.shape[1] // factor
     block = block[:, : n_el * factor].reshape(n_az, factor, n_el, factor).max(axis=(1, 3))
-    grown = block.copy()
-    grown[:, 1:] = np.maximum(grown[:, 1:], 0.5 * block[:, :-1])
-    grown[:, :-1] = np.maximum(grown[:, :-1], 0.5 * block[:, 1:])
-    return grown.T, (start + (factor - 1) / 2) * pano.step_deg
+    edges = block.T
+    tensor = oriented(_blur(edges, 1))
+    direction = tensor / np.maximum(np.abs(tensor), 1e-6)
+    grown = _blur(edges, 1)
+    return (grown * direction).astype(np.complex64), (start + (factor - 1) / 2) * pano.step_deg
 
 
 def _correlate(window: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """Valid cross-correlation scores[de, da] = Σ template · window shifted, normalised by the square root of the
-    window's edge mass under the template (a shift is not rewarded for merely covering more terrain)."""
+    """Valid cross-correlation scores[de, da] = Re Σ template · conj(window shifted): edge strength times the
+    cosine of twice the angle between the photo's and the terrain's edge, normalised by the square root of the
+    terrain's edge mass under the photo (a shift is not rewarded for merely covering more terrain)."""
     wh, ww = window.shape
     th, tw = template.shape
     shape = (wh + th, ww + tw)
-    spectrum = np.fft.rfft2(window, shape) * np.conj(np.fft.rfft2(template, shape))
-    full = np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
+    spectrum = np.fft.fft2(window, shape) * np.conj(np.fft.fft2(template, shape))
+    full = np.fft.ifft2(spectrum)[: wh - th + 1, : ww - tw + 1]
     footprint = (template != 0).astype(np.float32)
-    mass_spec = np.fft.rfft2(window, shape) * np.conj(np.fft.rfft2(footprint, shape))
+    mass_spec = np.fft.rfft2(np.abs(window), shape) * np.conj(np.fft.rfft2(footprint, shape))
     mass = np.fft.irfft2(mass_spec, shape)[: wh - th + 1, : ww - tw + 1]
-    return np.asarray(full / np.sqrt(np.maximum(mass, 1.0)))
+    return np.asarray(full.real / np.sqrt(np.maximum(mass, 1.0)))
 
 
 def _runner_up(scores: np.ndarray, best: int, apart: int) -> float:
@@ -268,7 +298,7 @@ class _Best:
 
 def _search(
     pano: Panorama,
-    gradient: np.ndarray,
+    gray: np.ndarray,
     heading: float,
     hfov: float,
     step: float,
@@ -279,16 +309,16 @@ def _search(
 ) -> _Best | None:
     factor = max(1, round(step / pano.step_deg))
     step = factor * pano.step_deg
-    template, el0 = photo_edges(gradient, hfov, step, pitch, roll)
+    template, el0 = photo_edges(gray, hfov, step, pitch, roll)
     th, tw = template.shape
     alpha_lo = -hfov / 2 - 1.0
-    n_shift = int(round(search / step))
+    n_shift = round(search / step)
     az_lo = heading + alpha_lo - n_shift * step
     window, first_az = _window(pano, factor, az_lo % 360.0, tw + 2 * n_shift)
     pano_el0 = EL_MIN_DEG + (factor - 1) / 2 * pano.step_deg
     # rows of the window that the template's row 0 may sit on: pitch within ±pitch_range
-    first = int(math.floor((el0 - pitch_range - pano_el0) / step))
-    last = int(math.ceil((el0 + pitch_range - pano_el0) / step))
+    first = math.floor((el0 - pitch_range - pano_el0) / step)
+    last = math.ceil((el0 + pitch_range - pano_el0) / step)
     first, last = max(first, 0), min(last, window.shape[0] - th)
     if last < first:
         return None
@@ -300,7 +330,7 @@ def _search(
     best_col = int(np.argmax(by_heading))
     best_row = int(np.argmax(scores[:, best_col]))
     best = float(by_heading[best_col])
-    runner = _runner_up(by_heading, best_col, max(int(round(max(SEPARATION_DEG, hfov / 10) / step)), 2))
+    runner = _runner_up(by_heading, best_col, max(round(max(SEPARATION_DEG, hfov / 10) / step), 2))
     offset = (best_col - n_shift) * step + geo.signed_angle_deg(az_lo % 360.0, first_az)
     # sub-cell precision: a parabola through the neighbours in heading and in pitch
     if 0 < best_col < by_heading.size - 1:
@@ -315,7 +345,7 @@ def _search(
             d_row = 0.5 * (a - c) / (a - 2 * b + c)
     found_pitch = pitch + (pano_el0 + (first + best_row + d_row) * step - el0)
     placed = band[best_row : best_row + th, best_col : best_col + tw]
-    edge_columns = float(((placed > 0.5) & (template != 0)).any(axis=0).mean())
+    edge_columns = float(((np.abs(placed) > 0.3) & (template != 0)).any(axis=0).mean())
     return _Best(best, runner, offset, found_pitch, edge_columns)
 
 
@@ -360,8 +390,8 @@ class Registrar:
         heading = camera.heading_deg
         coarse_step = max(PANORAMA_STEP_DEG, hfov / COARSE_CELLS)
         coarse_cols = max(16, round(hfov / coarse_step))
-        gradient = photo_gradient(image, coarse_cols)
-        coarse = _search(pano, gradient, heading, hfov, coarse_step, SEARCH_DEG, 0.0, PITCH_RANGE_DEG, 0.0)
+        gray = photo_gray(image, coarse_cols)
+        coarse = _search(pano, gray, heading, hfov, coarse_step, SEARCH_DEG, 0.0, PITCH_RANGE_DEG, 0.0)
         if coarse is None:
             return _gave_up("the terrain around the camera has no silhouette edge to match")
         if coarse.edge_columns < MIN_EDGE_COLUMNS:
@@ -369,12 +399,12 @@ class Registrar:
                 f"the terrain shows a silhouette in only {coarse.edge_columns:.0%} of the frame", 0.0
             )
         fine_step = PANORAMA_STEP_DEG * max(1, round(coarse_step / PANORAMA_STEP_DEG / 2))
-        fine_gradient = photo_gradient(image, max(16, round(hfov / fine_step)))
+        fine_gray = photo_gray(image, max(16, round(hfov / fine_step)))
         best: tuple[_Best, float] | None = None
         for roll in ROLLS_DEG:
             fine = _search(
                 pano,
-                fine_gradient,
+                fine_gray,
                 heading + coarse.offset_deg,
                 hfov,
                 fine_step,
