@@ -43,37 +43,71 @@ NEAR_KM, RANGE_KM = 0.25, 120.0
 #: silhouettes nearer than this (km) weigh less, down to a tenth (coarse cells, GPS error)
 NEAR_FULL_KM = 3.0
 #: distance samples along each ray (geometric spacing: 2 % of the distance apart)
-RAY_SAMPLES = 320
+RAY_SAMPLES = 240
 #: a ridge counts as a silhouette when the terrain seen just above it is at least this many times farther
 DEPTH_RATIO = 1.2
+#: the panorama is rendered in sectors of this width (degrees), as photos need them
+SECTOR_DEG = 10.0
 #: a photo taken within this distance (m) and altitude difference of a rendered panorama reuses it
 REUSE_M = 50.0
 #: how far from the compass the heading is searched, each way; and the pitch range
-SEARCH_DEG = 20.0
+SEARCH_DEG = 12.0
 PITCH_RANGE_DEG = 25.0
 #: the coarse grid is about this many cells across the photo (its step never finer than the panorama's)
 COARSE_CELLS = 128
+#: how much the photo's edges where the terrain says sky count against a match
+SKY_WEIGHT = 0.5
 #: the rolls tried in the fine search (phones are held level within a few degrees)
 ROLLS_DEG = (-2.0, 0.0, 2.0)
 #: the runner-up heading must lie at least this far (degrees, or a tenth of the field of view) from the best
 SEPARATION_DEG = 1.5
 #: below this confidence (1 - runner-up / best, in excess edge score) the fit gives up; chosen on the marked
 #: trek photos (docs/GEO.md): every accepted fit there is better than its compass
-MIN_CONFIDENCE = 0.15
+MIN_CONFIDENCE = 0.16
 #: a photo whose frame holds fewer rendered silhouette cells than this share of its columns has no usable edge
 MIN_EDGE_COLUMNS = 0.3
 
 
-@dataclass(frozen=True)
 class Panorama:
-    """Silhouette edges around one camera position: ``edges[az, el]`` in [0, 1] on a PANORAMA_STEP_DEG grid
-    (az from 0° clockwise, el from EL_MIN_DEG up), ``skyline[az]`` the highest terrain angle (NaN: no DEM)."""
+    """Silhouette edges around one camera position on a PANORAMA_STEP_DEG grid of (azimuth from 0° clockwise,
+    elevation from EL_MIN_DEG up), rendered lazily in SECTOR_DEG sectors: a photo pays for the directions it
+    may look at, and the next photo taken nearby for the ones it adds. Kept sparse (the cells on an edge)."""
 
-    position: GeoPoint
-    altitude_m: float
-    edges: np.ndarray
-    skyline: np.ndarray
-    step_deg: float = PANORAMA_STEP_DEG
+    def __init__(self, dem: Dem, position: GeoPoint, altitude_m: float) -> None:
+        self.dem = dem
+        self.position = position
+        self.altitude_m = altitude_m
+        self.step_deg = PANORAMA_STEP_DEG
+        self.n_az = round(360.0 / PANORAMA_STEP_DEG)
+        self.n_el = round((EL_MAX_DEG - EL_MIN_DEG) / PANORAMA_STEP_DEG) + 1
+        self._per_sector = round(SECTOR_DEG / PANORAMA_STEP_DEG)
+        self._sectors: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def window(self, first: int, count: int) -> np.ndarray:
+        """Edge weights (count, n_el) for the azimuth cells first .. first + count - 1 (wrapping at 360°)."""
+        cells = (first + np.arange(count)) % self.n_az
+        sectors = np.unique(cells // self._per_sector)
+        missing = [int(k) for k in sectors if int(k) not in self._sectors]
+        if missing:
+            self._render(missing)
+        out = np.zeros((count, self.n_el), dtype=np.float32)
+        position = np.full(self.n_az, -1, dtype=np.intp)
+        position[cells] = np.arange(count)
+        for k in sectors:
+            az, el, weight = self._sectors[int(k)]
+            where = position[az]
+            kept = where >= 0
+            np.maximum.at(out, (where[kept], el[kept]), weight[kept])
+        return out
+
+    def _render(self, sectors: list[int]) -> None:
+        cells = np.concatenate([np.arange(k * self._per_sector, (k + 1) * self._per_sector) for k in sectors])
+        az, el, weight = render_silhouettes(self.dem, self.position, self.altitude_m, cells * self.step_deg)
+        az_cells = cells[az]
+        owner = az_cells // self._per_sector
+        for k in sectors:
+            mine = owner == k
+            self._sectors[k] = (az_cells[mine], el[mine], weight[mine])
 
 
 @dataclass(frozen=True)
@@ -114,19 +148,21 @@ def _gave_up(reason: str, confidence: float = 0.0) -> Registration:
 
 
 # --- the terrain side ------------------------------------------------------------------------------------------
-def render_panorama(dem: Dem, position: GeoPoint, altitude_m: float) -> Panorama:
-    """Ray-march the DEM around the camera and keep the silhouette edges (Baboud et al.'s "occluding contours").
+def render_silhouettes(
+    dem: Dem, position: GeoPoint, altitude_m: float, azimuths_deg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ray-march the DEM along each azimuth and keep the silhouette edges (Baboud et al.'s occluding contours).
 
     Along each azimuth the apparent elevation angle of the terrain is a function of distance; a point is seen
     when it rises above everything nearer, and a seen point followed by unseen terrain is a ridge. It is a
     silhouette when the next terrain seen above it is DEPTH_RATIO times farther: the skyline (nothing behind)
-    weighs 1, a ridge in front of farther terrain 0.6 (haze lowers its contrast).
+    weighs 1, a ridge in front of farther terrain 0.6 (haze lowers its contrast), both less when near.
+    Returns (index into ``azimuths_deg``, elevation cell from EL_MIN_DEG, weight) per edge cell.
     """
     step = PANORAMA_STEP_DEG
-    azimuths = np.arange(0.0, 360.0, step)
     distances = np.geomspace(NEAR_KM, RANGE_KM, RAY_SAMPLES)
     lat1, lon1 = math.radians(position.lat), math.radians(position.lon)
-    bearing = np.radians(azimuths)[:, None]
+    bearing = np.radians(azimuths_deg)[:, None]
     delta = distances[None, :] / geo.EARTH_RADIUS_KM
     sin_lat2 = np.sin(lat1) * np.cos(delta) + np.cos(lat1) * np.sin(delta) * np.cos(bearing)
     lat2 = np.arcsin(sin_lat2)
@@ -157,12 +193,8 @@ def render_panorama(dem: Dem, position: GeoPoint, altitude_m: float) -> Panorama
     nearness = np.clip(distances[cols] / NEAR_FULL_KM, 0.1, 1.0)
     weight = (np.where(np.isinf(ratio), 1.0, 0.6) * nearness)[keep]
     el_bins = np.round((angles[rows, cols][keep] - EL_MIN_DEG) / step).astype(np.intp)
-    n_el = round((EL_MAX_DEG - EL_MIN_DEG) / step) + 1
-    inside = el_bins < n_el
-    edges = np.zeros((azimuths.size, n_el), dtype=np.float32)
-    np.maximum.at(edges, (rows[keep][inside], el_bins[inside]), weight[inside].astype(np.float32))
-    skyline = np.where(best_before[:, -1] > -90.0, best_before[:, -1], np.nan)
-    return Panorama(position, altitude_m, edges, skyline)
+    inside = el_bins <= round((EL_MAX_DEG - EL_MIN_DEG) / step)
+    return rows[keep][inside], el_bins[inside], weight[inside].astype(np.float32)
 
 
 # --- the photo side --------------------------------------------------------------------------------------------
@@ -242,35 +274,78 @@ def photo_edges(
 
 
 # --- matching --------------------------------------------------------------------------------------------------
-def _window(pano: Panorama, factor: int, az_lo: float, n_az: int) -> tuple[np.ndarray, float]:
-    """Panorama edges (el, az) from azimuth ``az_lo`` for ``n_az`` cells of ``factor`` panorama steps,
-    max-pooled (an edge anywhere in a coarse cell counts), blurred by a cell and given the direction of the
-    silhouette line (double angle, as the photo's); with the azimuth of its first column's centre."""
+def _window(
+    pano: Panorama, factor: int, az_lo: float, n_az: int, el_first: int, n_el: int
+) -> tuple[np.ndarray, float, float]:
+    """Panorama edges (el, az) from azimuth ``az_lo`` for ``n_az`` cells of ``factor`` panorama steps and from
+    coarse elevation row ``el_first`` for ``n_el`` rows, max-pooled (an edge anywhere in a coarse cell counts),
+    blurred by a cell and given the direction of the silhouette line (double angle, as the photo's); with the
+    azimuth of its first column's centre and the elevation of its first row's centre."""
     start = math.floor(az_lo / pano.step_deg)
-    index = (start + np.arange(n_az * factor)) % pano.edges.shape[0]
-    block = pano.edges[index]
-    n_el = block.shape[1] // factor
-    block = block[:, : n_el * factor].reshape(n_az, factor, n_el, factor).max(axis=(1, 3))
+    block = pano.window(start, n_az * factor)
+    # rows outside the rendered band (a tall portrait pitched far) hold no edges: pad them with zeros
+    below = max(-el_first * factor, 0)
+    above = max((el_first + n_el) * factor - block.shape[1], 0)
+    block = np.pad(block, ((0, 0), (below, above)))
+    lo = el_first * factor + below
+    block = block[:, lo : lo + n_el * factor]
+    block = block.reshape(n_az, factor, n_el, factor).max(axis=(1, 3))
     edges = block.T
     tensor = oriented(_blur(edges, 1))
     direction = tensor / np.maximum(np.abs(tensor), 1e-6)
     grown = _blur(edges, 1)
-    return (grown * direction).astype(np.complex64), (start + (factor - 1) / 2) * pano.step_deg
+    first_az = (start + (factor - 1) / 2) * pano.step_deg
+    first_el = EL_MIN_DEG + (el_first * factor + (factor - 1) / 2) * pano.step_deg
+    # the sky: every cell two above the highest edge of its column (a column without edges has none)
+    has = edges > 0
+    top = np.where(has.any(axis=0), edges.shape[0] - 1 - np.argmax(has[::-1], axis=0), edges.shape[0])
+    sky = (np.arange(edges.shape[0])[:, None] > top[None, :] + 2).astype(np.float32)
+    return (grown * direction).astype(np.complex64), sky, first_az, first_el
 
 
-def _correlate(window: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """Valid cross-correlation scores[de, da] = Re Σ template · conj(window shifted): edge strength times the
-    cosine of twice the angle between the photo's and the terrain's edge, normalised by the square root of the
-    terrain's edge mass under the photo (a shift is not rewarded for merely covering more terrain)."""
+def _fast_length(n: int) -> int:
+    """The smallest 2^a·3^b·5^c >= n (pocketfft is quickest on those)."""
+    best = 1 << max(n - 1, 1).bit_length()
+    f5 = 1
+    while f5 < best:
+        f35 = f5
+        while f35 < best:
+            f = f35
+            while f < n:
+                f *= 2
+            best = min(best, f)
+            f35 *= 3
+        f5 *= 5
+    return best
+
+
+def _valid(window: np.ndarray, template: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Valid real cross-correlation of a real window with a real template, through ``shape``-sized FFTs."""
     wh, ww = window.shape
     th, tw = template.shape
-    shape = (wh + th, ww + tw)
+    spectrum = np.fft.rfft2(window, shape) * np.conj(np.fft.rfft2(template, shape))
+    return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
+
+
+def _correlate(window: np.ndarray, sky: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """Scores per shift [de, da]: the mean agreement of the photo's edges with the terrain's silhouettes
+    (Re template · conj(window): edge strength times the cosine of twice the angle between them, over the
+    terrain's edge mass under the photo) less SKY_WEIGHT times the mean edge strength the photo has where the
+    terrain says sky (clouds cost a little, a ridge drawn into the blue sky a lot)."""
+    wh, ww = window.shape
+    th, tw = template.shape
+    shape = (_fast_length(wh + th), _fast_length(ww + tw))
     spectrum = np.fft.fft2(window, shape) * np.conj(np.fft.fft2(template, shape))
-    full = np.fft.ifft2(spectrum)[: wh - th + 1, : ww - tw + 1]
+    agreement = np.fft.ifft2(spectrum)[: wh - th + 1, : ww - tw + 1].real
     footprint = (template != 0).astype(np.float32)
-    mass_spec = np.fft.rfft2(np.abs(window), shape) * np.conj(np.fft.rfft2(footprint, shape))
-    mass = np.fft.irfft2(mass_spec, shape)[: wh - th + 1, : ww - tw + 1]
-    return np.asarray(full.real / np.sqrt(np.maximum(mass, 1.0)))
+    mass = _valid(np.abs(window), footprint, shape)
+    floor = MIN_EDGE_COLUMNS * tw
+    clutter = _valid(sky, np.abs(template), shape)
+    sky_cells = _valid(sky, footprint, shape)
+    sky_mean = clutter / np.maximum(sky_cells, 0.05 * th * tw)
+    score = agreement / np.maximum(mass, floor) - SKY_WEIGHT * sky_mean
+    # a placement where the terrain shows (almost) no silhouette under the photo says nothing: ruled out
+    return np.asarray(np.where(mass >= floor, score, -np.inf))
 
 
 def _runner_up(scores: np.ndarray, best: int, apart: int) -> float:
@@ -294,6 +369,7 @@ class _Best:
     offset_deg: float
     pitch_deg: float
     edge_columns: float
+    pitch_at_edge: bool = False
 
 
 def _search(
@@ -314,18 +390,19 @@ def _search(
     alpha_lo = -hfov / 2 - 1.0
     n_shift = round(search / step)
     az_lo = heading + alpha_lo - n_shift * step
-    window, first_az = _window(pano, factor, az_lo % 360.0, tw + 2 * n_shift)
-    pano_el0 = EL_MIN_DEG + (factor - 1) / 2 * pano.step_deg
-    # rows of the window that the template's row 0 may sit on: pitch within ±pitch_range
-    first = math.floor((el0 - pitch_range - pano_el0) / step)
-    last = math.ceil((el0 + pitch_range - pano_el0) / step)
-    first, last = max(first, 0), min(last, window.shape[0] - th)
-    if last < first:
+    # coarse rows whose elevation the template's row 0 may sit on: pitch within ±pitch_range
+    el_first = math.floor((el0 - pitch_range - EL_MIN_DEG) / step)
+    el_last = math.ceil((el0 + pitch_range - EL_MIN_DEG) / step) + th
+    window, sky, first_az, pano_el0 = _window(
+        pano, factor, az_lo % 360.0, tw + 2 * n_shift, el_first, el_last - el_first
+    )
+    if window.shape[0] < th:
         return None
-    band = window[first : last + th]
-    scores = _correlate(band, template)
+    band = window
+    scores = _correlate(band, sky, template)
     if not np.isfinite(scores).any():
         return None
+    scores = np.where(np.isfinite(scores), scores, np.nanmin(np.where(np.isfinite(scores), scores, np.nan)))
     by_heading = scores.max(axis=0)
     best_col = int(np.argmax(by_heading))
     best_row = int(np.argmax(scores[:, best_col]))
@@ -343,10 +420,11 @@ def _search(
         a, b, c = column[best_row - 1], column[best_row], column[best_row + 1]
         if a - 2 * b + c < 0:
             d_row = 0.5 * (a - c) / (a - 2 * b + c)
-    found_pitch = pitch + (pano_el0 + (first + best_row + d_row) * step - el0)
+    found_pitch = pitch + (pano_el0 + (best_row + d_row) * step - el0)
+    at_edge = abs(found_pitch - pitch) >= pitch_range - 1.5 * step
     placed = band[best_row : best_row + th, best_col : best_col + tw]
     edge_columns = float(((np.abs(placed) > 0.3) & (template != 0)).any(axis=0).mean())
-    return _Best(best, runner, offset, found_pitch, edge_columns)
+    return _Best(best, runner, offset, found_pitch, edge_columns, at_edge)
 
 
 class Registrar:
@@ -366,7 +444,7 @@ class Registrar:
                 and abs(pano.altitude_m - altitude_m) <= REUSE_M
             ):
                 return pano
-        pano = render_panorama(self.dem, position, altitude_m)
+        pano = Panorama(self.dem, position, altitude_m)
         self.rendered += 1
         self._panoramas = [pano, *self._panoramas][: self.keep]
         return pano
@@ -428,6 +506,15 @@ class Registrar:
                 None,
                 confidence,
                 f"another heading fits almost as well (confidence {confidence:.2f} < {MIN_CONFIDENCE})",
+                details,
+            )
+        if coarse.pitch_at_edge:
+            return Registration(
+                None,
+                None,
+                None,
+                confidence,
+                f"the best match needs a pitch at the edge of the ±{PITCH_RANGE_DEG:.0f}° search",
                 details,
             )
         if abs(offset) >= SEARCH_DEG - coarse_step:
