@@ -54,7 +54,7 @@ REUSE_M = 50.0
 SEARCH_DEG = 12.0
 PITCH_RANGE_DEG = 25.0
 #: the coarse grid is about this many cells across the photo (its step never finer than the panorama's)
-COARSE_CELLS = 128
+COARSE_CELLS = 96
 #: how much the photo's edges where the terrain says sky count against a match
 SKY_WEIGHT = 0.5
 #: the rolls tried in the fine search (phones are held level within a few degrees)
@@ -64,6 +64,10 @@ SEPARATION_DEG = 1.5
 #: below this confidence (1 - runner-up / best, in excess edge score) the fit gives up; chosen on the marked
 #: trek photos (docs/GEO.md): every accepted fit there is better than its compass
 MIN_CONFIDENCE = 0.16
+#: a photo whose skyline lies nearer than NEAR_SKYLINE_KM (km) in more than MAX_NEAR_SKYLINE of its columns is
+#: not registered: at 1 km a 10 m GPS error is half a degree, and 90 m cells draw no usable ridge there
+NEAR_SKYLINE_KM = 2.5
+MAX_NEAR_SKYLINE = 0.5
 #: a photo whose frame holds fewer rendered silhouette cells than this share of its columns has no usable edge
 MIN_EDGE_COLUMNS = 0.3
 
@@ -82,6 +86,7 @@ class Panorama:
         self.n_el = round((EL_MAX_DEG - EL_MIN_DEG) / PANORAMA_STEP_DEG) + 1
         self._per_sector = round(SECTOR_DEG / PANORAMA_STEP_DEG)
         self._sectors: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._skyline_km = np.full(self.n_az, np.nan)
 
     def window(self, first: int, count: int) -> np.ndarray:
         """Edge weights (count, n_el) for the azimuth cells first .. first + count - 1 (wrapping at 360°)."""
@@ -100,9 +105,19 @@ class Panorama:
             np.maximum.at(out, (where[kept], el[kept]), weight[kept])
         return out
 
+    def skyline_km(self, first_deg: float, last_deg: float) -> np.ndarray:
+        """The skyline's distance (km) along each rendered azimuth from ``first_deg`` to ``last_deg``."""
+        first = math.floor(first_deg / self.step_deg)
+        count = max(math.ceil(last_deg / self.step_deg) - first, 1)
+        self.window(first, count)  # renders what is missing
+        return self._skyline_km[(first + np.arange(count)) % self.n_az]
+
     def _render(self, sectors: list[int]) -> None:
         cells = np.concatenate([np.arange(k * self._per_sector, (k + 1) * self._per_sector) for k in sectors])
-        az, el, weight = render_silhouettes(self.dem, self.position, self.altitude_m, cells * self.step_deg)
+        az, el, weight, skyline_km = render_silhouettes(
+            self.dem, self.position, self.altitude_m, cells * self.step_deg
+        )
+        self._skyline_km[cells] = skyline_km
         az_cells = cells[az]
         owner = az_cells // self._per_sector
         for k in sectors:
@@ -150,14 +165,15 @@ def _gave_up(reason: str, confidence: float = 0.0) -> Registration:
 # --- the terrain side ------------------------------------------------------------------------------------------
 def render_silhouettes(
     dem: Dem, position: GeoPoint, altitude_m: float, azimuths_deg: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Ray-march the DEM along each azimuth and keep the silhouette edges (Baboud et al.'s occluding contours).
 
     Along each azimuth the apparent elevation angle of the terrain is a function of distance; a point is seen
     when it rises above everything nearer, and a seen point followed by unseen terrain is a ridge. It is a
     silhouette when the next terrain seen above it is DEPTH_RATIO times farther: the skyline (nothing behind)
     weighs 1, a ridge in front of farther terrain 0.6 (haze lowers its contrast), both less when near.
-    Returns (index into ``azimuths_deg``, elevation cell from EL_MIN_DEG, weight) per edge cell.
+    Returns (index into ``azimuths_deg``, elevation cell from EL_MIN_DEG, weight) per edge cell, and the
+    distance (km) of the skyline along each azimuth (NaN where the DEM has nothing).
     """
     step = PANORAMA_STEP_DEG
     distances = np.geomspace(NEAR_KM, RANGE_KM, RAY_SAMPLES)
@@ -194,7 +210,9 @@ def render_silhouettes(
     weight = (np.where(np.isinf(ratio), 1.0, 0.6) * nearness)[keep]
     el_bins = np.round((angles[rows, cols][keep] - EL_MIN_DEG) / step).astype(np.intp)
     inside = el_bins <= round((EL_MAX_DEG - EL_MIN_DEG) / step)
-    return rows[keep][inside], el_bins[inside], weight[inside].astype(np.float32)
+    last_seen = angles.shape[1] - 1 - np.argmax(seen[:, ::-1], axis=1)
+    skyline_km = np.where(best_before[:, -1] > -90.0, distances[last_seen], np.nan)
+    return rows[keep][inside], el_bins[inside], weight[inside].astype(np.float32), skyline_km
 
 
 # --- the photo side --------------------------------------------------------------------------------------------
@@ -449,6 +467,12 @@ class Registrar:
         self._panoramas = [pano, *self._panoramas][: self.keep]
         return pano
 
+    @staticmethod
+    def _near_share(pano: Panorama, heading: float, hfov: float) -> float:
+        distances = pano.skyline_km(heading - hfov / 2, heading + hfov / 2)
+        known = np.isfinite(distances)
+        return float((distances[known] < NEAR_SKYLINE_KM).mean()) if known.any() else 1.0
+
     def register(self, image: Image.Image, camera: geo.Camera) -> Registration | None:
         """The photo's heading correction, pitch and roll, or why not; None without a compass heading.
 
@@ -475,6 +499,13 @@ class Registrar:
         if coarse.edge_columns < MIN_EDGE_COLUMNS:
             return _gave_up(
                 f"the terrain shows a silhouette in only {coarse.edge_columns:.0%} of the frame", 0.0
+            )
+        heading_fit = heading + coarse.offset_deg
+        near = self._near_share(pano, heading_fit, hfov)
+        if near > MAX_NEAR_SKYLINE:
+            return _gave_up(
+                f"a ridge nearer than {NEAR_SKYLINE_KM:g} km forms {near:.0%} of the skyline (the DEM's cells "
+                "and the GPS are too coarse for it)"
             )
         fine_step = PANORAMA_STEP_DEG * max(1, round(coarse_step / PANORAMA_STEP_DEG / 2))
         fine_gray = photo_gray(image, max(16, round(hfov / fine_step)))
