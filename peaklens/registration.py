@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageFilter
 
 from peaklens import geo
@@ -52,11 +53,13 @@ SECTOR_DEG = 10.0
 REUSE_M = 50.0
 #: how far from the compass the heading is searched, each way; and the pitch range
 SEARCH_DEG = 12.0
-PITCH_RANGE_DEG = 25.0
+PITCH_RANGE_DEG = 20.0
 #: the coarse grid is about this many cells across the photo (its step never finer than the panorama's)
-COARSE_CELLS = 96
+COARSE_CELLS = 64
 #: how much the photo's edges where the terrain says sky count against a match
 SKY_WEIGHT = 0.5
+#: the refinement scores shifts of up to this many coarse cells around the coarse fit
+REFINE_CELLS = 2
 #: the rolls tried in the fine search (phones are held level within a few degrees)
 ROLLS_DEG = (-2.0, 0.0, 2.0)
 #: the runner-up heading must lie at least this far (degrees, or a tenth of the field of view) from the best
@@ -68,14 +71,17 @@ MIN_CONFIDENCE = 0.16
 #: not registered: at 1 km a 10 m GPS error is half a degree, and 90 m cells draw no usable ridge there
 NEAR_SKYLINE_KM = 2.5
 MAX_NEAR_SKYLINE = 0.5
-#: a photo whose frame holds fewer rendered silhouette cells than this share of its columns has no usable edge
+#: a placement is only scored where the terrain has silhouette mass under this share of the photo's columns
 MIN_EDGE_COLUMNS = 0.3
+#: the best fit must show a rendered silhouette in at least this share of the frame's columns (else the photo
+#: shows too little terrain edge: a telephoto of a face, trees, a valley floor)
+MIN_FRAME_SILHOUETTE = 0.5
 
 
 class Panorama:
     """Silhouette edges around one camera position on a PANORAMA_STEP_DEG grid of (azimuth from 0° clockwise,
     elevation from EL_MIN_DEG up), rendered lazily in SECTOR_DEG sectors: a photo pays for the directions it
-    may look at, and the next photo taken nearby for the ones it adds. Kept sparse (the cells on an edge)."""
+    may look at, and the next photo taken nearby for the ones it adds. A byte a cell (80 kB a sector)."""
 
     def __init__(self, dem: Dem, position: GeoPoint, altitude_m: float) -> None:
         self.dem = dem
@@ -85,25 +91,29 @@ class Panorama:
         self.n_az = round(360.0 / PANORAMA_STEP_DEG)
         self.n_el = round((EL_MAX_DEG - EL_MIN_DEG) / PANORAMA_STEP_DEG) + 1
         self._per_sector = round(SECTOR_DEG / PANORAMA_STEP_DEG)
-        self._sectors: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        #: per sector, dense edge weights (azimuth cells, elevation cells) quantised to 0..255
+        self._sectors: dict[int, np.ndarray] = {}
         self._skyline_km = np.full(self.n_az, np.nan)
 
     def window(self, first: int, count: int) -> np.ndarray:
         """Edge weights (count, n_el) for the azimuth cells first .. first + count - 1 (wrapping at 360°)."""
         cells = (first + np.arange(count)) % self.n_az
-        sectors = np.unique(cells // self._per_sector)
-        missing = [int(k) for k in sectors if int(k) not in self._sectors]
+        sectors = cells // self._per_sector
+        missing = [int(k) for k in np.unique(sectors) if int(k) not in self._sectors]
         if missing:
             self._render(missing)
-        out = np.zeros((count, self.n_el), dtype=np.float32)
-        position = np.full(self.n_az, -1, dtype=np.intp)
-        position[cells] = np.arange(count)
-        for k in sectors:
-            az, el, weight = self._sectors[int(k)]
-            where = position[az]
-            kept = where >= 0
-            np.maximum.at(out, (where[kept], el[kept]), weight[kept])
-        return out
+        # consecutive runs of one sector are one slice of its dense block
+        out = np.empty((count, self.n_el), dtype=np.float32)
+        start = 0
+        while start < count:
+            sector = int(sectors[start])
+            end = start
+            while end < count and sectors[end] == sector:
+                end += 1
+            local = cells[start] - sector * self._per_sector
+            out[start:end] = self._sectors[sector][local : local + end - start]
+            start = end
+        return out * (1.0 / 255.0)
 
     def skyline_km(self, first_deg: float, last_deg: float) -> np.ndarray:
         """The skyline's distance (km) along each rendered azimuth from ``first_deg`` to ``last_deg``."""
@@ -122,7 +132,13 @@ class Panorama:
         owner = az_cells // self._per_sector
         for k in sectors:
             mine = owner == k
-            self._sectors[k] = (az_cells[mine], el[mine], weight[mine])
+            block = np.zeros((self._per_sector, self.n_el), dtype=np.uint8)
+            np.maximum.at(
+                block,
+                (az_cells[mine] - k * self._per_sector, el[mine]),
+                np.round(weight[mine] * 255).astype(np.uint8),
+            )
+            self._sectors[k] = block
 
 
 @dataclass(frozen=True)
@@ -224,13 +240,20 @@ def photo_gray(image: Image.Image, width: int) -> np.ndarray:
 
 
 def _blur(values: np.ndarray, passes: int = 2) -> np.ndarray:
-    """A small separable [1 2 1]/4 blur, ``passes`` times (a Gaussian of sigma ~0.7·sqrt(passes) cells)."""
-    out = values
+    """A small separable [1 2 1]/4 blur, ``passes`` times (a Gaussian of sigma ~0.7·sqrt(passes) cells);
+    the border cells keep half their own weight."""
+    out = np.array(values, copy=True)
     for _ in range(passes):
-        padded = np.pad(out, 1, mode="edge")
-        out = 0.25 * padded[:-2, 1:-1] + 0.5 * padded[1:-1, 1:-1] + 0.25 * padded[2:, 1:-1]
-        padded = np.pad(out, 1, mode="edge")
-        out = 0.25 * padded[1:-1, :-2] + 0.5 * padded[1:-1, 1:-1] + 0.25 * padded[1:-1, 2:]
+        for axis in (0, 1):
+            moved = np.moveaxis(out, axis, 0)
+            if moved.shape[0] < 3:
+                continue
+            blurred = 0.5 * moved
+            blurred[1:] += 0.25 * moved[:-1]
+            blurred[:-1] += 0.25 * moved[1:]
+            blurred[0] += 0.25 * moved[0]
+            blurred[-1] += 0.25 * moved[-1]
+            out = np.moveaxis(blurred, 0, axis)
     return out
 
 
@@ -266,9 +289,10 @@ def photo_edges(
     focal = width / (2 * math.tan(math.radians(hfov_deg / 2)))
     half_v = math.degrees(math.atan(height / 2 / focal))
     half_h = hfov_deg / 2
-    reach = math.hypot(half_h, half_v) if roll_deg else 0.0
-    lo_e = pitch_deg - max(half_v, reach) - 1.0
-    hi_e = pitch_deg + max(half_v, reach) + 1.0
+    tilt = math.radians(abs(roll_deg))
+    up = half_v * math.cos(tilt) + half_h * math.sin(tilt)
+    lo_e = pitch_deg - up - 1.0
+    hi_e = pitch_deg + up + 1.0
     alphas = np.arange(-half_h - 1.0, half_h + 1.0 + step_deg / 2, step_deg)
     elevations = np.arange(lo_e, hi_e + step_deg / 2, step_deg)
     a, e = np.meshgrid(np.radians(alphas), np.radians(elevations))
@@ -307,7 +331,9 @@ def _window(
     block = np.pad(block, ((0, 0), (below, above)))
     lo = el_first * factor + below
     block = block[:, lo : lo + n_el * factor]
-    block = block.reshape(n_az, factor, n_el, factor).max(axis=(1, 3))
+    if factor > 1:  # pooled one axis at a time (much quicker than both at once on a strided view)
+        block = block.reshape(n_az, factor, -1).max(axis=1)
+        block = block.reshape(n_az, n_el, factor).max(axis=2)
     edges = block.T
     tensor = oriented(_blur(edges, 1))
     direction = tensor / np.maximum(np.abs(tensor), 1e-6)
@@ -345,25 +371,88 @@ def _valid(window: np.ndarray, template: np.ndarray, shape: tuple[int, int]) -> 
     return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
 
 
+def _score(
+    agreement: np.ndarray, mass: np.ndarray, clutter: np.ndarray, sky_cells: np.ndarray, th: int, tw: int
+) -> np.ndarray:
+    """The match score from its sums (see ``_correlate``); -inf where the terrain shows almost no silhouette
+    under the photo (such a placement says nothing)."""
+    floor = MIN_EDGE_COLUMNS * tw
+    sky_mean = clutter / np.maximum(sky_cells, 0.05 * th * tw)
+    score = agreement / np.maximum(mass, floor) - SKY_WEIGHT * sky_mean
+    return np.asarray(np.where(mass >= floor, score, -np.inf))
+
+
 def _correlate(window: np.ndarray, sky: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """Scores per shift [de, da]: the mean agreement of the photo's edges with the terrain's silhouettes
-    (Re template · conj(window): edge strength times the cosine of twice the angle between them, over the
-    terrain's edge mass under the photo) less SKY_WEIGHT times the mean edge strength the photo has where the
-    terrain says sky (clouds cost a little, a ridge drawn into the blue sky a lot)."""
+    """Scores per shift [de, da] by FFT: the mean agreement of the photo's edges with the terrain's
+    silhouettes (Re template · conj(window): edge strength times the cosine of twice the angle between them,
+    over the terrain's edge mass under the photo) less SKY_WEIGHT times the mean edge strength the photo has
+    where the terrain says sky (clouds cost a little, a ridge drawn into the blue sky a lot)."""
     wh, ww = window.shape
     th, tw = template.shape
     shape = (_fast_length(wh + th), _fast_length(ww + tw))
-    spectrum = np.fft.fft2(window, shape) * np.conj(np.fft.fft2(template, shape))
-    agreement = np.fft.ifft2(spectrum)[: wh - th + 1, : ww - tw + 1].real
+
+    def valid(spectrum: np.ndarray) -> np.ndarray:
+        return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
+
+    agreement = np.fft.ifft2(np.fft.fft2(window, shape) * np.conj(np.fft.fft2(template, shape)))
+    agreement = agreement[: wh - th + 1, : ww - tw + 1].real
+    footprint = np.conj(np.fft.rfft2((template != 0).astype(np.float32), shape))
+    sky_spectrum = np.fft.rfft2(sky, shape)
+    mass = valid(np.fft.rfft2(np.abs(window), shape) * footprint)
+    clutter = valid(sky_spectrum * np.conj(np.fft.rfft2(np.abs(template), shape)))
+    sky_cells = valid(sky_spectrum * footprint)
+    return _score(agreement, mass, clutter, sky_cells, th, tw)
+
+
+def _parabola(a: float, b: float, c: float) -> float:
+    """Where the parabola through three equally spaced values peaks, in cells from the middle one."""
+    curvature = a - 2 * b + c
+    return 0.5 * (a - c) / curvature if curvature < 0 and math.isfinite(curvature) else 0.0
+
+
+def _refine(
+    pano: Panorama,
+    gray: np.ndarray,
+    heading: float,
+    hfov: float,
+    step: float,
+    pitch: float,
+    roll: float,
+    windows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float, float]],
+) -> tuple[float, float, float]:
+    """Around a coarse fit: the exact projection of the pitch and ``roll`` (a level camera's grid is only
+    shifted by a pitch near the centre), scored directly for ±REFINE_CELLS cells in heading and pitch.
+    Returns (score, heading offset from ``heading``, pitch). ``windows`` keeps the terrain windows between
+    rolls (two rolls of one size share theirs)."""
+    factor = max(1, round(step / pano.step_deg))
+    step = factor * pano.step_deg
+    template, el0 = photo_edges(gray, hfov, step, pitch, roll)
+    th, tw = template.shape
+    reach = REFINE_CELLS
+    az_lo = heading - hfov / 2 - 1.0 - reach * step
+    el_first = math.floor((el0 - EL_MIN_DEG) / step) - reach
+    key = (el_first, th)
+    if key not in windows:
+        windows[key] = _window(pano, factor, az_lo % 360.0, tw + 2 * reach, el_first, th + 2 * reach + 1)
+    window, sky, first_az, pano_el0 = windows[key]
     footprint = (template != 0).astype(np.float32)
-    mass = _valid(np.abs(window), footprint, shape)
-    floor = MIN_EDGE_COLUMNS * tw
-    clutter = _valid(sky, np.abs(template), shape)
-    sky_cells = _valid(sky, footprint, shape)
-    sky_mean = clutter / np.maximum(sky_cells, 0.05 * th * tw)
-    score = agreement / np.maximum(mass, floor) - SKY_WEIGHT * sky_mean
-    # a placement where the terrain shows (almost) no silhouette under the photo says nothing: ruled out
-    return np.asarray(np.where(mass >= floor, score, -np.inf))
+    magnitude = np.abs(template)
+    windows = sliding_window_view(window, (th, tw))
+    skies = sliding_window_view(sky, (th, tw))
+    agreement = np.einsum("ijkl,kl->ij", windows.conj(), template).real
+    mass = np.einsum("ijkl,kl->ij", sliding_window_view(np.abs(window), (th, tw)), footprint)
+    clutter = np.einsum("ijkl,kl->ij", skies, magnitude)
+    sky_cells = np.einsum("ijkl,kl->ij", skies, footprint)
+    rows, cols = agreement.shape
+    scores = _score(agreement, mass, clutter, sky_cells, th, tw)
+    if not np.isfinite(scores).any():
+        return -math.inf, 0.0, pitch
+    i, j = np.unravel_index(int(np.argmax(np.where(np.isfinite(scores), scores, -1e9))), scores.shape)
+    di = _parabola(*scores[i - 1 : i + 2, j]) if 0 < i < rows - 1 else 0.0
+    dj = _parabola(*scores[i, j - 1 : j + 2]) if 0 < j < cols - 1 else 0.0
+    offset = (j + dj - reach) * step + geo.signed_angle_deg(az_lo % 360.0, first_az)
+    found_pitch = pitch + (pano_el0 + (i + di) * step - el0)
+    return float(scores[i, j]), offset, found_pitch
 
 
 def _runner_up(scores: np.ndarray, best: int, apart: int) -> float:
@@ -496,7 +585,7 @@ class Registrar:
         coarse = _search(pano, gray, heading, hfov, coarse_step, SEARCH_DEG, 0.0, PITCH_RANGE_DEG, 0.0)
         if coarse is None:
             return _gave_up("the terrain around the camera has no silhouette edge to match")
-        if coarse.edge_columns < MIN_EDGE_COLUMNS:
+        if coarse.edge_columns < MIN_FRAME_SILHOUETTE:
             return _gave_up(
                 f"the terrain shows a silhouette in only {coarse.edge_columns:.0%} of the frame", 0.0
             )
@@ -507,29 +596,13 @@ class Registrar:
                 f"a ridge nearer than {NEAR_SKYLINE_KM:g} km forms {near:.0%} of the skyline (the DEM's cells "
                 "and the GPS are too coarse for it)"
             )
-        fine_step = PANORAMA_STEP_DEG * max(1, round(coarse_step / PANORAMA_STEP_DEG / 2))
-        fine_gray = photo_gray(image, max(16, round(hfov / fine_step)))
-        best: tuple[_Best, float] | None = None
-        for roll in ROLLS_DEG:
-            fine = _search(
-                pano,
-                fine_gray,
-                heading + coarse.offset_deg,
-                hfov,
-                fine_step,
-                2 * coarse_step + fine_step,
-                coarse.pitch_deg,
-                2 * coarse_step + fine_step,
-                roll,
-            )
-            if fine is not None and (best is None or fine.score > best[0].score):
-                best = (fine, roll)
         confidence = 1.0 - coarse.runner_up / coarse.score if coarse.score > 0 else 0.0
-        details = {"score": coarse.score, "runner_up": coarse.runner_up, "edge_columns": coarse.edge_columns}
-        if best is None:
-            return Registration(None, None, None, confidence, "the fine search left the terrain", details)
-        fine, roll = best
-        offset = coarse.offset_deg + fine.offset_deg
+        details = {
+            "score": coarse.score,
+            "runner_up": coarse.runner_up,
+            "edge_columns": coarse.edge_columns,
+            "near_skyline": near,
+        }
         if confidence < MIN_CONFIDENCE:
             return Registration(
                 None,
@@ -548,7 +621,7 @@ class Registrar:
                 f"the best match needs a pitch at the edge of the ±{PITCH_RANGE_DEG:.0f}° search",
                 details,
             )
-        if abs(offset) >= SEARCH_DEG - coarse_step:
+        if abs(coarse.offset_deg) >= SEARCH_DEG - coarse_step:
             return Registration(
                 None,
                 None,
@@ -557,4 +630,15 @@ class Registrar:
                 f"the best match is at the edge of the ±{SEARCH_DEG:.0f}° search",
                 details,
             )
-        return Registration(offset, fine.pitch_deg, roll, confidence, None, details)
+        fine_step = max(PANORAMA_STEP_DEG, coarse_step / 2)
+        fine_gray = photo_gray(image, max(16, round(hfov / fine_step)))
+        windows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float, float]] = {}
+        best = max(
+            (
+                _refine(pano, fine_gray, heading_fit, hfov, fine_step, coarse.pitch_deg, roll, windows)
+                + (roll,)
+            )
+            for roll in ROLLS_DEG
+        )
+        _, offset, pitch, roll = best
+        return Registration(coarse.offset_deg + offset, pitch, roll, confidence, None, details)
