@@ -27,7 +27,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.common import SHARED, TREK, Section, percentile, table
-from peaklens.config import Settings
+from peaklens.config import load_settings
 from peaklens.dem import Dem, add_tiles, read_hgt
 from peaklens.embed.loader import load_embedder
 from peaklens.embed.tiny import build_tiny_model
@@ -75,7 +75,7 @@ def registration_rows() -> tuple[list[list[object]], int]:
 
 
 def _index(album: Path, data_dir: Path, model: Path, with_dem: bool) -> tuple[int, float]:
-    settings = Settings(
+    settings = load_settings(
         model=str(model), data_dir=data_dir, store="embedded", runtime="torch", precision="fp32"
     )
     if with_dem:

@@ -318,7 +318,7 @@ def photo_edges(
 # --- matching --------------------------------------------------------------------------------------------------
 def _window(
     pano: Panorama, factor: int, az_lo: float, n_az: int, el_first: int, n_el: int
-) -> tuple[np.ndarray, float, float]:
+) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Panorama edges (el, az) from azimuth ``az_lo`` for ``n_az`` cells of ``factor`` panorama steps and from
     coarse elevation row ``el_first`` for ``n_el`` rows, max-pooled (an edge anywhere in a coarse cell counts),
     blurred by a cell and given the direction of the silhouette line (double angle, as the photo's); with the
@@ -394,8 +394,8 @@ def _correlate(window: np.ndarray, sky: np.ndarray, template: np.ndarray) -> np.
     def valid(spectrum: np.ndarray) -> np.ndarray:
         return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
 
-    agreement = np.fft.ifft2(np.fft.fft2(window, shape) * np.conj(np.fft.fft2(template, shape)))
-    agreement = agreement[: wh - th + 1, : ww - tw + 1].real
+    product = np.fft.ifft2(np.fft.fft2(window, shape) * np.conj(np.fft.fft2(template, shape)))
+    agreement = product[: wh - th + 1, : ww - tw + 1].real
     footprint = np.conj(np.fft.rfft2((template != 0).astype(np.float32), shape))
     sky_spectrum = np.fft.rfft2(sky, shape)
     mass = valid(np.fft.rfft2(np.abs(window), shape) * footprint)
@@ -437,9 +437,9 @@ def _refine(
     window, sky, first_az, pano_el0 = windows[key]
     footprint = (template != 0).astype(np.float32)
     magnitude = np.abs(template)
-    windows = sliding_window_view(window, (th, tw))
+    placements = sliding_window_view(window, (th, tw))
     skies = sliding_window_view(sky, (th, tw))
-    agreement = np.einsum("ijkl,kl->ij", windows.conj(), template).real
+    agreement = np.einsum("ijkl,kl->ij", placements.conj(), template).real
     mass = np.einsum("ijkl,kl->ij", sliding_window_view(np.abs(window), (th, tw)), footprint)
     clutter = np.einsum("ijkl,kl->ij", skies, magnitude)
     sky_cells = np.einsum("ijkl,kl->ij", skies, footprint)
@@ -634,10 +634,7 @@ class Registrar:
         fine_gray = photo_gray(image, max(16, round(hfov / fine_step)))
         windows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float, float]] = {}
         best = max(
-            (
-                _refine(pano, fine_gray, heading_fit, hfov, fine_step, coarse.pitch_deg, roll, windows)
-                + (roll,)
-            )
+            (*_refine(pano, fine_gray, heading_fit, hfov, fine_step, coarse.pitch_deg, roll, windows), roll)
             for roll in ROLLS_DEG
         )
         _, offset, pitch, roll = best
