@@ -44,7 +44,8 @@ def camera_of(meta: PhotoMeta, width: int, height: int) -> Camera | None:
     if meta.gps is None:
         return None
     hfov = horizontal_fov_deg(meta.focal_length_35mm, meta.focal_length_mm, width, height)
-    return Camera(meta.gps, meta.altitude_m, meta.heading_deg, hfov)
+    aspect = height / width if width > 0 and height > 0 else None
+    return Camera(meta.gps, meta.altitude_m, meta.heading_deg, hfov, aspect=aspect)
 
 
 def peak_json(peak: FramePeak) -> dict[str, object]:

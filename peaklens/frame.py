@@ -6,11 +6,18 @@ edge, 1 = right edge of the photo as displayed, i.e. after EXIF orientation). ``
 the horizontal field of view, above the horizon, in range and not hidden by terrain (``peaklens.dem``). The
 compass margin of the prior stays a ranking device and never puts a peak "in frame".
 
-Only x is computed: the camera's pitch is unknown (phones do not record it), so a label's height in the
-picture would be a guess; ``elevation_angle_deg`` is kept for the caller to show. The phone compass is the
-weakest input (a few degrees off on the trek photos), hence ``x_span``: where the peak may be given the
-heading's uncertainty. A heading correction (skyline fit or a user's drag, ``heading_offset_for``) moves
-every label of the photo at once.
+A label's height ``y`` (0 = top, 1 = bottom of the photo as displayed) needs the camera's pitch, which phones
+do not record: it comes from registering the photo against the terrain (``peaklens.registration``) or from a
+user's click (``pitch_for``). Without one, ``y`` is None — "height unknown" — rather than a guess from a level
+camera (the trek photos were held up to ~15° off level, a third of a frame's height at 120 mm; docs/GEO.md).
+With a pitch (and roll), x and y are the full rectilinear projection of the summit's direction.
+
+The phone compass is the weakest input (a few degrees off on the trek photos), hence ``x_span``: where the
+peak may be given the heading's uncertainty. A heading correction (registration or a user's drag,
+``heading_offset_for``) moves every label of the photo at once.
+
+A camera farther than the prior's range (``geo.MAX_RANGE_KM``) from every catalog peak is beyond the catalog's
+reach: its frame holds no peaks at all (no distances of thousands of km, ``beyond_reach``).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from peaklens.records import GeoPoint, PhotoHit
 EYE_HEIGHT_M = 1.7
 #: how far (degrees) the heading may be off, by source: the trek photos' compass was off by up to ~10°, a
 #: skyline fit lands within about a degree on clear photos, a user's drag within a few pixels
-HEADING_UNCERTAINTY_DEG = {"compass": 8.0, "skyline": 1.5, "user": 0.5}
+HEADING_UNCERTAINTY_DEG = {"compass": 8.0, "registered": 0.5, "skyline": 1.5, "user": 0.5}
 #: beyond this angle off axis a rectilinear projection has no x (the point is behind the image plane)
 _MAX_PROJECTED_DEG = 89.999
 
@@ -66,6 +73,7 @@ class FramePeak:
     occluded: bool | None
     prior: float = 1.0
     visible: bool = True
+    y: float | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -77,6 +85,7 @@ class FramePeak:
             "off_axis_deg": None if self.off_axis_deg is None else round(self.off_axis_deg, 2),
             "elevation_angle_deg": round(self.elevation_angle_deg, 2),
             "x": None if self.x is None else round(self.x, 4),
+            "y": None if self.y is None else round(self.y, 4),
             "x_span": None if self.x_span is None else [round(v, 4) for v in self.x_span],
             "in_frame": self.in_frame,
             "occluded": self.occluded,
@@ -98,6 +107,10 @@ class FrameView:
     hfov_deg: float
     terrain_checked: bool
     peaks: list[FramePeak]
+    pitch_deg: float | None = None
+    roll_deg: float | None = None
+    aspect: float | None = None
+    beyond_reach: bool = False
 
     def in_frame(self) -> list[FramePeak]:
         """The peaks inside the frame, left to right."""
@@ -119,6 +132,10 @@ class FrameView:
             "hfov_deg": round(self.hfov_deg, 2),
             "terrain_checked": self.terrain_checked,
             "terrain": "checked" if self.terrain_checked else "not checked",
+            "pitch_deg": None if self.pitch_deg is None else round(self.pitch_deg, 2),
+            "roll_deg": None if self.roll_deg is None else round(self.roll_deg, 2),
+            "label_height": "unknown" if self.pitch_deg is None else "projected",
+            "beyond_reach": self.beyond_reach,
             "peaks": [p.to_json() for p in self.peaks],
         }
 
@@ -135,6 +152,52 @@ def off_axis_of(x: float, hfov_deg: float) -> float:
     return math.degrees(math.atan((x - 0.5) * 2 * math.tan(math.radians(hfov_deg / 2))))
 
 
+def rotate_to_camera(
+    alpha_rad: np.ndarray, elev_rad: np.ndarray, pitch_deg: float, roll_deg: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Camera coordinates (x right, y up, z forward) of directions at azimuth ``alpha`` off the heading and
+    elevation ``elev``, for a camera pitched up by ``pitch_deg`` and rolled clockwise by ``roll_deg``."""
+    x = np.cos(elev_rad) * np.sin(alpha_rad)
+    y = np.sin(elev_rad)
+    z = np.cos(elev_rad) * np.cos(alpha_rad)
+    p, r = math.radians(pitch_deg), math.radians(roll_deg)
+    y1 = y * math.cos(p) - z * math.sin(p)
+    z1 = y * math.sin(p) + z * math.cos(p)
+    x2 = x * math.cos(r) - y1 * math.sin(r)
+    y2 = x * math.sin(r) + y1 * math.cos(r)
+    return x2, y2, z1
+
+
+def project(
+    off_axis_deg: float,
+    elevation_deg: float,
+    hfov_deg: float,
+    aspect: float,
+    pitch_deg: float,
+    roll_deg: float,
+) -> tuple[float | None, float | None]:
+    """(x, y) of a direction in a rectilinear photo (0..1 across, 0..1 down); None behind the camera."""
+    if not 0 < hfov_deg < 180 or aspect <= 0:
+        return None, None
+    x3, y3, z3 = rotate_to_camera(
+        np.radians([off_axis_deg]), np.radians([elevation_deg]), pitch_deg, roll_deg
+    )
+    if z3[0] <= 1e-9:
+        return None, None
+    half = math.tan(math.radians(hfov_deg / 2))
+    x = 0.5 + float(x3[0] / z3[0]) / (2 * half)
+    y = 0.5 - float(y3[0] / z3[0]) / (2 * half * aspect)
+    return x, y
+
+
+def pitch_for(off_axis_deg: float, elevation_deg: float, hfov_deg: float, aspect: float, y: float) -> float:
+    """The pitch (degrees, no roll) that puts a direction at height ``y``: what a user's click on a summit fixes."""
+    e, a = math.radians(elevation_deg), math.radians(off_axis_deg)
+    in_plane = math.atan2(math.sin(e), math.cos(e) * math.cos(a))
+    t = (0.5 - y) * 2 * math.tan(math.radians(hfov_deg / 2)) * aspect
+    return math.degrees(in_plane - math.atan(t))
+
+
 def _x_span(off_axis: float, hfov: float, uncertainty: float) -> tuple[float, float] | None:
     lo = max(off_axis - uncertainty, -_MAX_PROJECTED_DEG)
     hi = min(off_axis + uncertainty, _MAX_PROJECTED_DEG)
@@ -144,7 +207,7 @@ def _x_span(off_axis: float, hfov: float, uncertainty: float) -> tuple[float, fl
     return (min(max(x_lo, 0.0), 1.0), min(max(x_hi, 0.0), 1.0))
 
 
-def _camera_altitude(camera: geo.Camera, dem: Dem | None) -> tuple[float | None, str | None]:
+def camera_altitude(camera: geo.Camera, dem: Dem | None) -> tuple[float | None, str | None]:
     """GPS altitude, or the DEM ground plus eye height when GPS has none or puts the camera underground."""
     ground = dem.ground_m(camera.position.lat, camera.position.lon) if dem is not None else None
     gps = camera.altitude_m if camera.altitude_m is not None and math.isfinite(camera.altitude_m) else None
@@ -179,11 +242,22 @@ def frame_view(
     ``heading_offset_deg`` (with ``heading_source`` "skyline" or "user") corrects the compass heading; without
     a DEM, or where it does not cover a line of sight, ``occluded`` is None ("terrain not checked").
     """
-    altitude, altitude_source = _camera_altitude(camera, dem)
+    altitude, altitude_source = camera_altitude(camera, dem)
     heading, offset, source = _heading(camera, heading_offset_deg, heading_source)
     hfov = geo.field_of_view_deg(camera)
     placed = geo.Camera(camera.position, altitude, heading, hfov)
     located = [p for p in peaks if p.latlon is not None]
+    attitude = (
+        (camera.pitch_deg, camera.roll_deg or 0.0, camera.aspect)
+        if camera.pitch_deg is not None and camera.aspect and heading is not None
+        else None
+    )
+    beyond = bool(located) and all(
+        p.latlon is not None and geo.haversine_km(camera.position, p.latlon) > geo.MAX_RANGE_KM
+        for p in located
+    )
+    if beyond:
+        located = []
     occlusion: list[bool | None] = [None] * len(located)
     if dem is not None and altitude is not None and located:
         sight = dem.line_of_sight(
@@ -201,8 +275,14 @@ def frame_view(
         elev = None if peak.elev_m is None else float(peak.elev_m)
         view = geo.view_of(placed, peak.id, peak.latlon, elev, occluded)
         off = view.off_axis_deg
-        x = None if off is None else x_of(off, hfov)
+        y: float | None = None
+        if off is not None and attitude is not None:
+            pitch, roll, aspect = attitude
+            x, y = project(off, view.elevation_angle_deg, hfov, aspect, pitch, roll)
+        else:
+            x = None if off is None else x_of(off, hfov)
         span = _x_span(off, hfov, uncertainty) if off is not None and source == "compass" else None
+        inside = x is not None and 0.0 < x < 1.0 and (y is None or 0.0 < y < 1.0)
         placed_peaks.append(
             FramePeak(
                 peak_id=peak.id,
@@ -214,10 +294,11 @@ def frame_view(
                 elevation_angle_deg=view.elevation_angle_deg,
                 x=x,
                 x_span=span,
-                in_frame=x is not None and 0.0 < x < 1.0 and view.visible and not occluded,
+                in_frame=inside and view.visible and not occluded,
                 occluded=occluded,
                 prior=view.prior,
                 visible=view.visible,
+                y=y,
             )
         )
     placed_peaks.sort(key=lambda p: p.distance_km)
@@ -233,6 +314,10 @@ def frame_view(
         hfov_deg=hfov,
         terrain_checked=any(o is not None for o in occlusion),
         peaks=placed_peaks,
+        pitch_deg=None if attitude is None else attitude[0],
+        roll_deg=None if attitude is None else attitude[1],
+        aspect=camera.aspect,
+        beyond_reach=beyond,
     )
 
 
@@ -256,10 +341,22 @@ def heading_offset_for(view: FrameView, peak_id: str, x: float) -> float:
 
 def camera_of_hit(hit: PhotoHit) -> geo.Camera | None:
     """The camera a stored photo was taken with: position, altitude, compass heading and the field of view
-    indexing worked out from its EXIF (kept in ``extra["hfov_deg"]``); None without GPS."""
+    indexing worked out from its EXIF (kept in ``extra["hfov_deg"]``), its displayed height / width
+    (``extra["aspect"]``) and the pitch and roll registration found (``extra["pitch_deg"]``, ``["roll_deg"]``);
+    None without GPS."""
     if hit.gps is None:
         return None
-    hfov = hit.extra.get("hfov_deg")
+
+    def number(key: str) -> float | None:
+        value = hit.extra.get(key)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
     return geo.Camera(
-        hit.gps, hit.altitude_m, hit.heading_deg, float(hfov) if isinstance(hfov, int | float) else None
+        hit.gps,
+        hit.altitude_m,
+        hit.heading_deg,
+        number("hfov_deg"),
+        pitch_deg=number("pitch_deg"),
+        roll_deg=number("roll_deg"),
+        aspect=number("aspect"),
     )

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -32,10 +32,13 @@ from peaklens import geo
 from peaklens.dem import Dem
 from peaklens.enrich import camera_of
 from peaklens.errors import BadInput
-from peaklens.frame import FramePeak, FrameView, frame_view, heading_offset_for
+from peaklens.frame import FramePeak, FrameView, frame_view, heading_offset_for, pitch_for
 from peaklens.imaging import BadImage, open_photo
 from peaklens.names import normalise_name
 from peaklens.records import PeakDoc
+
+if TYPE_CHECKING:
+    from peaklens.registration import Registration
 
 #: confidence words of a mark, weakest first; the "dragged" mark of a photo is its most confident one
 CONFIDENCES = ("low", "medium", "high")
@@ -45,6 +48,9 @@ OLD_CONE_MARGIN_DEG = 12.0
 RULE_OLD = "before: view cone (hfov/2 + 12°, no terrain)"
 RULE_NEW = "after: in_frame, compass heading"
 RULE_NEW_USER = "after: in_frame, one label dragged (other peaks)"
+RULE_REGISTERED = "after: in_frame, registered against the terrain"
+#: a registered photo is "made worse" when its mean |x error| grows by more than this (the issue's bound)
+WORSE_BY = 0.02
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,8 @@ class MarkedPeak:
     x: float
     confidence: str
     note: str = ""
+    #: the summit's height, fraction of the displayed height from the top; None where not marked
+    y: float | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,9 @@ class PhotoResult:
     heading_offset_deg: float | None
     user_errors: dict[str, float]
     claims: dict[str, list[str]]
+    registered_errors: dict[str, float] = field(default_factory=dict)
+    registered_offset_deg: float | None = None
+    registration_reason: str | None = None
 
 
 @dataclass
@@ -123,6 +134,14 @@ class FrameEvalReport:
     user: XErrorStats
     in_frame: list[InFrameStats]
     per_photo: list[PhotoResult] = field(default_factory=list)
+    registered: XErrorStats = field(default_factory=lambda: XErrorStats(0, None, None))
+    #: |y error| (fraction of the displayed height) by mode, over the marks that have a y
+    y_errors: dict[str, XErrorStats] = field(default_factory=dict)
+    #: photos the registration accepted, of those it was tried on (with a DEM under the camera)
+    registered_photos: int = 0
+    registration_tried: int = 0
+    #: registered photos whose mean |x error| grew by more than WORSE_BY over the compass
+    made_worse: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         def stats(s: XErrorStats) -> dict[str, Any]:
@@ -132,7 +151,15 @@ class FrameEvalReport:
             "photos": self.photos,
             "marked_peaks": self.marked,
             "min_confidence": self.min_confidence,
-            "x_error": {"compass": stats(self.compass), "user_corrected": stats(self.user)},
+            "registered_photos": self.registered_photos,
+            "registration_tried": self.registration_tried,
+            "made_worse": self.made_worse,
+            "y_error": {mode: stats(s) for mode, s in self.y_errors.items()},
+            "x_error": {
+                "compass": stats(self.compass),
+                "registered": stats(self.registered),
+                "user_corrected": stats(self.user),
+            },
             "in_frame": [
                 {
                     "rule": s.rule,
@@ -226,8 +253,17 @@ def _mark(raw: Any, where: str, peak_id: Callable[[Any], str]) -> MarkedPeak:
     confidence = raw.get("confidence", "high")
     if confidence not in CONFIDENCES:
         raise BadInput(f"{where}: confidence of {raw.get('peak')!r} must be high, medium or low.")
+    y = raw.get("y")
+    if y is not None and (
+        isinstance(y, bool) or not isinstance(y, int | float) or not (math.isfinite(y) and 0.0 <= y <= 1.0)
+    ):
+        raise BadInput(
+            f"{where}: y of {raw.get('peak')!r} must be a number from 0 to 1 (from the top), not {y!r}."
+        )
     note = raw.get("note")
-    return MarkedPeak(pid, float(x), confidence, note if isinstance(note, str) else "")
+    return MarkedPeak(
+        pid, float(x), confidence, note if isinstance(note, str) else "", None if y is None else float(y)
+    )
 
 
 # --- scoring --------------------------------------------------------------------------------------------------
@@ -258,6 +294,35 @@ def old_cone_claims(view: FrameView, camera: geo.Camera) -> set[str]:
 
 def _error(peak: FramePeak | None, mark: MarkedPeak) -> float | None:
     return None if peak is None or peak.x is None else abs(peak.x - mark.x)
+
+
+def _y_error(peak: FramePeak | None, mark: MarkedPeak) -> float | None:
+    """|y error| where the mark has a y; None (unplaced) where the frame has no height for the peak."""
+    return None if peak is None or peak.y is None or mark.y is None else abs(peak.y - mark.y)
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None
+
+
+Register = Callable[[Path, geo.Camera], "Registration | None"]
+
+
+def registration_by_terrain(dem: Dem) -> Register:
+    """Register each labelled photo against ``dem`` as indexing does (one Registrar: panoramas reused)."""
+    from peaklens.registration import Registrar
+
+    registrar = Registrar(dem)
+
+    def register(photo: Path, camera: geo.Camera) -> Registration | None:
+        try:
+            loaded = open_photo(photo)
+        except BadImage as exc:
+            raise BadInput(f"Labelled photo {photo} cannot be used: {exc}") from None
+        return registrar.register(loaded.image, camera)
+
+    return register
 
 
 @dataclass
@@ -300,19 +365,32 @@ def evaluate_frames(
     *,
     min_confidence: str = "low",
     cameras: Callable[[Path], geo.Camera] = camera_for,
+    register: Register | None = None,
 ) -> FrameEvalReport:
     """Score the frame geometry against marked photos (see the module docstring for every number).
 
     ``min_confidence`` drops weaker marks from the x errors and recall (they still decide nothing else);
-    ``cameras`` turns a photo path into its camera (EXIF by default).
+    ``cameras`` turns a photo path into its camera (EXIF by default); ``register`` registers a photo against
+    the terrain (by default ``registration_by_terrain(dem)`` where there is a DEM, none without).
     """
     if min_confidence not in CONFIDENCES:
         raise BadInput(f"min_confidence must be one of {', '.join(CONFIDENCES)}, not {min_confidence!r}.")
+    if register is None and dem is not None:
+        register = registration_by_terrain(dem)
     floor = CONFIDENCES.index(min_confidence)
     compass_errors: list[float | None] = []
+    registered_errors: list[float | None] = []
     user_errors: list[float | None] = []
-    tallies = {RULE_OLD: _Tally(), RULE_NEW: _Tally(), RULE_NEW_USER: _Tally()}
+    y_errors: dict[str, list[float | None]] = {"compass": [], "registered": [], "one click": []}
+    tallies = {
+        RULE_OLD: _Tally(),
+        RULE_NEW: _Tally(),
+        RULE_REGISTERED: _Tally(),
+        RULE_NEW_USER: _Tally(),
+    }
     results = []
+    tried = accepted = 0
+    worse: list[str] = []
     for photo in labels:
         kept = tuple(m for m in photo.marks if CONFIDENCES.index(m.confidence) >= floor)
         scored = PhotoLabels(photo.photo, kept, photo.not_visible, photo.unsure, photo.note)
@@ -320,17 +398,52 @@ def evaluate_frames(
         view = frame_view(camera, peaks, dem)
         compass = {m.peak_id: _error(view.by_id(m.peak_id), m) for m in kept}
         compass_errors += compass.values()
+        y_errors["compass"] += [_y_error(view.by_id(m.peak_id), m) for m in kept if m.y is not None]
         claims = {RULE_OLD: old_cone_claims(view, camera), RULE_NEW: {p.peak_id for p in view.in_frame()}}
         tallies[RULE_OLD].add(scored, claims[RULE_OLD])
         tallies[RULE_NEW].add(scored, claims[RULE_NEW])
+        # registered against the terrain (the compass where the fit gives up)
+        fit = register(photo.photo, camera) if register is not None and view.heading_deg is not None else None
+        registered_view = view
+        if fit is not None:
+            tried += 1
+        if fit is not None and fit.ok:
+            accepted += 1
+            registered_view = frame_view(
+                replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg),
+                peaks,
+                dem,
+                heading_offset_deg=fit.heading_offset_deg,
+                heading_source="registered",
+            )
+        registered = {m.peak_id: _error(registered_view.by_id(m.peak_id), m) for m in kept}
+        registered_errors += registered.values()
+        y_errors["registered"] += [
+            _y_error(registered_view.by_id(m.peak_id), m) for m in kept if m.y is not None
+        ]
+        before, after = _mean(list(compass.values())), _mean(list(registered.values()))
+        if before is not None and after is not None and after > before + WORSE_BY:
+            worse.append(photo.photo.name)
+        claims[RULE_REGISTERED] = {p.peak_id for p in registered_view.in_frame()}
+        tallies[RULE_REGISTERED].add(scored, claims[RULE_REGISTERED])
+        # one click: the most confident mark dragged into place (x fixes the heading, y the pitch)
         drag = photo.dragged()
         offset: float | None = None
         user: dict[str, float | None] = {}
         if drag is not None and view.heading_deg is not None and view.by_id(drag.peak_id) is not None:
             offset = heading_offset_for(view, drag.peak_id, drag.x)
-            corrected = frame_view(camera, peaks, dem, heading_offset_deg=offset, heading_source="user")
+            clicked = camera
+            dragged = view.by_id(drag.peak_id)
+            if drag.y is not None and camera.aspect and dragged is not None:
+                off = geo.signed_angle_deg(view.compass_heading_deg or 0.0, dragged.bearing_deg) - offset
+                pitch = pitch_for(off, dragged.elevation_angle_deg, view.hfov_deg, camera.aspect, drag.y)
+                clicked = replace(camera, pitch_deg=pitch, roll_deg=0.0)
+            corrected = frame_view(clicked, peaks, dem, heading_offset_deg=offset, heading_source="user")
             user = {m.peak_id: _error(corrected.by_id(m.peak_id), m) for m in kept if m != drag}
             user_errors += user.values()
+            y_errors["one click"] += [
+                _y_error(corrected.by_id(m.peak_id), m) for m in kept if m != drag and m.y is not None
+            ]
             claims[RULE_NEW_USER] = {p.peak_id for p in corrected.in_frame()}
             tallies[RULE_NEW_USER].add(scored, claims[RULE_NEW_USER], leave_out=drag.peak_id)
         results.append(
@@ -341,6 +454,9 @@ def evaluate_frames(
                 offset,
                 {k: v for k, v in user.items() if v is not None},
                 {rule: sorted(ids) for rule, ids in claims.items()},
+                {k: v for k, v in registered.items() if v is not None},
+                None if fit is None else fit.heading_offset_deg,
+                None if fit is None else fit.reason,
             )
         )
     return FrameEvalReport(
@@ -351,6 +467,11 @@ def evaluate_frames(
         user=x_error_stats(user_errors),
         in_frame=[t.stats(rule) for rule, t in tallies.items()],
         per_photo=results,
+        registered=x_error_stats(registered_errors),
+        y_errors={mode: x_error_stats(errors) for mode, errors in y_errors.items()},
+        registered_photos=accepted,
+        registration_tried=tried,
+        made_worse=worse,
     )
 
 
@@ -360,19 +481,30 @@ def _num(value: float | None, digits: int = 3) -> str:
 
 
 def format_frame_report(report: FrameEvalReport) -> str:
-    """Two markdown tables: |x error| (compass vs one label dragged) and in-frame precision/recall by rule."""
+    """Markdown tables: label errors by heading source (compass, registered, one click) and in-frame
+    precision/recall by rule."""
     lines = [
         f"Frame geometry on {report.photos} marked photos ({report.marked} marked peaks; marks of confidence "
         f">= {report.min_confidence} scored)",
         "",
-        "| labels placed by | peaks scored | median abs x error | p90 abs x error | no x |",
-        "|---|---|---|---|---|",
+        f"Registered against the terrain: {report.registered_photos} of {report.registration_tried} photos "
+        f"tried; fits that made a photo worse by > {WORSE_BY}: {len(report.made_worse)}"
+        + (f" ({', '.join(report.made_worse)})" if report.made_worse else ""),
+        "",
+        "| labels placed by | peaks scored | median abs x error | p90 abs x error | no x "
+        "| y marks scored | median abs y error | p90 abs y error | no y |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, stats in (
-        ("compass only", report.compass),
-        ("one label dragged (other peaks)", report.user),
+    for name, stats, mode in (
+        ("compass only", report.compass, "compass"),
+        ("registered (compass where the fit gives up)", report.registered, "registered"),
+        ("one label dragged (other peaks)", report.user, "one click"),
     ):
-        lines.append(f"| {name} | {stats.n} | {_num(stats.median)} | {_num(stats.p90)} | {stats.unplaced} |")
+        y = report.y_errors.get(mode, XErrorStats(0, None, None))
+        lines.append(
+            f"| {name} | {stats.n} | {_num(stats.median)} | {_num(stats.p90)} | {stats.unplaced} "
+            f"| {y.n} | {_num(y.median)} | {_num(y.p90)} | {y.unplaced} |"
+        )
     lines += [
         "",
         "| in-frame rule | precision | recall | right claims | wrong claims | unjudged claims | marked peaks |",
@@ -393,8 +525,9 @@ def format_per_photo(report: FrameEvalReport, names: dict[str, str]) -> str:
         return ", ".join(f"{names.get(k, k)} {v:.3f}" for k, v in errors.items()) or "—"
 
     lines = [
-        "| photo | abs x error, compass | dragged (offset) | abs x error after the drag |",
-        "|---|---|---|---|",
+        "| photo | abs x error, compass | registered (offset or why not) | abs x error, registered "
+        "| dragged (offset) | abs x error after the drag |",
+        "|---|---|---|---|---|---|",
     ]
     for r in report.per_photo:
         drag = (
@@ -402,5 +535,13 @@ def format_per_photo(report: FrameEvalReport, names: dict[str, str]) -> str:
             if r.dragged is None
             else f"{names.get(r.dragged, r.dragged)} ({_num(r.heading_offset_deg, 1)}°)"
         )
-        lines.append(f"| {r.photo} | {errs(r.compass_errors)} | {drag} | {errs(r.user_errors)} |")
+        fit = (
+            f"{r.registered_offset_deg:+.1f}°"
+            if r.registered_offset_deg is not None
+            else (r.registration_reason or "—")
+        )
+        lines.append(
+            f"| {r.photo} | {errs(r.compass_errors)} | {fit} | {errs(r.registered_errors)} | {drag} "
+            f"| {errs(r.user_errors)} |"
+        )
     return "\n".join(lines)

@@ -46,12 +46,19 @@ FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)
 
 @dataclass(frozen=True)
 class Camera:
-    """Where a photo was taken and where the camera pointed; every field but the position is optional."""
+    """Where a photo was taken and where the camera pointed; every field but the position is optional.
+
+    ``pitch_deg`` (up positive) and ``roll_deg`` (clockwise positive) come only from registering the photo
+    against the terrain (phones do not record them); ``aspect`` is the displayed height / width.
+    """
 
     position: GeoPoint
     altitude_m: float | None = None
     heading_deg: float | None = None
     hfov_deg: float | None = None
+    pitch_deg: float | None = None
+    roll_deg: float | None = None
+    aspect: float | None = None
 
 
 @dataclass(frozen=True)

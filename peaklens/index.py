@@ -19,8 +19,9 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.console import Console
@@ -50,6 +51,9 @@ from peaklens.scan import AlbumFile, photo_id, scan_album
 from peaklens.store.base import SCHEMA_VERSION, PhotoStore
 from peaklens.store.lock import index_lock
 from peaklens.store.upkeep import refresh_and_report
+
+if TYPE_CHECKING:
+    from peaklens.registration import Registrar
 
 
 @dataclass
@@ -93,8 +97,8 @@ class IndexReport:
         warned = f", {len(self.exif_warnings)} EXIF warning(s)" if self.exif_warnings else ""
         if self.skyline_refined or self.skyline_gave_up:
             warned += (
-                f", heading corrected from the skyline for {self.skyline_refined} "
-                f"(no clear skyline in {self.skyline_gave_up})"
+                f", registered against the terrain: {self.skyline_refined} "
+                f"(compass kept for {self.skyline_gave_up})"
             )
         line = (
             f"added {self.added}, updated {self.updated}, removed {self.removed}, "
@@ -228,7 +232,9 @@ def stored_correction(hit: PhotoHit) -> HeadingCorrection | None:
     return (hit.heading_offset_deg, hit.heading_source)
 
 
-def refresh_predictions(store: PhotoStore, settings: Settings, say: Callable[[str], None]) -> int:
+def refresh_predictions(
+    store: PhotoStore, settings: Settings, say: Callable[[str], None], *, cause: str = "peaks catalog"
+) -> int:
     """Predict every stored photo's peaks again from its stored vector when the catalog fingerprint changed.
 
     Returns how many photos were updated (0 when the predictions were current)."""
@@ -260,7 +266,7 @@ def refresh_predictions(store: PhotoStore, settings: Settings, say: Callable[[st
                 say(f"[yellow]could not update the peaks of[/] {doc_id}: {reason}")
             count += len(result.written)
         refresh_and_report(store, say)
-        say(f"The peaks catalog changed: predicted the peaks of {count} stored photo(s) again.")
+        say(f"The {cause} changed: predicted the peaks of {count} stored photo(s) again.")
     meta = store.get_meta()
     meta["predictions_fingerprint"] = fingerprint
     store.set_meta(meta)
@@ -376,6 +382,7 @@ def _index_locked(
 
     dem = _dem(settings)
     predictor = PeakPredictor(store.all_peaks(), settings.top_k_peaks, settings.geo_weight, dem=dem)
+    registrar = None if dem is None else _registrar(dem)
 
     def on_bad(album_file: AlbumFile, reason: str) -> None:
         report.failed.append((album_file.rel_path, reason))
@@ -414,10 +421,12 @@ def _index_locked(
                 for album_file, photo in batch:
                     geotagger.place(photo.meta, album_file.rel_path)
             cameras = [camera_of(photo.meta, photo.width, photo.height) for _, photo in batch]
-            corrections = [
-                _skyline_correction(photo, camera, dem, report)
+            registered = [
+                _registered(photo, camera, registrar, report)
                 for (_, photo), camera in zip(batch, cameras, strict=True)
             ]
+            cameras = [camera for camera, _ in registered]
+            corrections = [correction for _, correction in registered]
             predictions = predictor.predict(vectors, cameras, corrections)
             for (album_file, photo), vector, prediction, camera, correction in zip(
                 batch, vectors, predictions, cameras, corrections, strict=True
@@ -429,8 +438,8 @@ def _index_locked(
                 doc.peaks_in_frame = list(prediction.in_frame)
                 if correction is not None:
                     doc.heading_offset_deg, doc.heading_source = correction
-                if camera is not None and camera.hfov_deg is not None:
-                    doc.extra["hfov_deg"] = round(camera.hfov_deg, 3)
+                if camera is not None:
+                    doc.extra.update(_camera_extra(camera))
                 writer.add(doc)
             writer.flush_if_due()
             progress.advance(task, len(batch))
@@ -464,23 +473,45 @@ def _to_place_again(store: PhotoStore, geotagger: Geotagger | None) -> set[str]:
     }
 
 
-def _skyline_correction(
-    photo: LoadedPhoto, camera: Camera | None, dem: Dem | None, report: IndexReport
-) -> HeadingCorrection | None:
-    """With a DEM under the camera, the compass correction that aligns the photo's skyline with the terrain's
-    (None when the fit gives up: clouds, low contrast, a flat skyline; the reason is counted, not fatal)."""
-    if dem is None or camera is None or camera.heading_deg is None:
-        return None
-    if not dem.covers(camera.position.lat, camera.position.lon):
-        return None
-    from peaklens.skyline import refine_heading
+def _registrar(dem: Dem) -> Registrar:
+    from peaklens.registration import Registrar
 
-    fit = refine_heading(photo.image, camera, dem)
-    if fit is None or fit.offset_deg is None:
+    return Registrar(dem)
+
+
+def _registered(
+    photo: LoadedPhoto, camera: Camera | None, registrar: Registrar | None, report: IndexReport
+) -> tuple[Camera | None, HeadingCorrection | None]:
+    """The camera with the pitch and roll registered against the terrain, and the heading correction, where
+    the photo fixes them (the reason is counted, not fatal, where it does not: no edge, another heading fits
+    as well)."""
+    if registrar is None or camera is None or camera.heading_deg is None:
+        return camera, None
+    if not registrar.dem.covers(camera.position.lat, camera.position.lon):
+        return camera, None
+    fit = registrar.register(photo.image, camera)
+    if fit is None or not fit.ok or fit.heading_offset_deg is None:
         report.skyline_gave_up += 1
-        return None
+        return camera, None
     report.skyline_refined += 1
-    return (fit.offset_deg, "skyline")
+    return replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg), (
+        fit.heading_offset_deg,
+        "registered",
+    )
+
+
+def _camera_extra(camera: Camera) -> dict[str, object]:
+    """What re-placing the photo later needs besides its EXIF: field of view, aspect, registered attitude."""
+    extra: dict[str, object] = {}
+    for key, value in (
+        ("hfov_deg", camera.hfov_deg),
+        ("aspect", camera.aspect),
+        ("pitch_deg", camera.pitch_deg),
+        ("roll_deg", camera.roll_deg),
+    ):
+        if value is not None:
+            extra[key] = round(value, 3)
+    return extra
 
 
 def _same_file(stored: FileSignature, current: AlbumFile) -> bool:

@@ -516,7 +516,7 @@ class Library:
         if self.store.count_photos() == 0:
             return 0
         with index_lock(self.settings):
-            return refresh_predictions(self.store, self.settings, say)
+            return refresh_predictions(self.store, self.settings, say, cause="terrain")
 
     def index(
         self,

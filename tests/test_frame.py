@@ -163,6 +163,7 @@ def test_json_has_the_agreed_fields() -> None:
     peak = data["peaks"][0]  # type: ignore[index]
     assert set(peak) == {
         "peak_id", "name", "elev_m", "distance_km", "bearing_deg", "off_axis_deg", "elevation_angle_deg",
-        "x", "x_span", "in_frame", "occluded",
+        "x", "y", "x_span", "in_frame", "occluded",
     }  # fmt: skip
     assert peak["occluded"] is None and peak["in_frame"] is True
+    assert peak["y"] is None and data["label_height"] == "unknown"  # no registered pitch: height unknown

@@ -68,6 +68,7 @@ def heading_caption(view: FrameView) -> str:
     source = {
         "compass": "the phone's compass",
         "skyline": "a skyline fit",
+        "registered": "registration against the terrain",
         "user": "your correction",
     }.get(view.heading_source or "", view.heading_source or "unknown")
     text = f"Heading {view.heading_deg:.0f}° from {source} (±{view.heading_uncertainty_deg:g}°)"

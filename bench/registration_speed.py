@@ -1,0 +1,150 @@
+"""What registering photos against the terrain costs: per photo, over an album, and in the indexing rate.
+
+Two measurements in one run, on the real trek photos (../shared/trek/jpeg, those with GPS and a compass
+heading) and the real SRTM tiles (../shared/dem, read in place):
+
+1. ``Registrar.register`` over the album in file order, one Registrar (panoramas reused for photos within
+   ``registration.REUSE_M``, sectors rendered as photos need them): the mean per photo (what an album pays,
+   panorama renders included), median and p90, how many panoramas and sectors were rendered and how many
+   photos registered.
+2. ``index_album`` on the same photos into two fresh stores, one without a DEM and one with the tiles registered
+   (``add_tiles``), the same tiny random model (torch fp32): photos/s while embedding, and the time the DEM
+   adds per photo. The tiny model embeds in ~1 ms, so the with/without ratio here is not the full-size
+   model's; the last row projects it for a model embedding at ``--model-rate`` photos/s (the full-size
+   SigLIP-2 on this CPU: ~17/s, issue 16) by adding the measured per-photo DEM cost to its time.
+
+    .venv/bin/python -m bench.registration_speed [--model-rate 17]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from bench.common import SHARED, TREK, Section, percentile, table
+from peaklens.config import load_settings
+from peaklens.dem import Dem, add_tiles, read_hgt
+from peaklens.embed.loader import load_embedder
+from peaklens.embed.tiny import build_tiny_model
+from peaklens.enrich import camera_of
+from peaklens.imaging import open_photo
+from peaklens.index import index_album
+from peaklens.registration import Registrar
+from peaklens.store.factory import open_store
+
+DEM_DIR = SHARED / "dem"
+
+
+def _photos() -> list[Path]:
+    return sorted((TREK / "jpeg").glob("*.jpg"))
+
+
+def registration_rows() -> tuple[list[list[object]], int]:
+    """Per-photo registration cost over the trek album (decoding excluded: indexing decodes anyway)."""
+    dem = Dem([read_hgt(p.name, p.read_bytes()) for p in sorted(DEM_DIR.glob("*.hgt"))])
+    registrar = Registrar(dem)
+    times: list[float] = []
+    registered = 0
+    for path in _photos():
+        loaded = open_photo(path)
+        camera = camera_of(loaded.meta, loaded.width, loaded.height)
+        if camera is None or camera.heading_deg is None:
+            continue
+        started = time.perf_counter()
+        fit = registrar.register(loaded.image, camera)
+        times.append(time.perf_counter() - started)
+        registered += fit is not None and fit.ok
+    ms = [t * 1000 for t in times]
+    rows: list[list[object]] = [
+        [
+            len(ms),
+            registered,
+            registrar.rendered,
+            f"{statistics.fmean(ms):.1f}",
+            f"{statistics.median(ms):.1f}",
+            f"{percentile(ms, 90):.1f}",
+            f"{sum(ms) / 1000:.2f}",
+        ]
+    ]
+    return rows, len(ms)
+
+
+def _index(album: Path, data_dir: Path, model: Path, with_dem: bool) -> tuple[int, float]:
+    settings = load_settings(
+        model=str(model), data_dir=data_dir, store="embedded", runtime="torch", precision="fp32"
+    )
+    if with_dem:
+        add_tiles(data_dir, sorted(DEM_DIR.glob("*.hgt")))
+    embedder = load_embedder(settings)
+    store = open_store(settings)
+    report = index_album(album, settings, embedder, store, console=Console(quiet=True), show_progress=False)
+    return report.embedded, report.embed_phase_seconds
+
+
+def indexing_rows(model_rate: float) -> list[list[object]]:
+    """Indexing rate without and with the DEM, same photos, same model, one run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        album = root / "album"
+        album.mkdir()
+        for path in _photos():
+            (album / path.name).symlink_to(path)
+        model = build_tiny_model(root / "model")
+        photos, without = _index(album, root / "plain", model, with_dem=False)
+        _, with_dem = _index(album, root / "dem", model, with_dem=True)
+    added = (with_dem - without) / photos
+    full = 1 / model_rate
+    return [
+        ["tiny model, no DEM", photos, f"{photos / without:.1f}", "—"],
+        [
+            "tiny model, DEM (registration + occlusion)",
+            photos,
+            f"{photos / with_dem:.1f}",
+            f"{added * 1000:.1f}",
+        ],
+        [
+            f"projected: a {model_rate:g} photos/s model with the DEM",
+            photos,
+            f"{1 / (full + added):.1f} ({full / (full + added):.0%} of {model_rate:g})",
+            f"{added * 1000:.1f}",
+        ],
+    ]
+
+
+REGISTRATION_HEADER = [
+    "photos",
+    "registered",
+    "panoramas rendered",
+    "ms/photo: mean (album)",
+    "median",
+    "p90",
+    "total s",
+]
+INDEX_HEADER = ["indexing", "photos", "photos/s while embedding", "DEM ms/photo"]
+
+
+def run(model_rate: float = 17.0) -> Section:
+    reg_rows, _ = registration_rows()
+    body = (
+        "Registration against ../shared/dem, trek photos with GPS and a compass heading:\n\n"
+        + table(REGISTRATION_HEADER, reg_rows)
+        + "\n\nIndexing the same photos without and with the DEM (one run):\n\n"
+        + table(INDEX_HEADER, indexing_rows(model_rate))
+    )
+    return Section("Registration against the terrain", body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-rate", type=float, default=17.0)
+    args = parser.parse_args()
+    print(run(args.model_rate).body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,641 @@
+"""Register a photo against the terrain: the heading, pitch and roll that put the DEM's silhouettes on its edges.
+
+The phone compass is a few degrees off and phones do not record pitch, so labels drawn from the EXIF alone miss
+their summits. Following Baboud et al. (CVPR 2011), the terrain's silhouette edges — the skyline and every
+nearer ridge standing in front of farther terrain — are rendered from the DEM into a panorama, and the photo's
+own edges are matched against them with a metric that only asks "is there an edge in the photo where the
+terrain has one?" (edges the model lacks — clouds, people, prayer flags, snow texture — cost nothing but a
+lower mean). Unlike a skyline-only fit it needs no clear sky: a nearer ridge in front of a cloudy summit still
+fixes the direction. The method and the choice of thresholds: docs/GEO.md ("Registration").
+
+Pipeline, per photo:
+
+1. the panorama of silhouette edges around the camera (``render_panorama``: one 360° render per camera
+   position, reused for photos within ``REUSE_M`` of it by ``Registrar``);
+2. the photo's gradient magnitude resampled into the same (azimuth, elevation) grid as the panorama for a level
+   camera (``photo_edges``), softly saturated so one strong edge cannot outweigh many matching ones;
+3. a coarse search over heading × pitch by one FFT cross-correlation, then a fine one around the best at 0.1°
+   with the exact rectilinear projection of the coarse pitch and three small rolls;
+4. the confidence: how far the best peak of the score stands above the best one at least ``SEPARATION_DEG``
+   away in heading (a second heading that fits as well means the photo does not fix the direction). Below
+   ``MIN_CONFIDENCE`` the fit gives up and says why; the compass stays.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image, ImageFilter
+
+from peaklens import geo
+from peaklens.dem import Dem
+from peaklens.frame import camera_altitude, rotate_to_camera
+from peaklens.records import GeoPoint
+
+#: the panorama's angular step (degrees): 0.1° is 1/160 of a 16° telephoto frame
+PANORAMA_STEP_DEG = 0.1
+#: the elevation band rendered (degrees above the camera's horizontal)
+EL_MIN_DEG, EL_MAX_DEG = -35.0, 45.0
+#: terrain rendered from this distance (km; nearer the 90 m SRTM cells give no usable edge) out to the range
+NEAR_KM, RANGE_KM = 0.25, 120.0
+#: silhouettes nearer than this (km) weigh less, down to a tenth (coarse cells, GPS error)
+NEAR_FULL_KM = 3.0
+#: distance samples along each ray (geometric spacing: 2 % of the distance apart)
+RAY_SAMPLES = 240
+#: a ridge counts as a silhouette when the terrain seen just above it is at least this many times farther
+DEPTH_RATIO = 1.2
+#: the panorama is rendered in sectors of this width (degrees), as photos need them
+SECTOR_DEG = 10.0
+#: a photo taken within this distance (m) and altitude difference of a rendered panorama reuses it
+REUSE_M = 50.0
+#: how far from the compass the heading is searched, each way; and the pitch range
+SEARCH_DEG = 12.0
+PITCH_RANGE_DEG = 20.0
+#: the coarse grid is about this many cells across the photo (its step never finer than the panorama's)
+COARSE_CELLS = 64
+#: how much the photo's edges where the terrain says sky count against a match
+SKY_WEIGHT = 0.5
+#: the refinement scores shifts of up to this many coarse cells around the coarse fit
+REFINE_CELLS = 2
+#: the rolls tried in the fine search (phones are held level within a few degrees)
+ROLLS_DEG = (-2.0, 0.0, 2.0)
+#: the runner-up heading must lie at least this far (degrees, or a tenth of the field of view) from the best
+SEPARATION_DEG = 1.5
+#: below this confidence (1 - runner-up / best, in excess edge score) the fit gives up; chosen on the marked
+#: trek photos (docs/GEO.md): every accepted fit there is better than its compass
+MIN_CONFIDENCE = 0.16
+#: a photo whose skyline lies nearer than NEAR_SKYLINE_KM (km) in more than MAX_NEAR_SKYLINE of its columns is
+#: not registered: at 1 km a 10 m GPS error is half a degree, and 90 m cells draw no usable ridge there
+NEAR_SKYLINE_KM = 2.5
+MAX_NEAR_SKYLINE = 0.5
+#: a placement is only scored where the terrain has silhouette mass under this share of the photo's columns
+MIN_EDGE_COLUMNS = 0.3
+#: the best fit must show a rendered silhouette in at least this share of the frame's columns (else the photo
+#: shows too little terrain edge: a telephoto of a face, trees, a valley floor)
+MIN_FRAME_SILHOUETTE = 0.5
+
+
+class Panorama:
+    """Silhouette edges around one camera position on a PANORAMA_STEP_DEG grid of (azimuth from 0° clockwise,
+    elevation from EL_MIN_DEG up), rendered lazily in SECTOR_DEG sectors: a photo pays for the directions it
+    may look at, and the next photo taken nearby for the ones it adds. A byte a cell (80 kB a sector)."""
+
+    def __init__(self, dem: Dem, position: GeoPoint, altitude_m: float) -> None:
+        self.dem = dem
+        self.position = position
+        self.altitude_m = altitude_m
+        self.step_deg = PANORAMA_STEP_DEG
+        self.n_az = round(360.0 / PANORAMA_STEP_DEG)
+        self.n_el = round((EL_MAX_DEG - EL_MIN_DEG) / PANORAMA_STEP_DEG) + 1
+        self._per_sector = round(SECTOR_DEG / PANORAMA_STEP_DEG)
+        #: per sector, dense edge weights (azimuth cells, elevation cells) quantised to 0..255
+        self._sectors: dict[int, np.ndarray] = {}
+        self._skyline_km = np.full(self.n_az, np.nan)
+
+    def window(self, first: int, count: int) -> np.ndarray:
+        """Edge weights (count, n_el) for the azimuth cells first .. first + count - 1 (wrapping at 360°)."""
+        cells = (first + np.arange(count)) % self.n_az
+        sectors = cells // self._per_sector
+        missing = [int(k) for k in np.unique(sectors) if int(k) not in self._sectors]
+        if missing:
+            self._render(missing)
+        # consecutive runs of one sector are one slice of its dense block
+        out = np.empty((count, self.n_el), dtype=np.float32)
+        start = 0
+        while start < count:
+            sector = int(sectors[start])
+            end = start
+            while end < count and sectors[end] == sector:
+                end += 1
+            local = cells[start] - sector * self._per_sector
+            out[start:end] = self._sectors[sector][local : local + end - start]
+            start = end
+        return out * (1.0 / 255.0)
+
+    def skyline_km(self, first_deg: float, last_deg: float) -> np.ndarray:
+        """The skyline's distance (km) along each rendered azimuth from ``first_deg`` to ``last_deg``."""
+        first = math.floor(first_deg / self.step_deg)
+        count = max(math.ceil(last_deg / self.step_deg) - first, 1)
+        self.window(first, count)  # renders what is missing
+        return self._skyline_km[(first + np.arange(count)) % self.n_az]
+
+    def _render(self, sectors: list[int]) -> None:
+        cells = np.concatenate([np.arange(k * self._per_sector, (k + 1) * self._per_sector) for k in sectors])
+        az, el, weight, skyline_km = render_silhouettes(
+            self.dem, self.position, self.altitude_m, cells * self.step_deg
+        )
+        self._skyline_km[cells] = skyline_km
+        az_cells = cells[az]
+        owner = az_cells // self._per_sector
+        for k in sectors:
+            mine = owner == k
+            block = np.zeros((self._per_sector, self.n_el), dtype=np.uint8)
+            np.maximum.at(
+                block,
+                (az_cells[mine] - k * self._per_sector, el[mine]),
+                np.round(weight[mine] * 255).astype(np.uint8),
+            )
+            self._sectors[k] = block
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A photo's camera as the terrain says it points, or why there is none (``reason``).
+
+    ``heading_offset_deg`` is added to the compass; ``pitch_deg`` (up positive) and ``roll_deg`` (clockwise
+    positive) are the camera's attitude; ``confidence`` in [0, 1] is the margin of the best heading over the
+    runner-up (see the module docstring).
+    """
+
+    heading_offset_deg: float | None
+    pitch_deg: float | None
+    roll_deg: float | None
+    confidence: float
+    reason: str | None = None
+    details: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None and self.heading_offset_deg is not None
+
+    def to_json(self) -> dict[str, object]:
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 2)
+
+        return {
+            "heading_offset_deg": r(self.heading_offset_deg),
+            "pitch_deg": r(self.pitch_deg),
+            "roll_deg": r(self.roll_deg),
+            "confidence": round(self.confidence, 3),
+            "reason": self.reason,
+        }
+
+
+def _gave_up(reason: str, confidence: float = 0.0) -> Registration:
+    return Registration(None, None, None, confidence, reason)
+
+
+# --- the terrain side ------------------------------------------------------------------------------------------
+def render_silhouettes(
+    dem: Dem, position: GeoPoint, altitude_m: float, azimuths_deg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ray-march the DEM along each azimuth and keep the silhouette edges (Baboud et al.'s occluding contours).
+
+    Along each azimuth the apparent elevation angle of the terrain is a function of distance; a point is seen
+    when it rises above everything nearer, and a seen point followed by unseen terrain is a ridge. It is a
+    silhouette when the next terrain seen above it is DEPTH_RATIO times farther: the skyline (nothing behind)
+    weighs 1, a ridge in front of farther terrain 0.6 (haze lowers its contrast), both less when near.
+    Returns (index into ``azimuths_deg``, elevation cell from EL_MIN_DEG, weight) per edge cell, and the
+    distance (km) of the skyline along each azimuth (NaN where the DEM has nothing).
+    """
+    step = PANORAMA_STEP_DEG
+    distances = np.geomspace(NEAR_KM, RANGE_KM, RAY_SAMPLES)
+    lat1, lon1 = math.radians(position.lat), math.radians(position.lon)
+    bearing = np.radians(azimuths_deg)[:, None]
+    delta = distances[None, :] / geo.EARTH_RADIUS_KM
+    sin_lat2 = np.sin(lat1) * np.cos(delta) + np.cos(lat1) * np.sin(delta) * np.cos(bearing)
+    lat2 = np.arcsin(sin_lat2)
+    lon2 = lon1 + np.arctan2(
+        np.sin(bearing) * np.sin(delta) * np.cos(lat1), np.cos(delta) - np.sin(lat1) * sin_lat2
+    )
+    heights, _ = dem.heights(np.degrees(lat2).ravel(), np.degrees(lon2).ravel())
+    heights = heights.reshape(lat2.shape)
+    angles = geo.elevation_angles_deg(np.broadcast_to(distances, heights.shape), altitude_m, heights)
+    angles = np.where(np.isfinite(heights), angles, -90.0)
+    best_before = np.maximum.accumulate(angles, axis=1)
+    seen = np.zeros(angles.shape, dtype=bool)
+    seen[:, 0] = True
+    seen[:, 1:] = angles[:, 1:] > best_before[:, :-1]
+    ridge = seen.copy()
+    ridge[:, :-1] &= ~seen[:, 1:]
+    # the distance of the next seen sample after each ridge (the terrain just above it): the seen samples in
+    # row-major order, each ridge's successor is the next one in the same row
+    rows, cols = np.nonzero(seen)
+    is_ridge = ridge[rows, cols]
+    next_same_row = np.append(rows[1:] == rows[:-1], False)
+    next_col = np.append(cols[1:], 0)
+    behind = np.where(next_same_row, distances[next_col], np.inf)
+    ratio = behind / distances[cols]
+    keep = is_ridge & (ratio >= DEPTH_RATIO) & (angles[rows, cols] > EL_MIN_DEG)
+    # near terrain is drawn coarsely by 90 m cells and moves with every metre of GPS error: full weight from
+    # NEAR_FULL_KM, a tenth at the nearest
+    nearness = np.clip(distances[cols] / NEAR_FULL_KM, 0.1, 1.0)
+    weight = (np.where(np.isinf(ratio), 1.0, 0.6) * nearness)[keep]
+    el_bins = np.round((angles[rows, cols][keep] - EL_MIN_DEG) / step).astype(np.intp)
+    inside = el_bins <= round((EL_MAX_DEG - EL_MIN_DEG) / step)
+    last_seen = angles.shape[1] - 1 - np.argmax(seen[:, ::-1], axis=1)
+    skyline_km = np.where(best_before[:, -1] > -90.0, distances[last_seen], np.nan)
+    return rows[keep][inside], el_bins[inside], weight[inside].astype(np.float32), skyline_km
+
+
+# --- the photo side --------------------------------------------------------------------------------------------
+def photo_gray(image: Image.Image, width: int) -> np.ndarray:
+    """The photo in gray levels, scaled to ``width`` columns and slightly blurred (the grid's resolution)."""
+    height = max(8, round(image.height * width / image.width))
+    gray = image.convert("L").resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(gray.filter(ImageFilter.GaussianBlur(0.7)), dtype=np.float32)
+
+
+def _blur(values: np.ndarray, passes: int = 2) -> np.ndarray:
+    """A small separable [1 2 1]/4 blur, ``passes`` times (a Gaussian of sigma ~0.7·sqrt(passes) cells);
+    the border cells keep half their own weight."""
+    out = np.array(values, copy=True)
+    for _ in range(passes):
+        for axis in (0, 1):
+            moved = np.moveaxis(out, axis, 0)
+            if moved.shape[0] < 3:
+                continue
+            blurred = 0.5 * moved
+            blurred[1:] += 0.25 * moved[:-1]
+            blurred[:-1] += 0.25 * moved[1:]
+            blurred[0] += 0.25 * moved[0]
+            blurred[-1] += 0.25 * moved[-1]
+            out = np.moveaxis(blurred, 0, axis)
+    return out
+
+
+def oriented(values: np.ndarray) -> np.ndarray:
+    """Edges as complex numbers in the double-angle form, |g|·e^{2iθ} (θ the gradient's direction).
+
+    An edge and its opposite contrast count alike (snow above rock or rock above sky), two edges at right
+    angles cancel, and so does texture, whose directions are spread evenly: what is left is the coherent,
+    long edges a silhouette makes (the orientation term of Baboud et al.'s metric).
+    """
+    padded = np.pad(values, 1, mode="edge")
+    gx = 0.5 * (padded[1:-1, 2:] - padded[1:-1, :-2])
+    gy = 0.5 * (padded[2:, 1:-1] - padded[:-2, 1:-1])
+    z = (gx + 1j * gy) ** 2
+    return np.asarray(_blur(z.real) + 1j * _blur(z.imag))
+
+
+def photo_edges(
+    gray: np.ndarray,
+    hfov_deg: float,
+    step_deg: float,
+    pitch_deg: float = 0.0,
+    roll_deg: float = 0.0,
+) -> tuple[np.ndarray, float]:
+    """The photo's oriented edges on an (elevation, azimuth offset) grid of ``step_deg`` for a camera of the given
+    pitch and roll, softly saturated (``|z| / (|z| + typical)``: a faint ridge in haze counts nearly as much as
+    the skyline); 0 outside the photo.
+
+    Returns the grid (rows from the lowest elevation up, columns from the left edge's azimuth) and the
+    elevation of its row 0 (degrees).
+    """
+    height, width = gray.shape
+    focal = width / (2 * math.tan(math.radians(hfov_deg / 2)))
+    half_v = math.degrees(math.atan(height / 2 / focal))
+    half_h = hfov_deg / 2
+    tilt = math.radians(abs(roll_deg))
+    up = half_v * math.cos(tilt) + half_h * math.sin(tilt)
+    lo_e = pitch_deg - up - 1.0
+    hi_e = pitch_deg + up + 1.0
+    alphas = np.arange(-half_h - 1.0, half_h + 1.0 + step_deg / 2, step_deg)
+    elevations = np.arange(lo_e, hi_e + step_deg / 2, step_deg)
+    a, e = np.meshgrid(np.radians(alphas), np.radians(elevations))
+    cx, cy, cz = rotate_to_camera(a, e, pitch_deg, roll_deg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = width / 2 + focal * cx / cz
+        v = height / 2 - focal * cy / cz
+    inside = (cz > 0) & (u >= 1) & (u <= width - 2) & (v >= 1) & (v <= height - 2)
+    ui = np.clip(np.round(np.nan_to_num(u)), 0, width - 1).astype(np.intp)
+    vi = np.clip(np.round(np.nan_to_num(v)), 0, height - 1).astype(np.intp)
+    values = gray[vi, ui]
+    z = oriented(values)
+    # the photo's border is no edge: keep cells whose whole neighbourhood lies inside
+    core = inside.copy()
+    for shift in (1, -1):
+        core &= np.roll(inside, shift, axis=0) & np.roll(inside, shift, axis=1)
+    magnitude = np.abs(z)
+    typical = float(np.percentile(magnitude[core], 75)) + 1.0 if core.any() else 1.0
+    grid = np.where(core, z / (magnitude + typical), 0.0)
+    return grid.astype(np.complex64), float(elevations[0])
+
+
+# --- matching --------------------------------------------------------------------------------------------------
+def _window(
+    pano: Panorama, factor: int, az_lo: float, n_az: int, el_first: int, n_el: int
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Panorama edges (el, az) from azimuth ``az_lo`` for ``n_az`` cells of ``factor`` panorama steps and from
+    coarse elevation row ``el_first`` for ``n_el`` rows, max-pooled (an edge anywhere in a coarse cell counts),
+    blurred by a cell and given the direction of the silhouette line (double angle, as the photo's); with the
+    azimuth of its first column's centre and the elevation of its first row's centre."""
+    start = math.floor(az_lo / pano.step_deg)
+    block = pano.window(start, n_az * factor)
+    # rows outside the rendered band (a tall portrait pitched far) hold no edges: pad them with zeros
+    below = max(-el_first * factor, 0)
+    above = max((el_first + n_el) * factor - block.shape[1], 0)
+    block = np.pad(block, ((0, 0), (below, above)))
+    lo = el_first * factor + below
+    block = block[:, lo : lo + n_el * factor]
+    if factor > 1:  # pooled one axis at a time (much quicker than both at once on a strided view)
+        block = block.reshape(n_az, factor, -1).max(axis=1)
+        block = block.reshape(n_az, n_el, factor).max(axis=2)
+    edges = block.T
+    tensor = oriented(_blur(edges, 1))
+    direction = tensor / np.maximum(np.abs(tensor), 1e-6)
+    grown = _blur(edges, 1)
+    first_az = (start + (factor - 1) / 2) * pano.step_deg
+    first_el = EL_MIN_DEG + (el_first * factor + (factor - 1) / 2) * pano.step_deg
+    # the sky: every cell two above the highest edge of its column (a column without edges has none)
+    has = edges > 0
+    top = np.where(has.any(axis=0), edges.shape[0] - 1 - np.argmax(has[::-1], axis=0), edges.shape[0])
+    sky = (np.arange(edges.shape[0])[:, None] > top[None, :] + 2).astype(np.float32)
+    return (grown * direction).astype(np.complex64), sky, first_az, first_el
+
+
+def _fast_length(n: int) -> int:
+    """The smallest 2^a·3^b·5^c >= n (pocketfft is quickest on those)."""
+    best = 1 << max(n - 1, 1).bit_length()
+    f5 = 1
+    while f5 < best:
+        f35 = f5
+        while f35 < best:
+            f = f35
+            while f < n:
+                f *= 2
+            best = min(best, f)
+            f35 *= 3
+        f5 *= 5
+    return best
+
+
+def _valid(window: np.ndarray, template: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Valid real cross-correlation of a real window with a real template, through ``shape``-sized FFTs."""
+    wh, ww = window.shape
+    th, tw = template.shape
+    spectrum = np.fft.rfft2(window, shape) * np.conj(np.fft.rfft2(template, shape))
+    return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
+
+
+def _score(
+    agreement: np.ndarray, mass: np.ndarray, clutter: np.ndarray, sky_cells: np.ndarray, th: int, tw: int
+) -> np.ndarray:
+    """The match score from its sums (see ``_correlate``); -inf where the terrain shows almost no silhouette
+    under the photo (such a placement says nothing)."""
+    floor = MIN_EDGE_COLUMNS * tw
+    sky_mean = clutter / np.maximum(sky_cells, 0.05 * th * tw)
+    score = agreement / np.maximum(mass, floor) - SKY_WEIGHT * sky_mean
+    return np.asarray(np.where(mass >= floor, score, -np.inf))
+
+
+def _correlate(window: np.ndarray, sky: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """Scores per shift [de, da] by FFT: the mean agreement of the photo's edges with the terrain's
+    silhouettes (Re template · conj(window): edge strength times the cosine of twice the angle between them,
+    over the terrain's edge mass under the photo) less SKY_WEIGHT times the mean edge strength the photo has
+    where the terrain says sky (clouds cost a little, a ridge drawn into the blue sky a lot)."""
+    wh, ww = window.shape
+    th, tw = template.shape
+    shape = (_fast_length(wh + th), _fast_length(ww + tw))
+
+    def valid(spectrum: np.ndarray) -> np.ndarray:
+        return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
+
+    product = np.fft.ifft2(np.fft.fft2(window, shape) * np.conj(np.fft.fft2(template, shape)))
+    agreement = product[: wh - th + 1, : ww - tw + 1].real
+    footprint = np.conj(np.fft.rfft2((template != 0).astype(np.float32), shape))
+    sky_spectrum = np.fft.rfft2(sky, shape)
+    mass = valid(np.fft.rfft2(np.abs(window), shape) * footprint)
+    clutter = valid(sky_spectrum * np.conj(np.fft.rfft2(np.abs(template), shape)))
+    sky_cells = valid(sky_spectrum * footprint)
+    return _score(agreement, mass, clutter, sky_cells, th, tw)
+
+
+def _parabola(a: float, b: float, c: float) -> float:
+    """Where the parabola through three equally spaced values peaks, in cells from the middle one."""
+    curvature = a - 2 * b + c
+    return 0.5 * (a - c) / curvature if curvature < 0 and math.isfinite(curvature) else 0.0
+
+
+def _refine(
+    pano: Panorama,
+    gray: np.ndarray,
+    heading: float,
+    hfov: float,
+    step: float,
+    pitch: float,
+    roll: float,
+    windows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float, float]],
+) -> tuple[float, float, float]:
+    """Around a coarse fit: the exact projection of the pitch and ``roll`` (a level camera's grid is only
+    shifted by a pitch near the centre), scored directly for ±REFINE_CELLS cells in heading and pitch.
+    Returns (score, heading offset from ``heading``, pitch). ``windows`` keeps the terrain windows between
+    rolls (two rolls of one size share theirs)."""
+    factor = max(1, round(step / pano.step_deg))
+    step = factor * pano.step_deg
+    template, el0 = photo_edges(gray, hfov, step, pitch, roll)
+    th, tw = template.shape
+    reach = REFINE_CELLS
+    az_lo = heading - hfov / 2 - 1.0 - reach * step
+    el_first = math.floor((el0 - EL_MIN_DEG) / step) - reach
+    key = (el_first, th)
+    if key not in windows:
+        windows[key] = _window(pano, factor, az_lo % 360.0, tw + 2 * reach, el_first, th + 2 * reach + 1)
+    window, sky, first_az, pano_el0 = windows[key]
+    footprint = (template != 0).astype(np.float32)
+    magnitude = np.abs(template)
+    placements = sliding_window_view(window, (th, tw))
+    skies = sliding_window_view(sky, (th, tw))
+    agreement = np.einsum("ijkl,kl->ij", placements.conj(), template).real
+    mass = np.einsum("ijkl,kl->ij", sliding_window_view(np.abs(window), (th, tw)), footprint)
+    clutter = np.einsum("ijkl,kl->ij", skies, magnitude)
+    sky_cells = np.einsum("ijkl,kl->ij", skies, footprint)
+    rows, cols = agreement.shape
+    scores = _score(agreement, mass, clutter, sky_cells, th, tw)
+    if not np.isfinite(scores).any():
+        return -math.inf, 0.0, pitch
+    i, j = np.unravel_index(int(np.argmax(np.where(np.isfinite(scores), scores, -1e9))), scores.shape)
+    di = _parabola(*scores[i - 1 : i + 2, j]) if 0 < i < rows - 1 else 0.0
+    dj = _parabola(*scores[i, j - 1 : j + 2]) if 0 < j < cols - 1 else 0.0
+    offset = (j + dj - reach) * step + geo.signed_angle_deg(az_lo % 360.0, first_az)
+    found_pitch = pitch + (pano_el0 + (i + di) * step - el0)
+    return float(scores[i, j]), offset, found_pitch
+
+
+def _runner_up(scores: np.ndarray, best: int, apart: int) -> float:
+    """The best score outside the best one's own lobe (the slopes falling away from it on both sides) and at
+    least ``apart`` cells from it: a second heading the photo also fits."""
+    left = best
+    while left > 0 and scores[left - 1] <= scores[left]:
+        left -= 1
+    right = best
+    while right < scores.size - 1 and scores[right + 1] <= scores[right]:
+        right += 1
+    cells = np.arange(scores.size)
+    elsewhere = ((cells < left) | (cells > right)) & (np.abs(cells - best) > apart)
+    return float(scores[elsewhere].max()) if elsewhere.any() else 0.0
+
+
+@dataclass
+class _Best:
+    score: float
+    runner_up: float
+    offset_deg: float
+    pitch_deg: float
+    edge_columns: float
+    pitch_at_edge: bool = False
+
+
+def _search(
+    pano: Panorama,
+    gray: np.ndarray,
+    heading: float,
+    hfov: float,
+    step: float,
+    search: float,
+    pitch: float,
+    pitch_range: float,
+    roll: float,
+) -> _Best | None:
+    factor = max(1, round(step / pano.step_deg))
+    step = factor * pano.step_deg
+    template, el0 = photo_edges(gray, hfov, step, pitch, roll)
+    th, tw = template.shape
+    alpha_lo = -hfov / 2 - 1.0
+    n_shift = round(search / step)
+    az_lo = heading + alpha_lo - n_shift * step
+    # coarse rows whose elevation the template's row 0 may sit on: pitch within ±pitch_range
+    el_first = math.floor((el0 - pitch_range - EL_MIN_DEG) / step)
+    el_last = math.ceil((el0 + pitch_range - EL_MIN_DEG) / step) + th
+    window, sky, first_az, pano_el0 = _window(
+        pano, factor, az_lo % 360.0, tw + 2 * n_shift, el_first, el_last - el_first
+    )
+    if window.shape[0] < th:
+        return None
+    band = window
+    scores = _correlate(band, sky, template)
+    if not np.isfinite(scores).any():
+        return None
+    scores = np.where(np.isfinite(scores), scores, np.nanmin(np.where(np.isfinite(scores), scores, np.nan)))
+    by_heading = scores.max(axis=0)
+    best_col = int(np.argmax(by_heading))
+    best_row = int(np.argmax(scores[:, best_col]))
+    best = float(by_heading[best_col])
+    runner = _runner_up(by_heading, best_col, max(round(max(SEPARATION_DEG, hfov / 10) / step), 2))
+    offset = (best_col - n_shift) * step + geo.signed_angle_deg(az_lo % 360.0, first_az)
+    # sub-cell precision: a parabola through the neighbours in heading and in pitch
+    if 0 < best_col < by_heading.size - 1:
+        a, b, c = by_heading[best_col - 1], by_heading[best_col], by_heading[best_col + 1]
+        if a - 2 * b + c < 0:
+            offset += 0.5 * (a - c) / (a - 2 * b + c) * step
+    d_row = 0.0
+    column = scores[:, best_col]
+    if 0 < best_row < column.size - 1:
+        a, b, c = column[best_row - 1], column[best_row], column[best_row + 1]
+        if a - 2 * b + c < 0:
+            d_row = 0.5 * (a - c) / (a - 2 * b + c)
+    found_pitch = pitch + (pano_el0 + (best_row + d_row) * step - el0)
+    at_edge = abs(found_pitch - pitch) >= pitch_range - 1.5 * step
+    placed = band[best_row : best_row + th, best_col : best_col + tw]
+    edge_columns = float(((np.abs(placed) > 0.3) & (template != 0)).any(axis=0).mean())
+    return _Best(best, runner, offset, found_pitch, edge_columns, at_edge)
+
+
+class Registrar:
+    """Registers photos against one DEM, keeping the panoramas it rendered for photos taken nearby."""
+
+    def __init__(self, dem: Dem, keep: int = 64) -> None:
+        self.dem = dem
+        self.keep = keep
+        self._panoramas: list[Panorama] = []
+        self.rendered = 0
+
+    def panorama(self, position: GeoPoint, altitude_m: float) -> Panorama:
+        """The panorama of a camera position: one rendered within REUSE_M (and altitude) or a new one."""
+        for pano in self._panoramas:
+            if (
+                geo.haversine_km(pano.position, position) * 1000.0 <= REUSE_M
+                and abs(pano.altitude_m - altitude_m) <= REUSE_M
+            ):
+                return pano
+        pano = Panorama(self.dem, position, altitude_m)
+        self.rendered += 1
+        self._panoramas = [pano, *self._panoramas][: self.keep]
+        return pano
+
+    @staticmethod
+    def _near_share(pano: Panorama, heading: float, hfov: float) -> float:
+        distances = pano.skyline_km(heading - hfov / 2, heading + hfov / 2)
+        known = np.isfinite(distances)
+        return float((distances[known] < NEAR_SKYLINE_KM).mean()) if known.any() else 1.0
+
+    def register(self, image: Image.Image, camera: geo.Camera) -> Registration | None:
+        """The photo's heading correction, pitch and roll, or why not; None without a compass heading.
+
+        ``image`` is the photo as displayed (EXIF orientation applied), ``camera`` its EXIF camera.
+        """
+        if camera.heading_deg is None or not math.isfinite(camera.heading_deg):
+            return None
+        if not self.dem.covers(camera.position.lat, camera.position.lon):
+            return _gave_up("the camera is outside the DEM")
+        altitude, _ = camera_altitude(camera, self.dem)
+        if altitude is None:
+            return _gave_up("no camera altitude (no GPS altitude and a DEM void under the camera)")
+        hfov = geo.field_of_view_deg(camera)
+        if not 1.0 < hfov < 120.0:
+            return _gave_up(f"a {hfov:.0f}° field of view cannot be registered (1°–120° rectilinear)")
+        pano = self.panorama(camera.position, altitude)
+        heading = camera.heading_deg
+        coarse_step = max(PANORAMA_STEP_DEG, hfov / COARSE_CELLS)
+        coarse_cols = max(16, round(hfov / coarse_step))
+        gray = photo_gray(image, coarse_cols)
+        coarse = _search(pano, gray, heading, hfov, coarse_step, SEARCH_DEG, 0.0, PITCH_RANGE_DEG, 0.0)
+        if coarse is None:
+            return _gave_up("the terrain around the camera has no silhouette edge to match")
+        if coarse.edge_columns < MIN_FRAME_SILHOUETTE:
+            return _gave_up(
+                f"the terrain shows a silhouette in only {coarse.edge_columns:.0%} of the frame", 0.0
+            )
+        heading_fit = heading + coarse.offset_deg
+        near = self._near_share(pano, heading_fit, hfov)
+        if near > MAX_NEAR_SKYLINE:
+            return _gave_up(
+                f"a ridge nearer than {NEAR_SKYLINE_KM:g} km forms {near:.0%} of the skyline (the DEM's cells "
+                "and the GPS are too coarse for it)"
+            )
+        confidence = 1.0 - coarse.runner_up / coarse.score if coarse.score > 0 else 0.0
+        details = {
+            "score": coarse.score,
+            "runner_up": coarse.runner_up,
+            "edge_columns": coarse.edge_columns,
+            "near_skyline": near,
+        }
+        if confidence < MIN_CONFIDENCE:
+            return Registration(
+                None,
+                None,
+                None,
+                confidence,
+                f"another heading fits almost as well (confidence {confidence:.2f} < {MIN_CONFIDENCE})",
+                details,
+            )
+        if coarse.pitch_at_edge:
+            return Registration(
+                None,
+                None,
+                None,
+                confidence,
+                f"the best match needs a pitch at the edge of the ±{PITCH_RANGE_DEG:.0f}° search",
+                details,
+            )
+        if abs(coarse.offset_deg) >= SEARCH_DEG - coarse_step:
+            return Registration(
+                None,
+                None,
+                None,
+                confidence,
+                f"the best match is at the edge of the ±{SEARCH_DEG:.0f}° search",
+                details,
+            )
+        fine_step = max(PANORAMA_STEP_DEG, coarse_step / 2)
+        fine_gray = photo_gray(image, max(16, round(hfov / fine_step)))
+        windows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float, float]] = {}
+        best = max(
+            (*_refine(pano, fine_gray, heading_fit, hfov, fine_step, coarse.pitch_deg, roll, windows), roll)
+            for roll in ROLLS_DEG
+        )
+        _, offset, pitch, roll = best
+        return Registration(coarse.offset_deg + offset, pitch, roll, confidence, None, details)
