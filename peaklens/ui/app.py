@@ -7,15 +7,18 @@ Browsing needs only the store, so the first thumbnails appear before the model h
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from peaklens.errors import PeaklensError
+from peaklens.imaging import LoadedPhoto
 from peaklens.records import GeoPoint, PhotoHit, SearchFilters
-from peaklens.search import Result
+from peaklens.search import Result, ResultList
 from peaklens.ui import grid, rail, viewer
 from peaklens.ui import map as album_map
 from peaklens.ui.auth import gate
@@ -24,50 +27,57 @@ from peaklens.ui.services import Services, current_settings, services
 #: photos drawn on the map and used for the album's date range
 ALBUM_LIMIT = 5000
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif"]
+#: the width (CSS pixels) an upload is shown at, which its peak labels are sized for
+UPLOAD_SHOWN_PX = 640
 
 
 def located(hits: list[PhotoHit]) -> list[tuple[GeoPoint, str]]:
     return [(h.gps, h.path) for h in hits if h.gps is not None]
 
 
-def browse(svc: Services, filters: SearchFilters) -> list[Result]:
+@dataclass
+class Section:
+    """One result grid, fetched before anything is drawn (so the map comes with the first paint)."""
+
+    name: str
+    heading: str
+    results: list[Result]
+    more: bool
+    total: int
+    scored: bool = True
+
+
+def browse(svc: Services, filters: SearchFilters) -> list[Section]:
     results, more = grid.paged(
         "browse", lambda n: [Result(hit) for hit in svc.store.list_photos(filters, limit=n)]
     )
-    grid.grid(svc, "browse", "Your photos", results, more=more, scored=False)
-    return results
+    return [Section("browse", "Your photos", results, more, svc.store.count_photos(filters), scored=False)]
 
 
-def text_search(svc: Services, query: str, choices: rail.Choices) -> list[Result]:
+def text_search(svc: Services, query: str, choices: rail.Choices) -> list[Section]:
     searcher = svc.searcher()
-    results, more = grid.paged(
-        "text",
-        lambda n: list(
+    found: list[ResultList] = []
+
+    def fetch(n: int) -> list[Result]:
+        found.append(
             searcher.text(
                 query, choices.filters, k=n, num_candidates=choices.num_candidates, sort=choices.sort
             )
-        ),
-    )
-    grid.grid(svc, "text", f"Results for “{query}”", results, more=more)
-    return results
-
-
-def identify(svc: Services, upload: Any, filters: SearchFilters) -> list[Result]:
-    """The upload's peak, its labels when it has GPS + compass, then your photos of that peak and look-alikes."""
-    from peaklens.enrich import camera_of
-    from peaklens.imaging import BadImage, open_upload
-
-    try:
-        photo = open_upload(
-            upload.getvalue(), max_bytes=int(svc.settings.max_upload_mb * 1024 * 1024), target=1280
         )
-    except BadImage as exc:
-        st.error(f"That upload cannot be used: {exc}")
-        return []
+        return list(found[-1])
+
+    results, more = grid.paged("text", fetch)
+    total = grid.text_total(svc.store.count_photos(choices.filters), found[-1], len(results), more)
+    return [Section("text", f"Results for “{query}”", results, more, total)]
+
+
+def identify(svc: Services, photo: LoadedPhoto, filters: SearchFilters) -> tuple[list[Section], Any]:
+    """Your photos of the upload's peak and look-alikes, and a drawing of the upload's peaks with its labels."""
+    from peaklens.enrich import camera_of
+
     searcher = svc.searcher()
     camera = camera_of(photo.meta, photo.width, photo.height)
     found: dict[str, Any] = {}
-
     vector = searcher.image_vector(photo.image)  # embedded once for both sections
 
     def photos_of_peak(n: int) -> list[Result]:
@@ -77,28 +87,55 @@ def identify(svc: Services, upload: Any, filters: SearchFilters) -> list[Result]
 
     first, more_first = grid.paged("identify", photos_of_peak)
     peaks = found["peaks"]
-    left, right = st.columns([3, 2])
-    with left:
-        viewer.show_framed(
-            photo.image, viewer.frame_for(svc, camera) if camera is not None else None, key="upload"
-        )
-    right.markdown("**Which peak is this?**")
-    right.caption(
-        "Ranked by look and, with GPS, by where the camera stood (the score); the look alone beside it."
-    )
-    if camera is not None:
-        right.caption(
-            f"Taken at {camera.position.lat:.4f}, {camera.position.lon:.4f}: peaks behind the camera count less."
-        )
-    for rank, peak in enumerate(peaks, start=1):
-        visual = f" · look {peak.score:.4f}" if peak.fused_score is not None else ""
-        right.markdown(f"{rank}. **{peak.name}** — score {peak.rank_score:.4f}{visual}")
-    grid.grid(svc, "identify", f"Your photos of {peaks[0].name}", first, more=more_first)
     similar, more_similar = grid.paged(
         "similar", lambda n: searcher.looks_like(photo.image, k=n, filters=filters, vector=vector)
     )
-    grid.grid(svc, "similar", "Visually similar photos", similar, more=more_similar)
-    return first + similar
+    of_peak = dataclasses.replace(filters, peaks=(peaks[0].name,))
+
+    def draw() -> None:
+        left, right = st.columns([3, 2])
+        with left:
+            viewer.show_framed(
+                photo.image,
+                viewer.frame_for(svc, camera) if camera is not None else None,
+                key="upload",
+                shown_width=UPLOAD_SHOWN_PX,
+            )
+        right.markdown("**Which peak is this?**")
+        right.caption(
+            "Ranked by look and, with GPS, by where the camera stood (the score); the look alone beside it."
+        )
+        if camera is not None:
+            right.caption(
+                f"Taken at {camera.position.lat:.4f}, {camera.position.lon:.4f}: peaks behind the camera "
+                "count less."
+            )
+        for rank, peak in enumerate(peaks, start=1):
+            visual = f" · look {peak.score:.4f}" if peak.fused_score is not None else ""
+            right.markdown(f"{rank}. **{peak.name}** — score {peak.rank_score:.4f}{visual}")
+
+    sections = [
+        Section(
+            "identify", f"Your photos of {peaks[0].name}", first, more_first, svc.store.count_photos(of_peak)
+        ),
+        Section("similar", "Visually similar photos", similar, more_similar, svc.store.count_photos(filters)),
+    ]
+    return sections, draw
+
+
+def read_upload(svc: Services, upload: Any, slot: Any) -> LoadedPhoto | None:
+    """The uploaded photo, or None with one line beside the uploader saying why it cannot be used."""
+    from peaklens.imaging import BadImage, open_upload
+
+    if upload is None:
+        return None
+    try:
+        return open_upload(
+            upload.getvalue(), max_bytes=int(svc.settings.max_upload_mb * 1024 * 1024), target=1280
+        )
+    except BadImage as exc:
+        slot.error(f"{upload.name} cannot be used: {exc}")
+        return None
 
 
 def reset_paging_when_changed(query: str, upload: Any, filters: SearchFilters, sort: str) -> None:
@@ -132,21 +169,44 @@ def page() -> None:
             key="upload",
             max_upload_size=max(1, math.ceil(settings.max_upload_mb)),
         )
+        photo = read_upload(svc, upload, top_right)
         days = rail.album_days(album)
-        choices = rail.rail(svc, days)
+        choices = rail.rail(svc, days, [p for p, _ in located(album)])
         rail.chips(choices.filters, days)
         reset_paging_when_changed(query, upload, choices.filters, choices.sort)
         map_slot = st.expander("Map", expanded=True)
-        shown: list[Result] = []
+        sections: list[Section] = []
+        draw_upload = None
         if query:
-            shown += text_search(svc, query, choices)
-        if upload is not None:
-            shown += identify(svc, upload, choices.filters)
-        if not query and upload is None:
-            shown += browse(svc, choices.filters)
+            sections += text_search(svc, query, choices)
+        if photo is not None:
+            found, draw_upload = identify(svc, photo, choices.filters)
+            sections += found
+        if not query and photo is None:
+            sections += browse(svc, choices.filters)
+        shown = [r.hit for section in sections for r in section.results]
+        if query or photo is not None:
+            framed = [p for p, _ in located(shown)]
+        else:
+            under = (
+                album if choices.filters.is_empty() else svc.store.list_photos(choices.filters, ALBUM_LIMIT)
+            )
+            framed = [p for p, _ in located(under)]
         with map_slot:
-            peaks = [(p.latlon, p.name) for p in svc.store.all_peaks() if p.latlon is not None]
-            album_map.map_panel(located(album), located([r.hit for r in shown]), peaks, choices.filters.bbox)
+            peaks = [(p.latlon, p.name, p.elev_m) for p in svc.store.all_peaks() if p.latlon is not None]
+            album_map.map_panel(located(album), located(shown), framed, peaks, choices.filters.bbox)
+        for section in sections:
+            if section.name == "identify" and draw_upload is not None:
+                draw_upload()
+            grid.grid(
+                svc,
+                section.name,
+                section.heading,
+                section.results,
+                more=section.more,
+                total=section.total,
+                scored=section.scored,
+            )
         if st.session_state.get(grid.VIEWING):
             viewer.lightbox(svc)
     except PeaklensError as exc:

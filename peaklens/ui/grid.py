@@ -11,7 +11,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from peaklens.errors import PeaklensError
-from peaklens.search import Result
+from peaklens.search import Result, ResultList
 from peaklens.ui.files import resolve_in_album
 from peaklens.ui.services import Services
 from peaklens.ui.thumbs import CARD_ASPECT, THUMB_SIDE
@@ -33,6 +33,23 @@ def wanted(section: str) -> int:
 def reset_paging() -> None:
     for key in [k for k in st.session_state if str(k).startswith("shown::")]:
         del st.session_state[key]
+
+
+def count_caption(shown: int, total: int) -> str:
+    """Where the page is among the photos the filters let through: "1–24 of 95 photos"."""
+    total = max(total, shown)  # a photo indexed since the count was taken
+    noun = "photo" if total == 1 else "photos"
+    if shown == 0:
+        return f"0 of {total} {noun}"
+    return f"1 of {total} {noun}" if shown == 1 else f"1–{shown} of {total} {noun}"
+
+
+def text_total(under_filters: int, results: ResultList, shown: int, more: bool) -> int:
+    """How many photos a text query can show: every photo under the filters, less those below the confidence
+    cut (the search judged them all when the filters let through no more than its candidate window)."""
+    if not more:
+        return shown
+    return max(shown + 1, under_filters - (results.dropped_below_confidence if results.min_confidence else 0))
 
 
 def thumbnail(services: Services, rel_path: str) -> bytes | None:
@@ -97,16 +114,18 @@ def grid(
     results: list[Result],
     *,
     more: bool,
+    total: int,
     scored: bool = True,
     empty_hint: str = "No photos match. Try other words, or widen the filters (peaks, area, dates).",
 ) -> None:
-    """``results`` in rows of ``GRID_COLUMNS``; ``more`` says whether another page exists."""
+    """``results`` in rows of ``GRID_COLUMNS`` under how many there are in all (``total``); ``more`` says
+    whether another page exists."""
     st.session_state[f"results::{section}"] = results
     st.subheader(heading)
     if not results:
         st.info(empty_hint)
         return
-    st.caption(f"{len(results)}{'+' if more else ''} photo(s)")
+    st.caption(count_caption(len(results), total if more else len(results)))
     for start in range(0, len(results), GRID_COLUMNS):
         columns = st.columns(GRID_COLUMNS)
         for offset, result in enumerate(results[start : start + GRID_COLUMNS]):

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from peaklens.filters import parse_bbox
 from peaklens.records import BBox, GeoPoint
+from peaklens.ui import map_layout as layout
 
 TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 MAX_TILES = 16
@@ -27,9 +28,6 @@ PHOTO_COLOUR = "#1e9e3c"
 RESULT_COLOUR = "#1f5fd1"
 PEAK_COLOUR = "#c62828"
 BOX_COLOUR = "#1f5fd1"
-DEFAULT_CENTRE = GeoPoint(27.93, 86.8)
-#: photos farther than this (degrees) from the median photo do not widen the initial map
-OUTLIER_DEG = 2.0
 
 
 @dataclass(frozen=True)
@@ -38,38 +36,6 @@ class Cluster:
     lon: float
     count: int
     label: str
-
-
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2]
-
-
-def extent_of(points: Sequence[GeoPoint], pad: float = 0.12, min_span: float = 0.2) -> BBox:
-    """A box around where most photos are, with a margin (a stray photo from another continent does not
-    shrink the trek to a dot); a small square around the Khumbu when there are none."""
-    if not points:
-        c = DEFAULT_CENTRE
-        return BBox(c.lat + 0.3, c.lon - 0.3, c.lat - 0.3, c.lon + 0.3)
-    mid_lat, mid_lon = _median([p.lat for p in points]), _median([p.lon for p in points])
-    near = [p for p in points if abs(p.lat - mid_lat) <= OUTLIER_DEG and abs(p.lon - mid_lon) <= OUTLIER_DEG]
-    if len(near) * 2 > len(points):
-        points = near
-    south, north = min(p.lat for p in points), max(p.lat for p in points)
-    west, east = min(p.lon for p in points), max(p.lon for p in points)
-    lat_pad = max((north - south) * pad, min_span / 2)
-    lon_pad = max((east - west) * pad, min_span / 2)
-    # at least as wide as the panel's shape (about 2:1 on screen), so peaks beside a north-south trek show
-    lat_span_on_screen = (north - south + 2 * lat_pad) / max(
-        0.05, math.cos(math.radians((north + south) / 2))
-    )
-    lon_pad = max(lon_pad, (2 * lat_span_on_screen - (east - west)) / 2)
-    return BBox(
-        min(90.0, north + lat_pad),
-        max(-180.0, west - lon_pad),
-        max(-90.0, south - lat_pad),
-        min(180.0, east + lon_pad),
-    )
 
 
 def union(a: BBox, b: BBox) -> BBox:
@@ -137,6 +103,11 @@ def tile_images(extent: BBox, max_tiles: int = MAX_TILES) -> list[dict[str, Any]
     return images
 
 
+def cluster_size(count: int) -> float:
+    """A cluster dot's diameter in pixels: bigger for more photos."""
+    return 10 + 6 * math.log2(count)
+
+
 def _cluster_trace(name: str, groups: list[Cluster], colour: str) -> go.Scatter:
     return go.Scatter(
         name=name,
@@ -148,7 +119,7 @@ def _cluster_trace(name: str, groups: list[Cluster], colour: str) -> go.Scatter:
         hovertext=[c.label for c in groups],
         hoverinfo="text",
         marker={
-            "size": [10 + 6 * math.log2(c.count) for c in groups],
+            "size": [cluster_size(c.count) for c in groups],
             "color": colour,
             "line": {"color": "white", "width": 1},
             "opacity": 0.9,
@@ -159,29 +130,34 @@ def _cluster_trace(name: str, groups: list[Cluster], colour: str) -> go.Scatter:
 def build_figure(
     photos: Sequence[tuple[GeoPoint, str]],
     results: Sequence[tuple[GeoPoint, str]],
-    peaks: Sequence[tuple[GeoPoint, str]],
+    peaks: Sequence[layout.PeakMark],
     extent: BBox,
     box: BBox | None,
 ) -> go.Figure:
-    """Album photos (green, clustered), the current results (blue), peaks (red ▲ with names), the box."""
-    inside = [(p, name) for p, name in peaks if extent.contains(p)]
+    """Album photos (green, clustered), the current results (blue), peaks (red ▲, names where they fit, every
+    name and height on hover), the box; at the fixed size the names were placed for."""
+    album_groups = clusters(photos, extent)
+    result_groups = clusters(results, extent) if results else []
+    dots = [(GeoPoint(c.lat, c.lon), cluster_size(c.count)) for c in album_groups + result_groups]
+    placed = layout.place_names(peaks, extent, dots)
     figure = go.Figure()
-    figure.add_trace(_cluster_trace("Album photos", clusters(photos, extent), PHOTO_COLOUR))
+    figure.add_trace(_cluster_trace("Album photos", album_groups, PHOTO_COLOUR))
     if results:
-        figure.add_trace(_cluster_trace("Shown photos", clusters(results, extent), RESULT_COLOUR))
+        figure.add_trace(_cluster_trace("Shown photos", result_groups, RESULT_COLOUR))
     figure.add_trace(
         go.Scatter(
             name="Peaks",
-            x=[p.lon for p, _ in inside],
-            y=[p.lat for p, _ in inside],
+            x=[p.mark.point.lon for p in placed],
+            y=[p.mark.point.lat for p in placed],
             mode="markers+text",
-            text=[name for _, name in inside],
-            textposition="top center",
-            textfont={"color": PEAK_COLOUR, "size": 11},
+            text=[p.mark.name if p.position else "" for p in placed],
+            textposition=[p.position or "top center" for p in placed],
+            textfont={"color": PEAK_COLOUR, "size": layout.NAME_FONT_PX},
+            hovertext=[p.mark.hover for p in placed],
             hoverinfo="text",
             marker={
                 "symbol": "triangle-up",
-                "size": 12,
+                "size": layout.MARKER_PX,
                 "color": PEAK_COLOUR,
                 "line": {"color": "white", "width": 1},
             },
@@ -201,11 +177,13 @@ def build_figure(
     figure.update_layout(
         images=tile_images(extent),
         dragmode="select",
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        height=360,
+        margin={"l": 0, "r": 0, "t": layout.LEGEND_BAND_PX, "b": 0},
+        width=layout.MAP_WIDTH_PX,
+        height=layout.MAP_HEIGHT_PX,
+        autosize=False,
         plot_bgcolor="#eef1f4",
         showlegend=True,
-        legend={"orientation": "h", "y": 0.0, "x": 0.0, "bgcolor": "rgba(255,255,255,0.7)"},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.0, "bgcolor": "rgba(0,0,0,0)"},
         newselection={"line": {"color": BOX_COLOUR, "width": 2}},
     )
     figure.update_xaxes(range=[extent.left, extent.right], visible=False, constrain="domain")
@@ -271,25 +249,27 @@ def _use_view() -> None:
 def map_panel(
     photos: Sequence[tuple[GeoPoint, str]],
     results: Sequence[tuple[GeoPoint, str]],
-    peaks: Sequence[tuple[GeoPoint, str]],
+    framed: Sequence[GeoPoint],
+    peaks: Sequence[tuple[GeoPoint, str, int | None]],
     box: BBox | None,
 ) -> None:
+    """The map of the album framed on ``framed`` (the photos being shown) and the peaks near them."""
     import streamlit as st
 
-    extent = extent_of([p for p, _ in photos])
-    if box is not None:
-        extent = union(extent, box)
+    marks = layout.marks_near(peaks, framed)
+    extent = layout.frame(framed, marks, box)
     st.session_state[MAP_EXTENT] = extent
     st.caption(
         "Drag on the map to draw a box: only photos inside it are searched. "
-        "Green: album photos (numbers are clusters), blue: photos shown below, red ▲: peaks."
+        "Green: album photos (numbers are clusters), blue: photos shown below, red ▲: peaks "
+        "(hover for every name and height)."
     )
     st.plotly_chart(
-        build_figure(photos, results, peaks, extent, box),
+        build_figure(photos, results, marks, extent, box),
         key=MAP_KEY,
         on_select=_selected,
         selection_mode=("box",),
         config=CHART_CONFIG,
-        width="stretch",
+        width="content",
     )
     st.button("Use this map area", key="map::use_view", on_click=_use_view)

@@ -16,7 +16,8 @@ import streamlit as st
 
 from peaklens.errors import BadInput
 from peaklens.filters import album_day_range, filters_from_ui
-from peaklens.records import BBox, PhotoHit, SearchFilters
+from peaklens.records import BBox, GeoPoint, PhotoHit, SearchFilters
+from peaklens.ui.map_layout import presets_with_photos
 from peaklens.ui.services import Services
 
 GEO_PRESETS: dict[str, BBox | None] = {
@@ -26,6 +27,9 @@ GEO_PRESETS: dict[str, BBox | None] = {
     "Namche – Tengboche": BBox(27.86, 86.68, 27.78, 86.80),
 }
 FACET_FIELDS = {"What the model sees": "predicted_peaks", "In frame (GPS + compass)": "peaks_in_frame"}
+#: what a chip calls each kind of peak filter
+CHIP_KIND = {"predicted_peaks": "model", "peaks_in_frame": "in frame"}
+FACET_FIELD = "facet_field"
 AREA_BOX = "area::box"
 AREA_PRESET = "area::preset"
 DATES = "dates"
@@ -87,10 +91,29 @@ def _clear_area() -> None:
     st.session_state[AREA_BOX] = None
 
 
-def rail(services: Services, days: tuple[date, date] | None) -> Choices:
+def _switch_facets() -> None:
+    """The peak filter follows the facets shown: ticks of the kind no longer shown are dropped, so no chip
+    stays active without a ticked box."""
+    shown = FACET_FIELDS[str(st.session_state.get(FACET_FIELD))]
+    for key in [
+        k
+        for k in st.session_state
+        if str(k).startswith("peak::") and not str(k).startswith(f"peak::{shown}::")
+    ]:
+        st.session_state[key] = False
+
+
+def presets(photos: Sequence[GeoPoint]) -> list[str]:
+    """The area presets offered: those where the album has photos."""
+    return list(presets_with_photos(GEO_PRESETS, photos))
+
+
+def rail(services: Services, days: tuple[date, date] | None, photos: Sequence[GeoPoint] = ()) -> Choices:
     bar = st.sidebar
     bar.header("Peaks")
-    label = bar.radio("Peaks by", list(FACET_FIELDS), key="facet_field", horizontal=True)
+    label = bar.radio(
+        "Peaks by", list(FACET_FIELDS), key=FACET_FIELD, horizontal=True, on_change=_switch_facets
+    )
     field = FACET_FIELDS[str(label)]
     filters = current_filters(days)
     others = replace(filters, peaks=()) if field == "predicted_peaks" else replace(filters, peaks_in_frame=())
@@ -103,7 +126,10 @@ def rail(services: Services, days: tuple[date, date] | None) -> Choices:
         bar.checkbox(f"{name} ({count})", key=_peak_key(field, name))
 
     bar.header("Where")
-    bar.selectbox("Area", list(GEO_PRESETS), key=AREA_PRESET, on_change=_clear_area)
+    offered = presets(photos)
+    if st.session_state.get(AREA_PRESET) not in offered:
+        st.session_state[AREA_PRESET] = offered[0]
+    bar.selectbox("Area", offered, key=AREA_PRESET, on_change=_clear_area)
     if st.session_state.get(AREA_BOX) is not None:
         box = st.session_state[AREA_BOX]
         bar.caption(f"Box on the map: {box.top:.3f}N {box.left:.3f}E – {box.bottom:.3f}N {box.right:.3f}E")
@@ -127,7 +153,13 @@ def rail(services: Services, days: tuple[date, date] | None) -> Choices:
     with bar.expander("Advanced"):
         candidates = int(
             st.number_input(
-                "num_candidates", 1, 10000, services.settings.num_candidates, key="num_candidates"
+                "Photos compared per query",
+                1,
+                10000,
+                services.settings.num_candidates,
+                key="num_candidates",
+                help="How many of the nearest photos a query weighs before keeping the best (more: slower, "
+                "rarely better).",
             )
         )
     return Choices(current_filters(days), "time" if sort == "capture time" else "score", candidates)
@@ -161,9 +193,8 @@ def chips(filters: SearchFilters, days: tuple[date, date] | None) -> None:
     row = st.container(horizontal=True)
     for field, names in (("predicted_peaks", filters.peaks), ("peaks_in_frame", filters.peaks_in_frame)):
         for name in names:
-            where = "" if field == "predicted_peaks" else " (in frame)"
             row.button(
-                f"✕ {name}{where}",
+                f"✕ {name} ({CHIP_KIND[field]})",
                 key=f"chip::{field}::{name}",
                 on_click=_untick,
                 args=(_peak_key(field, name),),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Literal
 
 import streamlit as st
 from PIL import Image
@@ -23,7 +24,7 @@ from peaklens.records import PhotoHit, PhotoUpdate
 from peaklens.search import Result
 from peaklens.ui.files import resolve_in_album
 from peaklens.ui.grid import VIEWING
-from peaklens.ui.labels import draw_labels, heading_caption, label_text
+from peaklens.ui.labels import DEFAULT_SHOWN_PX, correction_choices, draw_labels, heading_caption, label_text
 from peaklens.ui.services import Services
 from peaklens.ui.thumbs import VIEW_SIDE
 
@@ -59,16 +60,22 @@ def peaks_line(view: frame.FrameView) -> str:
     return "In frame: " + " · ".join("{} ({})".format(*label_text(p)) for p in placed)
 
 
-def show_framed(image: Image.Image, view: frame.FrameView | None, *, key: str) -> Image.Image:
+def show_framed(
+    image: Image.Image, view: frame.FrameView | None, *, key: str, shown_width: int | None = None
+) -> Image.Image:
     """The photo with its labels (when switched on and placeable) and the heading they rest on; returns the
-    picture as shown."""
+    picture as shown. With ``shown_width`` the photo is shown that many CSS pixels wide (at most its column's
+    width) and its labels are sized for it."""
+    width: int | Literal["stretch"] = "stretch" if shown_width is None else shown_width
     if view is None:
-        st.image(image, width="stretch")
+        st.image(image, width=width)
         st.caption("No GPS position: peak labels need where the photo was taken.")
         return image
     labels_on = st.toggle("Peak labels", value=True, key=f"{LABELS_ON}::{key}")
-    shown = draw_labels(image, view) if labels_on and view.heading_deg is not None else image
-    st.image(shown, width="stretch")
+    placeable = labels_on and view.heading_deg is not None
+    sized = DEFAULT_SHOWN_PX if shown_width is None else shown_width
+    shown = draw_labels(image, view, shown_width=sized) if placeable else image
+    st.image(shown, width=width)
     st.caption(heading_caption(view))
     if view.heading_deg is not None:
         st.markdown(peaks_line(view))
@@ -138,17 +145,23 @@ def correction(
     """Pick a peak, click where it really is: the photo's heading is corrected and stored."""
     from streamlit_image_coordinates import streamlit_image_coordinates
 
-    candidates = [p for p in view.peaks if p.x is not None and p.visible and -0.5 <= p.x <= 1.5]
+    candidates = correction_choices(view)
     if not candidates:
         st.info("No catalog peak is near this photo's field of view.")
         return
-    names = {p.peak_id: p.name for p in candidates}
+    labelled = {p.peak_id for p in view.in_frame()}
+    names = {
+        p.peak_id: p.name if p.peak_id in labelled else f"{p.name} (no label: shown dim)" for p in candidates
+    }
     chosen = st.selectbox(
         "Peak to move", list(names), format_func=names.__getitem__, key=f"viewer::move::{hit.id}"
     )
     st.caption("Click the photo where that peak really is: every label moves with it.")
     click = streamlit_image_coordinates(
-        draw_labels(image, view), key=f"viewer::click::{hit.id}", width="stretch", cursor="crosshair"
+        draw_labels(image, view, ghost=view.by_id(chosen)),
+        key=f"viewer::click::{hit.id}",
+        width="stretch",
+        cursor="crosshair",
     )
     st.caption(heading_caption(view))
     st.markdown(peaks_line(view))

@@ -86,7 +86,7 @@ def test_facet_counts_follow_the_area_filter(app: AppTest, indexed_album: Indexe
         c.label.rsplit(" (", 1)[0]: int(c.label.rsplit("(", 1)[1].rstrip(")")) for c in app.sidebar.checkbox
     }
     assert shown == expected
-    assert any(c.value == f"{len(inside)} photo(s)" for c in app.caption)
+    assert any(c.value == f"1–{len(inside)} of {len(inside)} photos" for c in app.caption)
 
 
 def test_an_unreachable_store_is_a_message_not_a_traceback(

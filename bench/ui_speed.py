@@ -1,0 +1,207 @@
+"""What a trekker waits for in the browser: the first paint of `peaklens ui` and the answer to a typed query.
+
+The trek album (../shared/trek) is indexed into a fresh store, `peaklens ui` is started as a user starts it,
+and Debian's headless Chromium (Playwright) opens the page, offline like the test machine. Timings are taken
+in the browser, from navigation (or from pressing Enter) until what the user sees is there:
+
+* first paint: the "Your photos" grid with its first thumbnail decoded, the map with its peak names drawn,
+  and Streamlit's script run finished (nothing still to arrive);
+* a typed query: "Results for “…”" with its first thumbnail, after the model has loaded (one query first).
+
+Each fresh page is a new Streamlit session; the first one after the server starts also pays the server's cold
+caches (the store, thumbnails), so it is reported apart.
+
+    .venv/bin/python -m bench.ui_speed [--model DIR] [--pages 5] [--queries 5] [--album ../shared/trek]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.common import TREK, Section, table
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SETTLED = "[data-testid='stApp'][data-test-script-state='notRunning']"
+QUERIES = ["prayer flags", "snowy ridge at sunset", "a yak on the trail", "Ama Dablam", "suspension bridge",
+           "tea house", "Mount Everest", "glacier lake"]  # fmt: skip
+FIRST_PAINT_TARGET_S = 1.5
+QUERY_TARGET_S = 1.0
+#: the page's own timing of what is on screen, in ms since navigation (performance.now())
+_FIRST_THUMB = """() => {
+  const img = [...document.querySelectorAll("[data-testid='stImage'] img, [data-testid='stFullScreenFrame'] img")]
+    .find(i => i.complete && i.naturalWidth > 0);
+  return img ? performance.now() : null;
+}"""
+_MAP_DRAWN = "() => document.querySelectorAll(\"[data-testid='stPlotlyChart'] .textpoint text\").length > 0"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(model: str, work: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PEAKLENS_")}
+    config = work / "empty.yaml"
+    config.write_text("{}\n")
+    return {**clean, "PEAKLENS_MODEL": model, "PEAKLENS_DATA_DIR": str(work / "store"),
+            "PEAKLENS_CONFIG": str(config), "PEAKLENS_STORE": "embedded"}  # fmt: skip
+
+
+@contextlib.contextmanager
+def running_ui(album: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    """`peaklens ui` on a free loopback port until the block ends (stopped by its process group)."""
+    port = free_port()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "peaklens.cli", "ui", "--port", str(port), "--album", str(album)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as r,
+            ):
+                if r.status == 200:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"peaklens ui did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _offline(page: Any, url: str) -> None:
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url)
+               else route.abort("internetdisconnected"))  # fmt: skip
+
+
+def _first_paint(context: Any, url: str) -> dict[str, float]:
+    """Seconds from navigation until the grid's first thumbnail, the map's peak names, the settled page."""
+    page = context.new_page()
+    _offline(page, url)
+    page.set_default_timeout(120_000)
+    page.goto(url, wait_until="commit")
+    thumb = page.wait_for_function(_FIRST_THUMB, polling="raf").json_value()
+    page.wait_for_function(_MAP_DRAWN, polling="raf")
+    drawn = page.evaluate("() => performance.now()")
+    page.wait_for_selector(SETTLED)
+    page.wait_for_function(_FIRST_THUMB, polling="raf")
+    settled = page.evaluate("() => performance.now()")
+    page.close()
+    return {"thumb": thumb / 1000, "map": drawn / 1000, "settled": settled / 1000}
+
+
+def _query(page: Any, text: str) -> float:
+    """Seconds from Enter until the query's results heading and first thumbnail are on screen, settled."""
+    box = page.get_by_label("Search")
+    box.fill(text)
+    started = page.evaluate("() => performance.now()")
+    box.press("Enter")
+    heading = f"Results for “{text}”"
+    page.wait_for_function(
+        """([heading, selector]) => [...document.querySelectorAll('h3')].some(h => h.innerText.includes(heading))
+             && document.querySelector(selector) !== null""",
+        arg=[heading, SETTLED],
+        polling="raf",
+    )
+    page.wait_for_function(_FIRST_THUMB, polling="raf")
+    return float(page.evaluate("() => performance.now()") - started) / 1000
+
+
+def measure(album: Path, env: dict[str, str], work: Path, pages: int, queries: int) -> list[list[object]]:
+    from playwright.sync_api import sync_playwright
+
+    rows: list[list[object]] = []
+    with running_ui(album, env, work / "ui.log") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])  # fmt: skip
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        cold = _first_paint(context, url)
+        warm = [_first_paint(context, url) for _ in range(pages)]
+        for part, label in (("thumb", "first thumbnail"), ("map", "map with peak names"),
+                            ("settled", "first paint (all of it, settled)")):  # fmt: skip
+            med = statistics.median(w[part] for w in warm)
+            target = f"≤ {FIRST_PAINT_TARGET_S} s" if part == "settled" else ""
+            rows.append([f"new session: {label}", f"{cold[part]:.2f}", f"{med:.2f}",
+                         f"{max(w[part] for w in warm):.2f}", target])  # fmt: skip
+        page = context.new_page()
+        _offline(page, url)
+        page.set_default_timeout(300_000)
+        page.goto(url)
+        page.wait_for_selector(SETTLED)
+        load = _query(page, "snowy mountain")  # loads the model
+        times = [_query(page, QUERIES[i % len(QUERIES)]) for i in range(queries)]
+        rows.append(["first query (loads the model)", f"{load:.2f}", "", "", ""])
+        rows.append(["typed query, model loaded", "", f"{statistics.median(times):.2f}", f"{max(times):.2f}",
+                     f"≤ {QUERY_TARGET_S} s"])  # fmt: skip
+        browser.close()
+    return rows
+
+
+def run(model: str | None = None, album: Path | None = None, pages: int = 5, queries: int = 5) -> Section:
+    work = Path(tempfile.mkdtemp(prefix="peaklens-ui-speed-"))
+    album = album or TREK
+    try:
+        if model is None:
+            from peaklens.embed.tiny import build_tiny_model
+
+            model = str(build_tiny_model(work / "tiny-siglip", kind="siglip"))
+        env = _env(model, work)
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "peaklens.cli", "index", str(album), "--no-progress"],
+                              env=env, capture_output=True, text=True)  # fmt: skip
+        if done.returncode not in (0,) and "added" not in done.stdout:
+            raise RuntimeError(f"index failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
+        indexed = time.perf_counter() - started
+        rows = measure(album, env, work, pages, queries)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    body = (
+        f"Album {album.name} (indexed in {indexed:.0f} s), model: "
+        f"{'the tiny random SigLIP' if 'tiny' in model else model}. Seconds in the browser (headless Chromium, "
+        f"offline), from navigation or from Enter; {pages} new sessions after the first, {queries} queries.\n\n"
+        + table(["what the user waits for", "first (cold server)", "median", "worst", "target"], rows)
+    )
+    return Section("UI speed", body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model folder (default: the tiny random SigLIP)")
+    parser.add_argument("--album", type=Path, default=None, help="album folder (default: ../shared/trek)")
+    parser.add_argument("--pages", type=int, default=5, help="new sessions timed after the first")
+    parser.add_argument("--queries", type=int, default=5, help="typed queries timed after the model loaded")
+    args = parser.parse_args()
+    section = run(args.model, args.album, args.pages, args.queries)
+    print(f"## {section.title}\n\n{section.body}")
+
+
+if __name__ == "__main__":
+    main()
