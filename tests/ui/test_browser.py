@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, TREK_JPEGS, IndexedAlbum
+from tests.process_guard import start_tied
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -66,7 +67,7 @@ def running_ui(album: Path, env: dict[str, str], log_path: Path) -> Iterator[str
     """`peaklens ui` as a user starts it; yields its URL once the server answers its health check."""
     port = free_port()
     with log_path.open("w") as log:
-        proc = subprocess.Popen(
+        proc = start_tied(  # ends with the test run even if pytest is killed
             [sys.executable, "-m", "peaklens.cli", "ui", "--port", str(port), "--album", str(album)],
             cwd=REPO,
             env={**os.environ, **env},
@@ -95,7 +96,7 @@ def running_ui(album: Path, env: dict[str, str], log_path: Path) -> Iterator[str
 @pytest.fixture
 def cpu_hog() -> Iterator[None]:
     """Another CPU-heavy process for the whole test, as on a shared machine."""
-    proc = subprocess.Popen(
+    proc = start_tied(
         [sys.executable, "-c", "while True: pass"], start_new_session=True, stdout=subprocess.DEVNULL
     )
     try:
