@@ -3,12 +3,18 @@
 Prototype = normalise(alpha * text + (1 - alpha) * image), where text is the prompt ensemble over every name
 minus the anti-concept, and image is the normalised mean of up to 3 reference photos found in
 ``<refs>/<id>/`` (or the slug of the first name). Without reference photos the text vector is used alone.
+
+A blended prototype scores every photo far higher than a text-only one does (a photo is much closer to other
+photos than to any text), so it is calibrated against the album (``calibrate_prototypes``): its cosine is
+mapped onto the mean and spread its own text prototype has on the album's photos. docs/CATALOG.md has the
+measurements behind this.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,6 +30,13 @@ from peaklens.records import GeoPoint, PeakDoc
 from peaklens.scan import IMAGE_EXTENSIONS
 
 MAX_REFERENCE_IMAGES = 3
+#: a calibration needs this many album photos (fewer give no usable spread); it reads at most CALIBRATION_PHOTOS
+MIN_CALIBRATION_PHOTOS = 8
+CALIBRATION_PHOTOS = 5000
+#: the store metadata key holding the calibration: {"photos": N, "peaks": {peak id: [scale, shift]}}
+CALIBRATION_META = "peak_calibration"
+#: (scale, shift) of one peak: its calibrated score is scale * cosine + shift
+Calibration = Mapping[str, tuple[float, float]]
 
 
 @dataclass
@@ -173,3 +186,50 @@ def build_prototypes(
             )
         )
     return docs
+
+
+def is_blended(peak: PeakDoc) -> bool:
+    """Whether the prototype mixes reference photos into the text (it differs from the text prototype)."""
+    if peak.text_vector is None:
+        return False
+    return not np.allclose(np.asarray(peak.vector), np.asarray(peak.text_vector), atol=1e-5)
+
+
+def calibrate_prototypes(peaks: Sequence[PeakDoc], album: np.ndarray) -> dict[str, tuple[float, float]]:
+    """(scale, shift) per blended peak, so that ``scale * cos(photo, prototype) + shift`` has, over the album's
+    photos, the mean and standard deviation that ``cos(photo, its text prototype)`` has.
+
+    The reference photos still decide which photos score high for their peak (the order of a peak's scores is
+    kept), but no longer lift the peak above the text-only ones on every photo. Text-only peaks need none
+    (their calibration is the identity); too few photos (``MIN_CALIBRATION_PHOTOS``) calibrate nothing."""
+    vectors = np.asarray(album, dtype=np.float32)
+    if len(vectors) < MIN_CALIBRATION_PHOTOS:
+        return {}
+    calibration: dict[str, tuple[float, float]] = {}
+    for peak in peaks:
+        if not is_blended(peak):
+            continue
+        blended = vectors @ np.asarray(peak.vector, dtype=np.float32)
+        text = vectors @ np.asarray(peak.text_vector, dtype=np.float32)
+        spread = float(blended.std())
+        if spread < 1e-9:
+            continue
+        scale = float(text.std()) / spread
+        calibration[peak.id] = (scale, float(text.mean()) - scale * float(blended.mean()))
+    return calibration
+
+
+def calibration_json(calibration: Calibration, photos: int) -> str:
+    """The calibration as stored in the store's metadata (``CALIBRATION_META``)."""
+    peaks = {peak_id: [round(a, 8), round(b, 8)] for peak_id, (a, b) in sorted(calibration.items())}
+    return json.dumps({"photos": photos, "peaks": peaks})
+
+
+def stored_calibration(meta: Mapping[str, str]) -> tuple[dict[str, tuple[float, float]], int]:
+    """(the calibration, how many photos it was computed from) from the store's metadata; ({}, 0) if none."""
+    try:
+        data = json.loads(meta.get(CALIBRATION_META) or "{}")
+        peaks = {str(k): (float(v[0]), float(v[1])) for k, v in dict(data.get("peaks", {})).items()}
+        return peaks, int(data.get("photos", 0))
+    except (TypeError, ValueError, IndexError, AttributeError):
+        return {}, 0

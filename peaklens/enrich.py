@@ -8,7 +8,7 @@ peaks stand inside the frame and where; photos without GPS get the purely visual
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,7 +61,12 @@ class PeakPredictor:
     """Ranks catalog peaks for batches of photo vectors; with a DEM, hidden peaks drop to the prior's floor."""
 
     def __init__(
-        self, peaks: list[PeakDoc], top_k: int, geo_weight: float = 0.0, dem: Dem | None = None
+        self,
+        peaks: list[PeakDoc],
+        top_k: int,
+        geo_weight: float = 0.0,
+        dem: Dem | None = None,
+        calibration: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         self.peaks = peaks
         self.top_k = max(1, min(top_k, len(peaks))) if peaks else 0
@@ -69,12 +74,17 @@ class PeakPredictor:
         self.dem = dem
         self.names = [p.name for p in peaks]
         self.matrix = np.stack([p.vector for p in peaks]).astype(np.float32) if peaks else None
+        given = calibration or {}
+        #: per peak (scale, shift) of blended prototypes (``catalog.calibrate_prototypes``); identity otherwise
+        self.scale = np.array([given.get(p.id, (1.0, 0.0))[0] for p in peaks], dtype=np.float32)
+        self.shift = np.array([given.get(p.id, (1.0, 0.0))[1] for p in peaks], dtype=np.float32)
 
     def cosines(self, vectors: np.ndarray) -> np.ndarray:
-        """(photos, peaks) cosine matrix; vectors and prototypes are unit length."""
+        """(photos, peaks) scores: cosines (vectors and prototypes are unit length), a blended prototype's
+        mapped onto its text prototype's scale on the album so that every peak competes on one scale."""
         if self.matrix is None:
             return np.zeros((len(vectors), 0), dtype=np.float32)
-        return np.asarray(vectors, dtype=np.float32) @ self.matrix.T
+        return (np.asarray(vectors, dtype=np.float32) @ self.matrix.T) * self.scale + self.shift
 
     def rank(self, scores: np.ndarray) -> list[int]:
         """Peak indices best first; ties keep catalog order (stable), so runs are reproducible."""

@@ -36,7 +36,18 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from peaklens.catalog import build_prototypes, load_catalog
+from peaklens.catalog import (
+    CALIBRATION_META,
+    CALIBRATION_PHOTOS,
+    MIN_CALIBRATION_PHOTOS,
+    Calibration,
+    build_prototypes,
+    calibrate_prototypes,
+    calibration_json,
+    is_blended,
+    load_catalog,
+    stored_calibration,
+)
 from peaklens.config import Settings
 from peaklens.dem import Dem
 from peaklens.embed.base import Embedder
@@ -195,8 +206,58 @@ def _build_catalog_locked(
     else:
         meta.pop("catalog_refs", None)
     store.set_meta(meta)
+    calibrate_catalog(store, say)
     refresh_predictions(store, settings, say)
     return len(report.written)
+
+
+def calibrate_catalog(store: PhotoStore, say: Callable[[str], None]) -> None:
+    """Calibrate the catalog's prototypes blended with reference photos against the stored photos
+    (``catalog.calibrate_prototypes``, docs/CATALOG.md) and keep the result in the store's metadata, where
+    every prediction reads it. Reads at most ``CALIBRATION_PHOTOS`` stored vectors."""
+    peaks = store.all_peaks()
+    meta = store.get_meta()
+    if not any(is_blended(peak) for peak in peaks):
+        if meta.pop(CALIBRATION_META, None) is not None:
+            store.set_meta(meta)
+        return
+    vectors: list[np.ndarray] = []
+    if store.count_photos() > 0:
+        for batch in store.iter_photo_vectors(1000):
+            vectors += [vector for _, vector in batch]
+            if len(vectors) >= CALIBRATION_PHOTOS:
+                break
+    album = np.stack(vectors[:CALIBRATION_PHOTOS]) if vectors else np.zeros((0, 1), dtype=np.float32)
+    calibration = calibrate_prototypes(peaks, album)
+    meta[CALIBRATION_META] = calibration_json(calibration, len(album))
+    store.set_meta(meta)
+    if calibration:
+        say(
+            f"Calibrated the {len(calibration)} peak(s) with reference photos against {len(album)} of your "
+            "photos, so they compete with the text-only peaks on one scale."
+        )
+    else:
+        say(
+            f"The peaks with reference photos are calibrated once the album holds {MIN_CALIBRATION_PHOTOS} "
+            "photos (at the end of the next `peaklens index`)."
+        )
+
+
+def calibration_due(store: PhotoStore) -> bool:
+    """Whether the blended prototypes should be calibrated again: never calibrated on enough photos, or the
+    album has doubled since (a calibration on 10 photos says little about 1,000)."""
+    if not any(is_blended(peak) for peak in store.all_peaks()):
+        return False
+    _calibration, photos = stored_calibration(store.get_meta())
+    now = store.count_photos()
+    if now < MIN_CALIBRATION_PHOTOS:
+        return False
+    return photos < MIN_CALIBRATION_PHOTOS or now >= 2 * photos
+
+
+def current_calibration(store: PhotoStore) -> Calibration:
+    """The calibration every prediction uses (empty: every prototype on its own cosine scale)."""
+    return stored_calibration(store.get_meta())[0]
 
 
 def _dem(settings: Settings) -> Dem | None:
@@ -205,9 +266,12 @@ def _dem(settings: Settings) -> Dem | None:
     return load_dem(Path(settings.data_dir))
 
 
-def prediction_fingerprint(peaks: Sequence[PeakDoc], settings: Settings, dem: Dem | None) -> str:
-    """What the stored predictions depend on: peak ids, positions and prototypes, the geo settings and the
-    terrain. Vectors are hashed at float16 precision so a store's float rounding does not count as a change."""
+def prediction_fingerprint(
+    peaks: Sequence[PeakDoc], settings: Settings, dem: Dem | None, calibration: Calibration | None = None
+) -> str:
+    """What the stored predictions depend on: peak ids, positions and prototypes with their calibration, the
+    geo settings and the terrain. Vectors are hashed at float16 precision so a store's float rounding does not
+    count as a change."""
     digest = hashlib.sha1()
     for peak in sorted(peaks, key=lambda p: p.id):
         position = (peak.latlon.lat, peak.latlon.lon) if peak.latlon else None
@@ -220,6 +284,11 @@ def prediction_fingerprint(peaks: Sequence[PeakDoc], settings: Settings, dem: De
                 round(settings.geo_weight, 6),
                 [t.describe() for t in dem.tiles] if dem is not None else None,
             ]
+            + (
+                [sorted((k, round(a, 6), round(b, 6)) for k, (a, b) in calibration.items())]
+                if calibration
+                else []
+            )
         ).encode()
     )
     return digest.hexdigest()
@@ -240,13 +309,16 @@ def refresh_predictions(
     Returns how many photos were updated (0 when the predictions were current)."""
     peaks = store.all_peaks()
     dem = _dem(settings)
-    fingerprint = prediction_fingerprint(peaks, settings, dem)
+    calibration = current_calibration(store)
+    fingerprint = prediction_fingerprint(peaks, settings, dem, calibration)
     meta = store.get_meta()
     if meta.get("predictions_fingerprint") == fingerprint:
         return 0
     count = 0
     if store.count_photos() > 0:
-        predictor = PeakPredictor(peaks, settings.top_k_peaks, settings.geo_weight, dem=dem)
+        predictor = PeakPredictor(
+            peaks, settings.top_k_peaks, settings.geo_weight, dem=dem, calibration=calibration
+        )
         for batch in store.iter_photo_vectors(max(settings.bulk_size, 1)):
             vectors = np.stack([vector for _, vector in batch])
             cameras = [camera_of_hit(hit) for hit, _ in batch]
@@ -381,7 +453,13 @@ def _index_locked(
         report.geotag, report.geotag_max_gap_s = geotagger.report, geotagger.max_gap_s
 
     dem = _dem(settings)
-    predictor = PeakPredictor(store.all_peaks(), settings.top_k_peaks, settings.geo_weight, dem=dem)
+    predictor = PeakPredictor(
+        store.all_peaks(),
+        settings.top_k_peaks,
+        settings.geo_weight,
+        dem=dem,
+        calibration=current_calibration(store),
+    )
     registrar = None if dem is None else _registrar(dem)
 
     def on_bad(album_file: AlbumFile, reason: str) -> None:
@@ -447,11 +525,19 @@ def _index_locked(
     report.embed_phase_seconds = time.perf_counter() - phase_started
     if todo or gone:
         refresh_and_report(store, say)
-    meta = store.get_meta()
-    meta["predictions_fingerprint"] = prediction_fingerprint(store.all_peaks(), settings, dem)
     if geotagger is not None:
+        meta = store.get_meta()
         meta[GEOTAG_FINGERPRINT] = geotagger.fingerprint()
-    store.set_meta(meta)
+        store.set_meta(meta)
+    if calibration_due(store):  # the album has grown enough to calibrate the blended prototypes (again)
+        calibrate_catalog(store, say)
+        report.repredicted += refresh_predictions(store, settings, say)
+    else:
+        meta = store.get_meta()
+        meta["predictions_fingerprint"] = prediction_fingerprint(
+            store.all_peaks(), settings, dem, current_calibration(store)
+        )
+        store.set_meta(meta)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -449,12 +449,18 @@ class Library:
     def _set_heading(self, hit: PhotoHit, offset: float, source: str) -> PhotoAnswer:
         from peaklens.enrich import PeakPredictor
         from peaklens.frame import camera_of_hit
+        from peaklens.index import current_calibration
         from peaklens.search import Result
 
         catalog = self.catalog()
         vector = self.store.get_photo_vector(hit.id)
         predictor = PeakPredictor(
-            list(catalog.peaks), self.settings.top_k_peaks, self.settings.geo_weight, dem=self.terrain()
+            list(catalog.peaks),
+            self.settings.top_k_peaks,
+            self.settings.geo_weight,
+            dem=self.terrain(),
+            calibration=current_calibration(self.store),
+        )
         )
         camera = camera_of_hit(hit)
         update = PhotoUpdate(heading_offset_deg=offset, heading_source=source)

@@ -320,8 +320,10 @@ class Searcher:
     def identify_vector(
         self, vector: np.ndarray, k: int = IDENTIFY_K, camera: Camera | None = None
     ) -> list[PeakHit]:
-        """The catalog's kNN (docs/DESIGN.md); with a camera position, every peak is re-ranked with the geo prior."""
-        if camera is None or self.settings.geo_weight <= 0:
+        """The catalog's kNN (docs/DESIGN.md); with a camera position, every peak is re-ranked with the geo prior,
+        and with peaks calibrated against the album (reference photos) every peak is scored on that scale."""
+        calibrated = bool(self._calibration())
+        if (camera is None or self.settings.geo_weight <= 0) and not calibrated:
             return self.store.knn_peaks(vector, k, IDENTIFY_CANDIDATES)
         peaks = list(self._current_catalog().peaks)
         predictor = self.predictor(peaks)
@@ -336,7 +338,7 @@ class Searcher:
                 float((1 + row[i]) / 2),
                 peaks[i].latlon,
                 peaks[i].elev_m,
-                fused_score=float((1 + ranking[i]) / 2),
+                fused_score=float((1 + ranking[i]) / 2) if ranking is not row else None,
             )
             for i in order
         ]
@@ -344,7 +346,15 @@ class Searcher:
     def predictor(self, peaks: list[PeakDoc]) -> PeakPredictor:
         """A predictor over every catalog peak (identify ranks them all), with the terrain when there is one,
         exactly as indexing predicts: a peak hidden by a ridge ranks alike on every path."""
-        return PeakPredictor(peaks, len(peaks), self.settings.geo_weight, dem=self.terrain())
+        return PeakPredictor(
+            peaks, len(peaks), self.settings.geo_weight, dem=self.terrain(), calibration=self._calibration()
+        )
+
+    def _calibration(self) -> dict[str, tuple[float, float]]:
+        """The blended prototypes' calibration against the album (``catalog.calibrate_prototypes``)."""
+        from peaklens.catalog import stored_calibration
+
+        return stored_calibration(self.store.get_meta())[0]
 
     def identify(
         self, image: Image.Image, k: int = IDENTIFY_K, camera: Camera | None = None

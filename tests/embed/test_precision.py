@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from peaklens.embed import loader
 from peaklens.embed.base import Embedder, l2_normalise
 from peaklens.embed.loader import load_embedder
 from peaklens.embed.precision import (
+    MIN_SPEEDUP,
+    MIN_TIMED_BATCHES,
     choose_precision,
     failed_checks,
     measure_agreement,
@@ -104,19 +108,54 @@ def test_failed_checks_name_every_miss() -> None:
     assert failed_checks(bad) == ["image_cos_min 0.9500 < 0.98", "top1_agreement 0.8750 < 0.9"]
 
 
+class _Slowed:
+    """The real embedder taking longer from outside: ``per_photo`` seconds more a photo, and ``first_call``
+    more once (what opening a session and optimising its graph costs on first use)."""
+
+    def __init__(self, inner: Embedder, per_photo: float = 0.0, first_call: float = 0.0) -> None:
+        self.inner, self.per_photo, self.first_call = inner, per_photo, first_call
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        time.sleep(self.first_call + self.per_photo * len(images))
+        self.first_call = 0.0
+        return self.inner.embed_images(images)
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_texts(texts)
+
+
+def _slowing(monkeypatch: pytest.MonkeyPatch, **slow: dict[str, float]) -> None:
+    """Build embedders as the loader does, each precision named in ``slow`` wrapped in ``_Slowed``."""
+    real = loader.build_embedder
+
+    def build(settings: Settings, runtime: str, precision: str) -> Embedder:
+        embedder = real(settings, runtime, precision)
+        return _Slowed(embedder, **slow[precision]) if precision in slow else embedder  # type: ignore[return-value]
+
+    monkeypatch.setattr(loader, "build_embedder", build)
+
+
 @pytest.mark.parametrize("kind", ["siglip", "siglip2"])
 def test_good_int8_is_chosen_stored_and_used(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = _settings(request.getfixturevalue(f"tiny_{kind}"), tmp_path)
     assert precision_decision(settings) is None
     assert load_embedder(settings).precision == "fp32"  # type: ignore[attr-defined]
+    # the tiny model is too small for int8 to pay; a full-size fp32 costs ~3× int8 (docs/PRECISION.md)
+    _slowing(monkeypatch, fp32={"per_photo": 0.03})
     decision = choose_precision(settings, _photos(), _prompts())
     assert decision.precision == "int8", decision.reason
+    assert decision.reason.startswith("int8, as it agrees with fp32 on every check and embeds photos ")
+    assert decision.measured["speedup"] >= MIN_SPEEDUP
     assert decision.runtime == "onnx" and decision.sample == {"images": 12, "prompts": 24}
     stored = precision_decision(settings)
     assert stored is not None and stored["precision"] == "int8" and stored["measured"] == decision.measured
     assert stored["measured"]["image_cos_min"] >= 0.98 and stored["measured"]["top1_agreement"] >= 0.9
+    monkeypatch.undo()
     assert load_embedder(settings).precision == "int8"  # type: ignore[attr-defined]
     assert load_embedder(_settings(Path(settings.model), tmp_path, precision="fp32")).precision == "fp32"  # type: ignore[attr-defined]
     again = choose_precision(settings, [], [])  # stored: nothing is measured again
@@ -156,9 +195,37 @@ def test_bad_int8_is_refused(tiny_siglip: Path, tmp_path: Path, monkeypatch: pyt
     settings = _settings(tiny_siglip, tmp_path)
     decision = choose_precision(settings, _photos(), _prompts())
     assert decision.precision == "fp32"
-    assert decision.reason.startswith("int8 disagrees with fp32: image_cos_mean ")
+    assert decision.reason.startswith("fp32, because int8 disagrees with fp32: image_cos_mean ")
     assert "image_cos_min" in decision.reason and "text_cos" not in decision.reason
     assert precision_decision(settings)["precision"] == "fp32"  # type: ignore[index]
     assert load_embedder(settings).precision == "fp32"  # type: ignore[attr-defined]
     # --precision int8 still overrides the decision
     assert isinstance(load_embedder(_settings(tiny_siglip, tmp_path, precision="int8")), _Drifting)
+
+
+def test_int8_that_is_not_measurably_faster_is_not_chosen(
+    tiny_siglip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: "int8 agrees with fp32 on every check and embeds photos 0.5× as fast" kept int8."""
+    _slowing(monkeypatch, int8={"per_photo": 0.03})
+    settings = _settings(tiny_siglip, tmp_path)
+    decision = choose_precision(settings, _photos(), _prompts())
+    assert decision.precision == "fp32", decision.reason
+    assert decision.reason.startswith("fp32, because int8 is not measurably faster: ")
+    assert decision.measured["speedup"] < 1.0 and decision.measured["top1_agreement"] >= 0.9
+    shown = re.search(r"embeds photos (\d+\.\d)× as fast", decision.reason)
+    assert shown and float(shown.group(1)) == round(decision.measured["speedup"], 1)
+    assert precision_decision(settings)["precision"] == "fp32"  # type: ignore[index]
+    monkeypatch.undo()
+    assert load_embedder(settings).precision == "fp32"  # type: ignore[attr-defined]
+
+
+def test_first_use_costs_and_few_photos_do_not_decide_the_speed(
+    tiny_siglip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """int8's first call opens its session (slow, once); an album of 3 photos still times 8 batches in turns."""
+    _slowing(monkeypatch, fp32={"per_photo": 0.03}, int8={"first_call": 2.0})
+    decision = choose_precision(_settings(tiny_siglip, tmp_path), _photos(3), _prompts())
+    assert decision.precision == "int8", decision.reason
+    assert decision.measured["timed_batches"] >= MIN_TIMED_BATCHES
+    assert decision.measured["speedup"] >= MIN_SPEEDUP
