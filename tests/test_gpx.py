@@ -225,6 +225,7 @@ def test_the_track_can_be_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         settings.gpx, settings.camera_tz, settings.camera_clock_offset, settings.gpx_max_gap_s
     )
     assert tagger is not None and tagger.max_gap_s == 600 and len(tagger.points) == 1
+    assert settings.public_dict()["gpx"] == [str(gpx)]  # `peaklens config --json` prints it
 
 
 def test_the_fingerprint_changes_with_the_track_and_the_clock() -> None:
