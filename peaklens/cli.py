@@ -34,9 +34,11 @@ app = typer.Typer(add_completion=False, help="Search a photo album by meaning (S
 catalog_app = typer.Typer(help="The peaks catalog.", **_TYPER)  # type: ignore[arg-type]
 dem_app = typer.Typer(help="Terrain (DEM tiles) for occlusion: which peaks a ridge hides.", **_TYPER)  # type: ignore[arg-type]
 dev_app = typer.Typer(help="Developer tools (tiny offline test models).", **_TYPER)  # type: ignore[arg-type]
+export_app = typer.Typer(help="Hand what peaklens found to your photo manager.", **_TYPER)  # type: ignore[arg-type]
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(dem_app, name="dem")
 app.add_typer(dev_app, name="dev")
+app.add_typer(export_app, name="export")
 
 # piped output gets wide tables instead of 80-column wrapping
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -509,6 +511,52 @@ def peaks(
         )
     for name, count in facets:
         out.print(f"{count:6d}  {name}")
+
+
+@export_app.command("xmp")
+def export_xmp(
+    ctx: typer.Context,
+    write: bool = flag("Write the sidecars (without it: list what would be written).", "--write"),
+    predicted: bool = flag("Add the peaks the model predicts, not only those in the frame.", "--predicted"),
+    min_score: float = typer.Option(
+        0.0, "--min-score", help="With --predicted: the lowest peak score (as identify shows it) to add."
+    ),
+    as_json: bool = flag("Machine-readable output.", "--json"),
+) -> None:
+    """XMP sidecars (IMG.jpg.xmp) with the peaks as keywords and the true heading; photos are never modified."""
+    from peaklens.sidecar import export_xmp as export
+
+    store = _open_index(_ctx(ctx).settings())
+    report = export(store, write=write, predicted=predicted, min_score=min_score)
+    if as_json:
+        _print_json(
+            {
+                "written": write,
+                "sidecars": [
+                    {**plan.to_json(), "failed": report.failed.get(plan.sidecar)} for plan in report.plans
+                ],
+                "without_peaks": report.without_peaks,
+                "missing_photos": report.missing_photos,
+            }
+        )
+        return
+    for plan in report.plans:
+        failed = report.failed.get(plan.sidecar)
+        line = plan.describe() if failed is None else f"{plan.sidecar.name}: not written ({failed})"
+        out.print(escape(line), highlight=False)
+    for path in report.missing_photos:
+        err.print(
+            f"[yellow]missing[/] {escape(path)}: the photo is not in the album any more", highlight=False
+        )
+    merged = sum(plan.merge for plan in report.plans)
+    counts = f"{len(report.plans)} sidecar(s) ({merged} merged into existing ones)"
+    tail = f"; {report.without_peaks} photo(s) without peaks get none."
+    if not write:
+        out.print(f"Would write {counts}{tail} Run with --write to write them.")
+    else:
+        out.print(f"Wrote {len(report.written)} of {counts}{tail}")
+    if report.failed:
+        raise BadInput(f"{len(report.failed)} sidecar(s) could not be written; each is listed above.")
 
 
 @dem_app.command("add")

@@ -127,6 +127,8 @@ class Settings(BaseSettings):
                 shown[name] = "********" if value is not None else None
             elif isinstance(value, Path):
                 shown[name] = str(value)
+            elif isinstance(value, list):
+                shown[name] = [str(item) if isinstance(item, Path) else item for item in value]
             else:
                 shown[name] = value
         return shown

@@ -3,7 +3,9 @@
 A camera without GPS still knows when each photo was taken; a phone or watch logged where the trekker was
 when. A photo's position is interpolated linearly between the two track points around its capture instant;
 a photo in a gap between points longer than ``gpx_max_gap_s`` (the logger was off: a jeep ride, a flat
-battery) or outside the track's time range is left without a position and counted, never guessed. The
+battery) or outside the track's time range is left without a position and counted, never guessed, unless a
+fix lies within ``NEAREST_FIX_S`` of it (a phone stamps its fix a second or so before or after the shutter:
+the photo takes that fix's position). The
 photo files are never touched: the position goes to the store only (``gps_source`` "gpx").
 
 Times: GPX times are UTC. A camera's clock is local: ``OffsetTimeOriginal`` gives its zone when the camera
@@ -36,6 +38,9 @@ from peaklens.records import GeoPoint
 
 #: exiftool's default for interpolating between fixes (GeoMaxIntSecs)
 DEFAULT_MAX_GAP_S = 1800.0
+#: a photo this close in time to a fix takes that fix's position even at the edge of a long gap or just past
+#: an end of the track (a walker covers less than 100 m in a minute; exiftool's GeoMaxExtSecs allows 30 min)
+NEAREST_FIX_S = 60.0
 
 _OFFSET_RE = re.compile(r"^([+-])(\d{1,2}):(\d{2})$")
 _CLOCK_RE = re.compile(r"^([+-])?(\d{1,3}):(\d{2}):(\d{2})$")
@@ -265,19 +270,23 @@ class Geotagger:
         return min(near)
 
     def locate(self, instant: datetime) -> tuple[GeoPoint, float | None] | None:
-        """The interpolated (position, elevation) at ``instant``, or None outside the track or in a gap
-        longer than ``max_gap_s``."""
+        """The interpolated (position, elevation) at ``instant``; the nearest fix's when one is within
+        ``NEAREST_FIX_S`` but the track does not surround the instant closely enough; else None (outside the
+        track, or in a gap longer than ``max_gap_s``)."""
         t = instant.timestamp()
-        if t < self.times[0] or t > self.times[-1]:
-            return None
         i = bisect.bisect_left(self.times, t)
-        if self.times[i] == t:
+        if i < len(self.times) and self.times[i] == t:
             hit = self.points[i]
             return hit.point, hit.elevation_m
+        if i == 0 or i == len(self.times) or self.times[i] - self.times[i - 1] > self.max_gap_s:
+            nearest = min(
+                (j for j in (i - 1, i) if 0 <= j < len(self.times)), key=lambda j: abs(self.times[j] - t)
+            )
+            if abs(self.times[nearest] - t) <= NEAREST_FIX_S:
+                return self.points[nearest].point, self.points[nearest].elevation_m
+            return None
         before, after = self.points[i - 1], self.points[i]
         span = self.times[i] - self.times[i - 1]
-        if span > self.max_gap_s:
-            return None
         share = (t - self.times[i - 1]) / span
         lat = before.point.lat + (after.point.lat - before.point.lat) * share
         lon = before.point.lon + _lon_step(before.point.lon, after.point.lon) * share

@@ -85,12 +85,26 @@ def test_a_gap_longer_than_the_limit_is_refused_and_counted() -> None:
 
 def test_a_photo_outside_the_track_time_range_stays_without_gps_and_is_counted() -> None:
     tagger = Geotagger(LINE)
-    for name, seconds in (("early.jpg", -1), ("late.jpg", 4001)):
+    for name, seconds in (("early.jpg", -61), ("late.jpg", 4061)):
         meta = meta_at(T0 + timedelta(seconds=seconds))
         assert not tagger.place(meta, name)
         assert meta.gps is None
     assert tagger.report.outside_track == ["early.jpg", "late.jpg"]
     assert tagger.report.placed == [] and tagger.report.unplaced == 2
+
+
+def test_a_fix_within_a_minute_places_a_photo_at_a_gap_edge_or_just_past_an_end() -> None:
+    tagger = Geotagger(LINE, max_gap_s=1800)
+    for seconds, where in (
+        (90, GeoPoint(27.81, 86.73)),
+        (-60, GeoPoint(27.80, 86.70)),
+        (4030, GeoPoint(27.90, 86.80)),
+    ):
+        meta = meta_at(T0 + timedelta(seconds=seconds))
+        assert tagger.place(meta, f"{seconds}.jpg"), seconds
+        assert meta.gps == where
+    assert not tagger.place(meta_at(T0 + timedelta(seconds=121)), "121.jpg")  # 61 s from the fix at 60 s
+    assert tagger.report.in_gap == ["121.jpg"]
 
 
 def test_a_photo_with_exif_gps_is_left_alone() -> None:
@@ -211,6 +225,7 @@ def test_the_track_can_be_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         settings.gpx, settings.camera_tz, settings.camera_clock_offset, settings.gpx_max_gap_s
     )
     assert tagger is not None and tagger.max_gap_s == 600 and len(tagger.points) == 1
+    assert settings.public_dict()["gpx"] == [str(gpx)]  # `peaklens config --json` prints it
 
 
 def test_the_fingerprint_changes_with_the_track_and_the_clock() -> None:
