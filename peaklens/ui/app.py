@@ -19,7 +19,7 @@ from peaklens.errors import PeaklensError
 from peaklens.imaging import LoadedPhoto
 from peaklens.records import GeoPoint, PhotoHit, SearchFilters
 from peaklens.search import Result, ResultList
-from peaklens.ui import grid, rail, viewer
+from peaklens.ui import grid, labels, rail, viewer
 from peaklens.ui import map as album_map
 from peaklens.ui.auth import gate
 from peaklens.ui.services import Services, current_settings, services
@@ -27,8 +27,6 @@ from peaklens.ui.services import Services, current_settings, services
 #: photos drawn on the map and used for the album's date range
 ALBUM_LIMIT = 5000
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "heic", "heif"]
-#: the width (CSS pixels) an upload is shown at, which its peak labels are sized for
-UPLOAD_SHOWN_PX = 640
 
 
 def located(hits: list[PhotoHit]) -> list[tuple[GeoPoint, str]]:
@@ -99,7 +97,7 @@ def identify(svc: Services, photo: LoadedPhoto, filters: SearchFilters) -> tuple
                 photo.image,
                 viewer.frame_for(svc, camera) if camera is not None else None,
                 key="upload",
-                shown_width=UPLOAD_SHOWN_PX,
+                shown_width=labels.UPLOAD_SHOWN_PX,
             )
         right.markdown("**Which peak is this?**")
         right.caption(

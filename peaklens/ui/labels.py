@@ -27,6 +27,8 @@ GHOST_LINE_COLOUR = (255, 255, 255, 150)
 NAME_SCREEN_PX = 15
 #: the width a photo is shown at when the caller does not say (the lightbox)
 DEFAULT_SHOWN_PX = 900
+#: the width an uploaded photo is shown at (at most its column's), which its labels are sized for
+UPLOAD_SHOWN_PX = 540
 
 
 def font_px(image_width: int, shown_width: float) -> int:

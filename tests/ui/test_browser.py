@@ -2,7 +2,8 @@
 
 The test is a user's eyes: after every step it waits until Streamlit has finished running the script, then
 fails on any exception box on the page. It runs offline (every request off the server is refused, as on the
-test machine), beside a CPU-burning process, and saves screenshots into docs/screenshots/.
+test machine), beside a CPU-burning process, and saves screenshots into build/screenshots/ (or the folder
+``SCREENSHOTS_DIR`` names: ``scripts/screenshots.sh`` points it at docs/screenshots/ to refresh the README's).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from peaklens.ui.labels import UPLOAD_SHOWN_PX
 from tests.conftest import REPO, TREK_JPEGS, IndexedAlbum
 from tests.process_guard import start_tied
 
@@ -37,7 +39,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
 ]
-SCREENSHOTS = REPO / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or REPO / "build" / "screenshots")
+#: "1–24 of 95 photos": where the page is among all the photos the filters let through
+COUNT = re.compile(r"^1(?:–(\d+))? of (\d+) photos?$")
 #: generous, because the machine is a busy 2-core box; every wait ends as soon as the page is ready
 READY_MS = 240_000
 SETTLED = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -106,7 +110,7 @@ def cpu_hog() -> Iterator[None]:
 
 
 @pytest.fixture
-def browser_page(tmp_path: Path) -> Iterator[Callable[[str], Any]]:
+def browser_page(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: scripts/test.sh installs it"
@@ -120,8 +124,10 @@ def browser_page(tmp_path: Path) -> Iterator[Callable[[str], Any]]:
         )
         try:
 
-            def open_page(url: str) -> Any:
+            def open_page(url: str, init_script: str | None = None) -> Any:
                 page = context.new_page()
+                if init_script:
+                    page.add_init_script(init_script)
                 # offline, like the test machine: only the UI server answers
                 page.route(
                     "**/*",
@@ -153,18 +159,80 @@ def shoot(page: Any, name: str, **kwargs: Any) -> None:
     page.screenshot(path=str(SCREENSHOTS / name), **kwargs)
 
 
+#: when the map's caption and the grid's heading first appear in the page, in ms since navigation
+FIRST_SEEN = """
+window.__firstSeen = {};
+new MutationObserver(() => {
+  const seen = window.__firstSeen;
+  if (seen.map === undefined && [...document.querySelectorAll("[data-testid='stCaptionContainer']")]
+      .some(c => c.innerText.startsWith("Drag on the map"))) seen.map = performance.now();
+  if (seen.grid === undefined && [...document.querySelectorAll("h3")].some(h => h.innerText.includes("Your photos")))
+    seen.grid = performance.now();
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+
+
+def counted(page: Any) -> tuple[int, int]:
+    """(photos on the page, photos in all) from the grid's "1–24 of 95 photos"."""
+    text = page.get_by_text(COUNT).first.inner_text()
+    match = COUNT.match(text)
+    assert match, text
+    return int(match.group(1) or 1), int(match.group(2))
+
+
+def boxes_overlap(a: dict[str, float], b: dict[str, float], air: float = 0.5) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"] + air
+        or b["x"] + b["width"] <= a["x"] + air
+        or a["y"] + a["height"] <= b["y"] + air
+        or b["y"] + b["height"] <= a["y"] + air
+    )
+
+
+def assert_map_is_readable(page: Any) -> int:
+    """Every peak name drawn on the map overlaps no other name and no photo dot and lies wholly inside the
+    plot; returns how many names are drawn."""
+    chart = page.locator("[data-testid='stPlotlyChart']").first
+    chart.scroll_into_view_if_needed()
+    area = chart.locator(".nsewdrag").first.bounding_box()
+    assert area is not None
+    names = [
+        t.bounding_box()
+        for t in chart.locator(".scatterlayer .trace").last.locator(".textpoint text").all()
+        if (t.text_content() or "").strip()
+    ]
+    names = [n for n in names if n and n["width"] > 0]
+    dots = [
+        d.bounding_box()
+        for trace in chart.locator(".scatterlayer .trace").all()[:-1]
+        for d in trace.locator(".point").all()
+    ]
+    for i, name in enumerate(names):
+        assert area["x"] - 0.5 <= name["x"] and name["x"] + name["width"] <= area["x"] + area["width"] + 0.5
+        assert area["y"] - 0.5 <= name["y"] and name["y"] + name["height"] <= area["y"] + area["height"] + 0.5
+        assert not any(boxes_overlap(name, other) for other in names[i + 1 :]), name
+        assert not any(d and boxes_overlap(name, d, air=1.0) for d in dots), name
+    return len(names)
+
+
 def test_browse_filter_map_view_and_identify(
-    indexed_album: IndexedAlbum, tmp_path: Path, cpu_hog: None, browser_page: Callable[[str], Any]
+    indexed_album: IndexedAlbum, tmp_path: Path, cpu_hog: None, browser_page: Callable[..., Any]
 ) -> None:
     from playwright.sync_api import expect
 
     with running_ui(indexed_album.album, indexed_album.env, tmp_path / "ui.log") as url:
-        page = browser_page(url)
+        page = browser_page(url, init_script=FIRST_SEEN)
         expect(page.get_by_text("Your photos", exact=True)).to_be_visible(timeout=READY_MS)
         settled(page)
-        total = int(
-            page.get_by_text(re.compile(r"^\d+\+? photo\(s\)$")).first.inner_text().split()[0].rstrip("+")
+        seen = page.evaluate("() => window.__firstSeen")
+        assert seen.get("map") is not None and seen["map"] <= seen["grid"], (
+            seen
+        )  # the map comes with the grid
+        _, total = counted(page)
+        assert total == sum(
+            1 for p in indexed_album.album.rglob("*") if p.is_file() and not p.name.endswith(".md")
         )
+        assert assert_map_is_readable(page) >= 3
         assert page.get_by_role("button", name="Deploy").count() == 0
         assert page.get_by_text(re.compile(r"score \d")).count() == 0  # browsing has no score
 
@@ -188,7 +256,7 @@ def test_browse_filter_map_view_and_identify(
         peak_box.click()
         expect(page.get_by_role("button", name=f"✕ {peak}")).to_be_visible(timeout=READY_MS)
         settled(page)
-        expect(page.get_by_text(f"{count} photo(s)")).to_be_visible()
+        expect(page.get_by_text(re.compile(rf"^1(–\d+)? of {count} photos?$"))).to_be_visible()
         page.get_by_role("button", name="Clear all").click()
         expect(page.get_by_role("button", name="Clear all")).to_have_count(0, timeout=READY_MS)
         settled(page)
@@ -214,11 +282,8 @@ def test_browse_filter_map_view_and_identify(
         expect(page.get_by_role("button", name="✕ Area")).to_be_visible(timeout=READY_MS)
         settled(page)
         expect(sidebar.get_by_text("Box on the map:")).to_be_visible()
-        shown = page.get_by_text(re.compile(r"^\d+\+? photo\(s\)$")).first.inner_text()
-        assert 0 < int(shown.split()[0].rstrip("+")) < total  # the photos inside the box
-        page.locator("[data-testid='stPlotlyChart']").first.scroll_into_view_if_needed()
-        peaks_drawn = page.locator("[data-testid='stPlotlyChart'] .textpoint text")
-        assert peaks_drawn.count() >= 3  # peak names drawn as SVG text
+        assert 0 < counted(page)[1] < total  # the photos inside the box
+        assert assert_map_is_readable(page) >= 3  # peak names drawn as SVG text, none over another
         shoot(page, "map-with-box.png")
         page.get_by_role("button", name="✕ Area").click()
         expect(page.get_by_role("button", name="✕ Area")).to_have_count(0, timeout=READY_MS)
@@ -264,6 +329,16 @@ def test_browse_filter_map_view_and_identify(
         expect(page.get_by_role("dialog")).to_have_count(0, timeout=READY_MS)
         settled(page)
 
+        # a file that is no photo: one line beside the uploader, the album still shown
+        page.locator("input[type=file]").set_input_files(
+            files=[{"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": os.urandom(4096)}]
+        )
+        expect(page.get_by_text("broken.jpg cannot be used:")).to_be_visible(timeout=READY_MS)
+        settled(page)
+        assert page.locator("[data-testid='stAlert']").count() == 1
+        expect(page.get_by_text("Your photos", exact=True)).to_be_visible()
+        assert counted(page)[1] == total
+
         # identify from upload, to the end: the peak, its labels, both result sections
         page.locator("input[type=file]").set_input_files(str(TREK_JPEGS[0]))
         expect(page.get_by_text("Visually similar photos")).to_be_visible(timeout=READY_MS)
@@ -271,6 +346,10 @@ def test_browse_filter_map_view_and_identify(
         expect(page.get_by_text("Which peak is this?")).to_be_visible()
         expect(page.get_by_text("Your photos of ")).to_be_visible()
         expect(page.get_by_text("from the phone's compass")).to_be_visible()
+        upload = page.locator("[data-testid='stImage'] img, [data-testid='stFullScreenFrame'] img").first
+        assert (
+            upload.evaluate("img => img.clientWidth") == UPLOAD_SHOWN_PX
+        )  # the width its labels are sized for
         shoot(page, "identify.png", full_page=True)
 
         # a typed query is not ignored while an upload is present

@@ -50,6 +50,8 @@ CLICK_AT = 0.35
 WATCHED_PEAK = "Makalu"
 #: the 35 mm frame's diagonal, which "35 mm equivalent" focal lengths are defined by (CIPA DC-008)
 FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)
+#: how the label chooser marks a peak that has no label of its own
+DIM_SUFFIX = " (no label: shown dim)"
 #: a leader line drawn by the labels: opaque yellow (255, 214, 0) over the photo, which has none of it
 LEADER_MIN_PIXELS = 30
 
@@ -165,9 +167,12 @@ def assert_corrected_caption(dialog: Any, offset_deg: float, heading_deg: float)
 
 def shown_picture(image: Any) -> Image.Image:
     """The picture the click component shows (a data: URL)."""
-    src = image.get_attribute("src")
+    return shown_picture_of(image.get_attribute("src"))
+
+
+def shown_picture_of(src: str | None) -> Image.Image:
     assert src and src.startswith("data:image/"), src
-    return Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
+    return Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB")
 
 
 # The browser side runs on the embedded store only: the stores' update of a corrected heading is contract-tested
@@ -241,14 +246,37 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
         expect(dialog.get_by_text("Peak to move")).to_be_visible(timeout=READY_MS)
         settled(page)
         chooser = dialog.get_by_role("combobox", name="Peak to move")
+        image = dialog.frame_locator("iframe").first.locator("#image")
+        expect(image).to_have_attribute("src", re.compile("^data:image/"), timeout=READY_MS)
+        labelled_src = image.get_attribute("src") or ""
+
+        # the peaks labelled on the photo come first, left to right; any other is shown dim where it would be
+        chooser.click()
+        options = [o.inner_text().strip() for o in page.get_by_role("option").all()]
+        assert options[: len(compass_x)] == list(compass_x)
+        others = options[len(compass_x) :]
+        assert others and all(o.endswith(DIM_SUFFIX) for o in others)
+        other = others[0].removesuffix(DIM_SUFFIX)
+        page.get_by_role("option", name=others[0], exact=True).click()
+        expect(image).not_to_have_attribute("src", labelled_src, timeout=READY_MS)
+        settled(page)
+        plain, dim = shown_picture_of(labelled_src), shown_picture(image)
+        across = x_across(turn_deg(shot.compass_deg, bearings[other]), shot.hfov_deg)
+        changed_columns = np.flatnonzero(
+            (np.abs(np.asarray(plain, dtype=int) - np.asarray(dim, dtype=int)).sum(axis=2) > 30).any(axis=0)
+        )
+        where = min(max(across, 0.0), 1.0) * plain.width
+        assert changed_columns.size and changed_columns.min() - 5 <= where <= changed_columns.max() + 5
+
         chooser.click()
         page.get_by_role("option", name=MOVED_PEAK, exact=True).click()
         expect(chooser).to_have_value(MOVED_PEAK, timeout=READY_MS)
         settled(page)
 
         component = dialog.locator("iframe").first
-        image = dialog.frame_locator("iframe").first.locator("#image")
-        expect(image).to_have_attribute("src", re.compile("^data:image/"), timeout=READY_MS)
+        expect(image).to_have_attribute(
+            "src", labelled_src, timeout=READY_MS
+        )  # a labelled peak: no dim label
         page.wait_for_function(
             "frame => frame.getBoundingClientRect().height > 100", arg=component.element_handle()
         )
