@@ -212,6 +212,17 @@ def _frame(
     )
 
 
+def _placed_photo(
+    settings: Settings, image: Any, camera: Camera | None, peaks: list[PeakDoc]
+) -> tuple[FrameView | None, Any]:
+    """A photo from outside the store placed in its frame: registered against the terrain where it can be."""
+    if camera is None:
+        return None, None
+    from peaklens.registration import place_photo
+
+    return place_photo(image, camera, peaks, _dem(settings))
+
+
 _dems: dict[str, Dem | None] = {}
 
 
@@ -316,7 +327,7 @@ def _peak_json(peak: PeakHit, placed: FramePeak | None) -> dict[str, Any]:
         "elev_m": peak.elev_m,
     }
     geometry = placed.to_json() if placed is not None else {}
-    for key in ("distance_km", "bearing_deg", "off_axis_deg", "elevation_angle_deg", "x", "x_span"):
+    for key in ("distance_km", "bearing_deg", "off_axis_deg", "elevation_angle_deg", "x", "y", "x_span"):
         data[key] = geometry.get(key)
     data["in_frame"] = geometry.get("in_frame")
     data["occluded"] = geometry.get("occluded")
@@ -353,6 +364,8 @@ def _geometry(placed: FramePeak) -> str:
         side = "right" if placed.off_axis_deg >= 0 else "left"
         parts.append(f"{abs(placed.off_axis_deg):.0f}° {side} of centre")
     parts.append(f"{placed.elevation_angle_deg:.1f}° up")
+    if placed.x is not None and -0.5 < placed.x < 1.5:
+        parts.append(f"x {placed.x:.2f}, " + ("height unknown" if placed.y is None else f"y {placed.y:.2f}"))
     if placed.in_frame:
         parts.append("in frame")
     elif placed.occluded:
@@ -548,19 +561,22 @@ def identify(
     searcher = _searcher(settings, store)
     camera = _camera(loaded, geo)
     peaks = searcher.identify(loaded.image, camera=camera)
-    view = _frame(settings, camera, store.all_peaks())
+    view, fit = _placed_photo(settings, loaded.image, camera, store.all_peaks())
     placed = [view.by_id(p.id) if view is not None else None for p in peaks]
     if as_json:
         _print_json(
             {
                 "photo": str(photo),
                 "camera": _camera_json(view),
+                "registration": None if fit is None else fit.to_json(),
                 "peaks": [_peak_json(p, where) for p, where in zip(peaks, placed, strict=True)],
             }
         )
         return
     if view is not None:
         out.print(_camera_line(view), highlight=False)
+    if fit is not None and not fit.ok:
+        out.print(f"Not registered against the terrain: {fit.reason}; the compass places the labels.")
     for rank, (peak, where) in enumerate(zip(peaks, placed, strict=True), start=1):
         out.print(_peak_line(rank, peak, where), highlight=False)
 
