@@ -22,7 +22,7 @@ from peaklens.dem import Dem, Tile, read_hgt
 from peaklens.enrich import camera_of
 from peaklens.geo import Camera
 from peaklens.imaging import open_photo
-from peaklens.records import GeoPoint
+from peaklens.records import GeoPoint, PeakDoc
 from peaklens.registration import MIN_CONFIDENCE, Registrar, place_photo
 
 REPO = Path(__file__).resolve().parents[1]
@@ -194,25 +194,22 @@ def test_a_registered_photo_puts_the_summit_label_on_the_summit(mountains_dem: D
     """place_photo: the label of the highest mountain in view lands where the drawn photo has its summit."""
     heading, pitch, hfov = 0.0, 4.0, 40.0
     image = _photo(heading, pitch, hfov, MOUNTAINS)
-    bearing, distance, rise, _ = MOUNTAINS[3]  # 5° right, 16 km, the summit of its own bump
+    bearing, distance, _, _ = MOUNTAINS[3]  # 5° right, 16 km, the summit of its own bump
     lat = CAMERA.lat + distance * math.cos(math.radians(bearing)) / KM_PER_DEG_LAT
     lon = CAMERA.lon + distance * math.sin(math.radians(bearing)) / (
         KM_PER_DEG_LAT * math.cos(math.radians(CAMERA.lat))
     )
 
-    class Peak:
-        id = "bump"
-        names = ["Bump"]
-        latlon = GeoPoint(lat, lon)
-        elev_m = round(float(_terrain_m(np.array(lat), np.array(lon), MOUNTAINS)))
+    elev_m = round(float(_terrain_m(np.array(lat), np.array(lon), MOUNTAINS)))
+    peak = PeakDoc("bump", ["Bump"], np.zeros(2), GeoPoint(lat, lon), elev_m)
 
-    view, fit = place_photo(image, _camera(heading + 5.0, hfov), [Peak()], mountains_dem)
+    view, fit = place_photo(image, _camera(heading + 5.0, hfov), [peak], mountains_dem)
     assert fit is not None and fit.ok and view.heading_source == "registered"
     placed = view.by_id("bump")
     assert placed is not None and placed.x is not None and placed.y is not None
     focal = 480 / (2 * math.tan(math.radians(hfov / 2)))
     drop = (distance * 1000) ** 2 / (2 * R_EFFECTIVE_M)
-    elevation = math.atan2(Peak.elev_m - PLATEAU_M - EYE_M - drop, distance * 1000)
+    elevation = math.atan2(elev_m - PLATEAU_M - EYE_M - drop, distance * 1000)
     a, p = math.radians(bearing), math.radians(pitch)
     y3 = math.sin(elevation) * math.cos(p) - math.cos(elevation) * math.cos(a) * math.sin(p)
     z3 = math.sin(elevation) * math.sin(p) + math.cos(elevation) * math.cos(a) * math.cos(p)
