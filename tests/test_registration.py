@@ -10,6 +10,7 @@ are therefore known exactly; the compass handed to the registration is off by a 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,8 @@ CAMERA = GeoPoint(27.5, 86.5)
 PLATEAU_M = 4000.0
 EYE_M = 1.7
 #: (bearing from the camera °, distance km, height above the plateau m, width km): a skyline with a shape
-MOUNTAINS = [
+Mountain = tuple[float, float, float, float]
+MOUNTAINS: list[Mountain] = [
     (-30, 14, 2200, 1.6),
     (-12, 18, 3000, 2.2),
     (-4, 11, 1500, 0.9),
@@ -55,9 +57,7 @@ def _offset_km(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return east, north
 
 
-def _terrain_m(
-    lat: np.ndarray, lon: np.ndarray, mountains: list[tuple[float, float, float, float]]
-) -> np.ndarray:
+def _terrain_m(lat: np.ndarray, lon: np.ndarray, mountains: Sequence[Mountain]) -> np.ndarray:
     east, north = _offset_km(lat, lon)
     height = np.full(np.shape(lat), PLATEAU_M)
     for bearing, distance, rise, width in mountains:
@@ -66,7 +66,7 @@ def _terrain_m(
     return height
 
 
-def _dem(mountains: list[tuple[float, float, float, float]]) -> Dem:
+def _dem(mountains: Sequence[Mountain]) -> Dem:
     """A 0.8° × 0.8° tile at 3″ around the camera holding the analytic terrain."""
     step = 1 / 1200
     north, west = CAMERA.lat + 0.4, CAMERA.lon - 0.4
@@ -77,9 +77,7 @@ def _dem(mountains: list[tuple[float, float, float, float]]) -> Dem:
     return Dem([Tile("synthetic", grid, north, west, step, step, None, bounds)])
 
 
-def _skyline_deg(
-    azimuths: np.ndarray, mountains: list[tuple[float, float, float, float]], camera_m: float
-) -> np.ndarray:
+def _skyline_deg(azimuths: np.ndarray, mountains: Sequence[Mountain], camera_m: float) -> np.ndarray:
     """The highest apparent elevation along each azimuth: a straight march every 25 m to 35 km, the drop
     d²/(2·R_eff) for curvature with refraction."""
     d_km = np.arange(0.1, 35.0, 0.025)
@@ -97,7 +95,7 @@ def _photo(
     heading: float,
     pitch: float,
     hfov: float,
-    mountains: list[tuple[float, float, float, float]],
+    mountains: Sequence[Mountain],
     size: tuple[int, int] = (480, 360),
 ) -> Image.Image:
     """A photo of the synthetic terrain from a camera of that true heading and pitch (no roll)."""
