@@ -19,6 +19,7 @@ heading) and the real SRTM tiles (../shared/dem, read in place):
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
@@ -93,7 +94,7 @@ def indexing_rows(model_rate: float) -> list[list[object]]:
         album = root / "album"
         album.mkdir()
         for path in _photos():
-            (album / path.name).symlink_to(path)
+            shutil.copyfile(path, album / path.name)
         model = build_tiny_model(root / "model")
         photos, without = _index(album, root / "plain", model, with_dem=False)
         _, with_dem = _index(album, root / "dem", model, with_dem=True)

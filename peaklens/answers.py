@@ -13,6 +13,7 @@ from typing import Any
 
 from peaklens.frame import FramePeak, FrameView
 from peaklens.records import PeakHit, PhotoHit
+from peaklens.registration import Registration
 
 __all__ = [
     "FramePeak",
@@ -20,6 +21,7 @@ __all__ = [
     "Identification",
     "PeakAnswer",
     "PhotoAnswer",
+    "Registration",
     "SearchAnswer",
     "SimilarAnswer",
 ]
@@ -125,13 +127,19 @@ class PeakAnswer:
 
 @dataclass(frozen=True)
 class Identification:
-    """Which peaks a photo shows, best first, and the photo's frame (None without GPS or with --no-geo)."""
+    """Which peaks a photo shows, best first, and the photo's frame (None without GPS or with --no-geo), with
+    the registration against the terrain that placed it (None without terrain or compass)."""
 
     peaks: list[PeakAnswer]
     frame: FrameView | None = None
+    registration: Registration | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"camera": camera_json(self.frame), "peaks": [p.to_json() for p in self.peaks]}
+        return {
+            "camera": camera_json(self.frame),
+            "registration": None if self.registration is None else self.registration.to_json(),
+            "peaks": [p.to_json() for p in self.peaks],
+        }
 
 
 @dataclass(frozen=True)

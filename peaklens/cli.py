@@ -249,6 +249,8 @@ def _geometry(placed: FramePeak) -> str:
     if placed.off_axis_deg is not None:
         parts.append(_off_axis(placed.off_axis_deg))
     parts.append(f"{placed.elevation_angle_deg:.1f}° up")
+    if placed.x is not None and -0.5 < placed.x < 1.5:
+        parts.append(f"x {placed.x:.2f}, " + ("height unknown" if placed.y is None else f"y {placed.y:.2f}"))
     if placed.in_frame:
         parts.append("in frame")
     else:
@@ -462,6 +464,13 @@ def identify(
         return
     if answer.frame is not None:
         out.print(_camera_line(answer.frame), highlight=False, markup=False)
+    fit = answer.registration
+    if fit is not None and not fit.ok:
+        out.print(
+            f"Not registered against the terrain: {fit.reason}; the compass places the labels.",
+            highlight=False,
+            markup=False,
+        )
     for rank, peak in enumerate(answer.peaks, start=1):
         out.print(_peak_line(rank, peak), highlight=False, markup=False)
 
@@ -524,10 +533,7 @@ def export_xmp(
     as_json: bool = flag("Machine-readable output.", "--json"),
 ) -> None:
     """XMP sidecars (IMG.jpg.xmp) with the peaks as keywords and the true heading; photos are never modified."""
-    from peaklens.sidecar import export_xmp as export
-
-    store = _open_index(_ctx(ctx).settings())
-    report = export(store, write=write, predicted=predicted, min_score=min_score)
+    report = _library(_ctx(ctx).settings()).export_xmp(write=write, predicted=predicted, min_score=min_score)
     if as_json:
         _print_json(
             {

@@ -38,12 +38,15 @@ from peaklens.records import BBox, PhotoHit, PhotoUpdate, SearchFilters
 if TYPE_CHECKING:
     from peaklens.dem import Dem
     from peaklens.embed.base import Embedder
+    from peaklens.enrich import HeadingCorrection
     from peaklens.evaluate import EvalReport
     from peaklens.geo import Camera
     from peaklens.gpx import Geotagger
     from peaklens.imaging import LoadedPhoto
     from peaklens.index import IndexReport
+    from peaklens.registration import Registrar, Registration
     from peaklens.search import Result, Searcher
+    from peaklens.sidecar import ExportReport
     from peaklens.store.base import PhotoStore
 
 Say = Callable[[str], None]
@@ -181,6 +184,7 @@ class Library:
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
         self._searcher: Searcher | None = None
+        self._registrar_cache: Registrar | None = None
         self._lock = threading.Lock()
 
     # --- opening ---------------------------------------------------------------------------------------
@@ -371,22 +375,53 @@ class Library:
         return self.store.peak_facets(filters, field="peaks_in_frame" if in_frame else "predicted_peaks")
 
     def identify(self, photo: LoadedPhoto, *, use_geo: bool = True, k: int | None = None) -> Identification:
-        """Which peak this is: the catalog ranked by look and, with GPS, by where the camera stood (terrain
-        included, exactly as indexing ranks), each peak placed in the photo."""
+        """Which peak this is: the catalog ranked by look and, with GPS, by where the camera stood — the photo
+        registered against the terrain first where it can be, exactly as indexing does — each peak placed."""
         vector = self.searcher().image_vector(photo.image)
-        return self._identify_vector(vector, self.camera_of(photo) if use_geo else None, k)
+        return self._identify_vector(vector, photo, use_geo, k)
 
-    def _identify_vector(self, vector: np.ndarray, camera: Camera | None, k: int | None) -> Identification:
+    def _identify_vector(
+        self, vector: np.ndarray, photo: LoadedPhoto, use_geo: bool, k: int | None
+    ) -> Identification:
         from peaklens.search import IDENTIFY_K
 
         catalog = self.catalog()
         if not catalog:
             raise BadInput("The peaks catalog is empty: run `peaklens catalog build` first.")
-        peaks = self.searcher().identify_vector(vector, k or IDENTIFY_K, camera)
-        view = self.frame(camera, catalog=catalog)
+        camera = self.camera_of(photo) if use_geo else None
+        view, fit, camera, correction = self._placed(photo, camera, catalog)
+        peaks = self.searcher().identify_vector(vector, k or IDENTIFY_K, camera, correction)
         return Identification(
-            [PeakAnswer(p, view.by_id(p.id) if view is not None else None) for p in peaks], view
+            [PeakAnswer(p, view.by_id(p.id) if view is not None else None) for p in peaks], view, fit
         )
+
+    def _placed(
+        self, photo: LoadedPhoto, camera: Camera | None, catalog: Catalog
+    ) -> tuple[FrameView | None, Registration | None, Camera | None, HeadingCorrection | None]:
+        """A photo from outside the store placed in its frame, registered against the terrain where the
+        terrain covers it and the photo fixes the heading: (frame, the fit, the camera with its registered
+        pitch and roll, the heading correction) — what indexing would store for it."""
+        if camera is None:
+            return None, None, None, None
+        from peaklens.registration import place_photo
+
+        terrain = self.terrain()
+        view, fit = place_photo(photo.image, camera, catalog.peaks, terrain, self._registrar(terrain))
+        if fit is None or not fit.ok or fit.heading_offset_deg is None:
+            return view, fit, camera, None
+        registered = replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg)
+        return view, fit, registered, (fit.heading_offset_deg, "registered")
+
+    def _registrar(self, terrain: Dem | None) -> Registrar | None:
+        """One registrar per terrain: it keeps rendered panoramas between photos taken near each other."""
+        if terrain is None:
+            return None
+        from peaklens.registration import Registrar
+
+        with self._lock:
+            if self._registrar_cache is None or self._registrar_cache.dem is not terrain:
+                self._registrar_cache = Registrar(terrain)
+            return self._registrar_cache
 
     def similar(
         self,
@@ -401,9 +436,9 @@ class Library:
 
         searcher = self.searcher()
         vector = searcher.image_vector(photo.image)
-        identification = self._identify_vector(vector, self.camera_of(photo) if use_geo else None, None)
-        answer = searcher.similar(photo.image, k=k or SIMILAR_K, filters=filters, vector=vector)
-        return SimilarAnswer(identification, self._answers(answer.photos, True))
+        identification = self._identify_vector(vector, photo, use_geo, None)
+        photos = searcher.photos_of_peak(vector, identification.peaks[0].name, k or SIMILAR_K, filters)
+        return SimilarAnswer(identification, self._answers(photos, True))
 
     def looks_like(
         self, photo: LoadedPhoto, *, k: int | None = None, filters: SearchFilters | None = None
@@ -460,7 +495,6 @@ class Library:
             self.settings.geo_weight,
             dem=self.terrain(),
             calibration=current_calibration(self.store),
-        )
         )
         camera = camera_of_hit(hit)
         update = PhotoUpdate(heading_offset_deg=offset, heading_source=source)
@@ -553,6 +587,13 @@ class Library:
                 started=started,
                 geotagger=progress.get("geotagger"),
             )
+
+    def export_xmp(self, *, write: bool = False, predicted: bool = False, min_score: float = 0.0) -> ExportReport:
+        """Sidecars beside the photos with their peaks as keywords and the true heading (dry run unless
+        ``write``); the photos themselves are never modified (``peaklens.sidecar``)."""
+        from peaklens.sidecar import export_xmp
+
+        return export_xmp(self.store, write=write, predicted=predicted, min_score=min_score)
 
     def evaluate(self, labels: Path) -> EvalReport:
         """Retrieval, identification or frame quality on a labels file (docs/EVALUATION.md)."""

@@ -24,7 +24,8 @@ Pipeline, per photo:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -32,7 +33,7 @@ from PIL import Image, ImageFilter
 
 from peaklens import geo
 from peaklens.dem import Dem
-from peaklens.frame import camera_altitude, rotate_to_camera
+from peaklens.frame import CatalogEntry, FrameView, camera_altitude, frame_view, rotate_to_camera
 from peaklens.records import GeoPoint
 
 #: the panorama's angular step (degrees): 0.1° is 1/160 of a 16° telephoto frame
@@ -66,7 +67,9 @@ ROLLS_DEG = (-2.0, 0.0, 2.0)
 SEPARATION_DEG = 1.5
 #: below this confidence (1 - runner-up / best, in excess edge score) the fit gives up; chosen on the marked
 #: trek photos (docs/GEO.md): every accepted fit there is better than its compass
-MIN_CONFIDENCE = 0.16
+MIN_CONFIDENCE = 0.2
+#: the terrain's skyline must rise and fall by this much (degrees) across the frame to fix a direction
+MIN_RELIEF_DEG = 0.5
 #: a photo whose skyline lies nearer than NEAR_SKYLINE_KM (km) in more than MAX_NEAR_SKYLINE of its columns is
 #: not registered: at 1 km a 10 m GPS error is half a degree, and 90 m cells draw no usable ridge there
 NEAR_SKYLINE_KM = 2.5
@@ -301,8 +304,9 @@ def photo_edges(
         u = width / 2 + focal * cx / cz
         v = height / 2 - focal * cy / cz
     inside = (cz > 0) & (u >= 1) & (u <= width - 2) & (v >= 1) & (v <= height - 2)
-    ui = np.clip(np.round(np.nan_to_num(u)), 0, width - 1).astype(np.intp)
-    vi = np.clip(np.round(np.nan_to_num(v)), 0, height - 1).astype(np.intp)
+    # pixel i spans [i, i + 1): its centre is at i + 0.5
+    ui = np.clip(np.round(np.nan_to_num(u) - 0.5), 0, width - 1).astype(np.intp)
+    vi = np.clip(np.round(np.nan_to_num(v) - 0.5), 0, height - 1).astype(np.intp)
     values = gray[vi, ui]
     z = oriented(values)
     # the photo's border is no edge: keep cells whose whole neighbourhood lies inside
@@ -477,6 +481,7 @@ class _Best:
     pitch_deg: float
     edge_columns: float
     pitch_at_edge: bool = False
+    relief_deg: float = 0.0
 
 
 def _search(
@@ -530,8 +535,12 @@ def _search(
     found_pitch = pitch + (pano_el0 + (best_row + d_row) * step - el0)
     at_edge = abs(found_pitch - pitch) >= pitch_range - 1.5 * step
     placed = band[best_row : best_row + th, best_col : best_col + tw]
-    edge_columns = float(((np.abs(placed) > 0.3) & (template != 0)).any(axis=0).mean())
-    return _Best(best, runner, offset, found_pitch, edge_columns, at_edge)
+    on_edge = (np.abs(placed) > 0.3) & (template != 0)
+    edge_columns = float(on_edge.any(axis=0).mean())
+    # the relief of the terrain's skyline across the frame: a flat horizon fixes no direction
+    tops = [np.nonzero(column)[0].max() for column in on_edge.T if column.any()]
+    relief = (max(tops) - min(tops)) * step if tops else 0.0
+    return _Best(best, runner, offset, found_pitch, edge_columns, at_edge, relief)
 
 
 class Registrar:
@@ -589,6 +598,10 @@ class Registrar:
             return _gave_up(
                 f"the terrain shows a silhouette in only {coarse.edge_columns:.0%} of the frame", 0.0
             )
+        if coarse.relief_deg < MIN_RELIEF_DEG:
+            return _gave_up(
+                f"the terrain's skyline is too flat here to fix a direction ({coarse.relief_deg:.1f}° of relief)"
+            )
         heading_fit = heading + coarse.offset_deg
         near = self._near_share(pano, heading_fit, hfov)
         if near > MAX_NEAR_SKYLINE:
@@ -639,3 +652,25 @@ class Registrar:
         )
         _, offset, pitch, roll = best
         return Registration(coarse.offset_deg + offset, pitch, roll, confidence, None, details)
+
+
+def place_photo(
+    image: Image.Image,
+    camera: geo.Camera,
+    peaks: Sequence[CatalogEntry],
+    dem: Dem | None,
+    registrar: Registrar | None = None,
+) -> tuple[FrameView, Registration | None]:
+    """Every catalog peak placed in a photo not (yet) in the store: registered against the terrain where the
+    DEM covers the camera and the photo fixes the heading, on the compass otherwise. ``registrar`` keeps
+    panoramas between photos (one is made for this photo when none is given)."""
+    fit = None
+    if dem is not None and camera.heading_deg is not None:
+        fit = (registrar or Registrar(dem)).register(image, camera)
+    if fit is not None and fit.ok:
+        registered = replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg)
+        view = frame_view(
+            registered, peaks, dem, heading_offset_deg=fit.heading_offset_deg, heading_source="registered"
+        )
+        return view, fit
+    return frame_view(camera, peaks, dem), fit

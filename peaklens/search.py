@@ -23,7 +23,7 @@ from peaklens.config import Settings
 from peaklens.dem import Dem
 from peaklens.embed.base import Embedder
 from peaklens.embed.prompts import PEAK_PROMPTS, ensemble_vector, prompts_for, text_query_vector
-from peaklens.enrich import PeakPredictor
+from peaklens.enrich import HeadingCorrection, PeakPredictor
 from peaklens.errors import BadInput
 from peaklens.filters import utc
 from peaklens.geo import Camera
@@ -318,17 +318,22 @@ class Searcher:
         return self.embedder.embed_images([image])[0]
 
     def identify_vector(
-        self, vector: np.ndarray, k: int = IDENTIFY_K, camera: Camera | None = None
+        self,
+        vector: np.ndarray,
+        k: int = IDENTIFY_K,
+        camera: Camera | None = None,
+        correction: HeadingCorrection | None = None,
     ) -> list[PeakHit]:
-        """The catalog's kNN (docs/DESIGN.md); with a camera position, every peak is re-ranked with the geo prior,
-        and with peaks calibrated against the album (reference photos) every peak is scored on that scale."""
+        """The catalog's kNN (docs/DESIGN.md); with a camera position, every peak is re-ranked with the geo
+        prior (the heading ``correction`` of a registration or a click applied, as indexing applies it), and
+        with peaks calibrated against the album (reference photos) every peak is scored on that scale."""
         calibrated = bool(self._calibration())
         if (camera is None or self.settings.geo_weight <= 0) and not calibrated:
             return self.store.knn_peaks(vector, k, IDENTIFY_CANDIDATES)
         peaks = list(self._current_catalog().peaks)
         predictor = self.predictor(peaks)
         row = predictor.cosines(vector[None, :])[0]
-        ranking, _views = predictor.fused(row, camera)
+        ranking, _views = predictor.fused(row, camera, correction)
         order = predictor.rank(ranking)[:k]
         return [
             PeakHit(
@@ -377,10 +382,15 @@ class Searcher:
         peaks = self.identify_vector(vector, camera=camera)
         if not peaks:
             raise BadInput("The peaks catalog is empty: run `peaklens catalog build` first.")
-        base = filters or SearchFilters()
-        narrowed = dataclasses.replace(base, peaks=(peaks[0].name,))
+        return SimilarResult(peaks, self.photos_of_peak(vector, peaks[0].name, k, filters))
+
+    def photos_of_peak(
+        self, vector: np.ndarray, peak: str, k: int = SIMILAR_K, filters: SearchFilters | None = None
+    ) -> list[Result]:
+        """Photos predicted to show ``peak`` (a display name), most similar to ``vector`` first."""
+        narrowed = dataclasses.replace(filters or SearchFilters(), peaks=(peak,))
         hits = self.store.knn_photos(vector, k, max(k, self.settings.num_candidates), narrowed)
-        return SimilarResult(peaks, [Result(hit) for hit in hits])
+        return [Result(hit) for hit in hits]
 
     def looks_like(
         self,
