@@ -20,22 +20,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from peaklens.answers import (
-    FrameView,
-    Identification,
-    PeakAnswer,
-    PhotoAnswer,
-    SearchAnswer,
-    SimilarAnswer,
-)
-from peaklens.catalog_state import Catalog, CatalogSource
-from peaklens.config import Settings
 from peaklens.errors import BadInput
-from peaklens.records import BBox, PhotoHit, PhotoUpdate, SearchFilters
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from peaklens.answers import (
+        FrameView,
+        Identification,
+        PhotoAnswer,
+        SearchAnswer,
+        SimilarAnswer,
+    )
+    from peaklens.catalog_state import Catalog
+    from peaklens.config import Settings
     from peaklens.dem import Dem
     from peaklens.embed.base import Embedder
     from peaklens.enrich import HeadingCorrection
@@ -44,6 +42,7 @@ if TYPE_CHECKING:
     from peaklens.gpx import Geotagger
     from peaklens.imaging import LoadedPhoto
     from peaklens.index import IndexReport
+    from peaklens.records import PhotoHit, SearchFilters
     from peaklens.registration import Registrar, Registration
     from peaklens.search import Result, Searcher
     from peaklens.sidecar import ExportReport
@@ -62,6 +61,27 @@ class TerrainChange:
 
     tiles: list[str]
     replaced: int
+
+
+# --- small pieces the edges use as they are (parsing a typed value, decoding a thumbnail, map distance) ----
+#: name → module, imported on first use: this module stays light, so `peaklens index` takes its lock before
+#: numpy, the store or the model are even imported
+_REEXPORTED = {
+    "LoadedPhoto": "peaklens.imaging",
+    "open_photo": "peaklens.imaging",
+    "album_day_range": "peaklens.filters",
+    "filters_from_ui": "peaklens.filters",
+    "parse_bbox": "peaklens.filters",
+    "haversine_km": "peaklens.geo",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REEXPORTED:
+        import importlib
+
+        return getattr(importlib.import_module(_REEXPORTED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --- what the edges need before a library is opened (checks that cost nothing, and small tools) ---------
@@ -177,6 +197,8 @@ class Library:
         *,
         embedder_factory: Callable[[Settings], Embedder] | None = None,
     ) -> None:
+        from peaklens.catalog_state import CatalogSource
+
         self.settings = settings
         self.store = store
         self.catalog = CatalogSource(store)
@@ -228,6 +250,10 @@ class Library:
                     self._embedder = load_embedder(self.settings)
             return self._embedder
 
+    @property
+    def model_loaded(self) -> bool:
+        return self._embedder is not None
+
     def searcher(self) -> Searcher:
         from peaklens.search import Searcher
 
@@ -264,14 +290,14 @@ class Library:
         except BadImage as exc:
             raise BadInput(f"Photo {path} cannot be used: {exc}") from None
 
-    def load_upload(self, data: bytes) -> LoadedPhoto:
+    def load_upload(self, data: bytes, name: str = "That upload") -> LoadedPhoto:
         """An uploaded photo, decoded within the upload limit, or one line saying why it cannot be used."""
         from peaklens.imaging import BadImage, open_upload
 
         try:
             return open_upload(data, max_bytes=int(self.settings.max_upload_mb * 1024 * 1024), target=1280)
         except BadImage as exc:
-            raise BadInput(f"That upload cannot be used: {exc}") from None
+            raise BadInput(f"{name} cannot be used: {exc}") from None
 
     # --- where the peaks stand -------------------------------------------------------------------------
     def frame(
@@ -305,6 +331,8 @@ class Library:
         return camera_of(photo.meta, photo.width, photo.height)
 
     def _answer(self, result: Result, catalog: Catalog, with_frame: bool) -> PhotoAnswer:
+        from peaklens.answers import PhotoAnswer
+
         return PhotoAnswer(
             hit=result.hit,
             rank_score=float(result.explain.get("rrf", result.hit.score)),
@@ -344,6 +372,8 @@ class Library:
         with_frames: bool = True,
     ) -> SearchAnswer:
         """Photos that match a text, best first (``Searcher.text``), each with its frame."""
+        from peaklens.answers import SearchAnswer
+
         if sort not in ("score", "time"):
             raise BadInput(f"sort {sort!r}: use 'score' or 'time'.")
         results = self.searcher().text(
@@ -374,15 +404,27 @@ class Library:
         """Peaks with their photo counts under the filters: predicted ones, or those in frame by geometry."""
         return self.store.peak_facets(filters, field="peaks_in_frame" if in_frame else "predicted_peaks")
 
-    def identify(self, photo: LoadedPhoto, *, use_geo: bool = True, k: int | None = None) -> Identification:
+    def image_vector(self, photo: LoadedPhoto) -> np.ndarray:
+        """The photo's vector, to pass to several use cases about the same upload (embedded once)."""
+        return self.searcher().image_vector(photo.image)
+
+    def identify(
+        self,
+        photo: LoadedPhoto,
+        *,
+        use_geo: bool = True,
+        k: int | None = None,
+        vector: np.ndarray | None = None,
+    ) -> Identification:
         """Which peak this is: the catalog ranked by look and, with GPS, by where the camera stood — the photo
         registered against the terrain first where it can be, exactly as indexing does — each peak placed."""
-        vector = self.searcher().image_vector(photo.image)
+        vector = self.image_vector(photo) if vector is None else vector
         return self._identify_vector(vector, photo, use_geo, k)
 
     def _identify_vector(
         self, vector: np.ndarray, photo: LoadedPhoto, use_geo: bool, k: int | None
     ) -> Identification:
+        from peaklens.answers import Identification, PeakAnswer
         from peaklens.search import IDENTIFY_K
 
         catalog = self.catalog()
@@ -430,23 +472,30 @@ class Library:
         k: int | None = None,
         use_geo: bool = True,
         filters: SearchFilters | None = None,
+        vector: np.ndarray | None = None,
     ) -> SimilarAnswer:
         """Identify the photo's peak, then the user's photos predicted to show it, most similar first."""
+        from peaklens.answers import SimilarAnswer
         from peaklens.search import SIMILAR_K
 
         searcher = self.searcher()
-        vector = searcher.image_vector(photo.image)
+        vector = self.image_vector(photo) if vector is None else vector
         identification = self._identify_vector(vector, photo, use_geo, None)
         photos = searcher.photos_of_peak(vector, identification.peaks[0].name, k or SIMILAR_K, filters)
         return SimilarAnswer(identification, self._answers(photos, True))
 
     def looks_like(
-        self, photo: LoadedPhoto, *, k: int | None = None, filters: SearchFilters | None = None
+        self,
+        photo: LoadedPhoto,
+        *,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[PhotoAnswer]:
         """Visually similar photos, whatever peak they show."""
         from peaklens.search import SIMILAR_K
 
-        results = self.searcher().looks_like(photo.image, k=k or SIMILAR_K, filters=filters)
+        results = self.searcher().looks_like(photo.image, k=k or SIMILAR_K, filters=filters, vector=vector)
         return self._answers(results, True)
 
     def photo(self, photo_id: str) -> PhotoAnswer | None:
@@ -459,13 +508,23 @@ class Library:
         return self._answer(Result(hit), self.catalog(), True)
 
     # --- use cases: a heading correction ---------------------------------------------------------------
-    def correct_heading(self, photo_id: str, peak_id: str, x: float) -> PhotoAnswer:
-        """A user's click: ``peak_id`` really stands at ``x`` (0..1 across the photo). The photo's heading is
-        corrected, every other label moves with it, and its peaks are predicted again with the new frame."""
-        from peaklens.frame import heading_offset_for
+    def correct_heading(self, photo_id: str, peak_id: str, x: float, y: float | None = None) -> PhotoAnswer:
+        """A user's click: ``peak_id``'s summit really stands at ``x`` (0..1 across the photo) and, when
+        given, ``y`` (0..1 down it). One click fixes the heading and, with ``y``, the pitch; every other label
+        moves with them, and the photo's peaks are predicted again with the new frame."""
+        from peaklens.frame import heading_offset_for, off_axis_of, pitch_for
 
         hit, view = self._stored_frame(photo_id)
-        return self._set_heading(hit, heading_offset_for(view, peak_id, x), "user")
+        offset = heading_offset_for(view, peak_id, x)
+        pitch = None
+        placed = view.by_id(peak_id)
+        aspect = hit.extra.get("aspect")
+        if y is not None and placed is not None and isinstance(aspect, int | float):
+            if not 0.0 <= y <= 1.0:
+                raise BadInput(f"A label height must be between 0 and 1 down the photo, not {y!r}.")
+            off_axis = off_axis_of(x, view.hfov_deg)
+            pitch = pitch_for(off_axis, placed.elevation_angle_deg, view.hfov_deg, float(aspect), y)
+        return self._set_heading(hit, offset, "user", pitch)
 
     def reset_heading(self, photo_id: str) -> PhotoAnswer:
         """Back to the compass heading."""
@@ -481,13 +540,22 @@ class Library:
             raise BadInput(f"{hit.path} has no GPS position: there is no frame to correct.")
         return hit, view
 
-    def _set_heading(self, hit: PhotoHit, offset: float, source: str) -> PhotoAnswer:
+    def _set_heading(
+        self, hit: PhotoHit, offset: float, source: str, pitch: float | None = None
+    ) -> PhotoAnswer:
         from peaklens.enrich import PeakPredictor
         from peaklens.frame import camera_of_hit
         from peaklens.index import current_calibration
+        from peaklens.records import PhotoUpdate
         from peaklens.search import Result
 
         catalog = self.catalog()
+        if pitch is not None:  # the clicked summit's height fixes the pitch (roll as registered, else level)
+            hit = replace(hit, extra={**hit.extra, "pitch_deg": round(pitch, 3)})
+        elif source == "compass":  # back to the compass: the click's pitch goes too
+            hit = replace(
+                hit, extra={k: v for k, v in hit.extra.items() if k not in ("pitch_deg", "roll_deg")}
+            )
         vector = self.store.get_photo_vector(hit.id)
         predictor = PeakPredictor(
             list(catalog.peaks),
@@ -497,7 +565,7 @@ class Library:
             calibration=current_calibration(self.store),
         )
         camera = camera_of_hit(hit)
-        update = PhotoUpdate(heading_offset_deg=offset, heading_source=source)
+        update = PhotoUpdate(heading_offset_deg=offset, heading_source=source, extra=dict(hit.extra))
         if vector is not None and camera is not None:
             prediction = predictor.predict(vector[None, :], [camera], [(offset, source)])[0]
             update.predicted_peaks = prediction.names
@@ -539,6 +607,7 @@ class Library:
     def fetch_terrain(self, say: Say = _quiet) -> TerrainChange:
         """Download the SRTM tiles covering the album's photos and the catalog peaks they look at."""
         from peaklens.dem import fetch_tiles
+        from peaklens.records import BBox
 
         points = [hit.gps for hit in self.store.list_photos(limit=self.store.count_photos()) if hit.gps]
         if not points:
@@ -588,7 +657,9 @@ class Library:
                 geotagger=progress.get("geotagger"),
             )
 
-    def export_xmp(self, *, write: bool = False, predicted: bool = False, min_score: float = 0.0) -> ExportReport:
+    def export_xmp(
+        self, *, write: bool = False, predicted: bool = False, min_score: float = 0.0
+    ) -> ExportReport:
         """Sidecars beside the photos with their peaks as keywords and the true heading (dry run unless
         ``write``); the photos themselves are never modified (``peaklens.sidecar``)."""
         from peaklens.sidecar import export_xmp

@@ -1,7 +1,8 @@
 """The peaklens page: search box and photo upload on top, filters in the left rail, the map, results in a grid.
 
-This file only lays out widgets: searching goes through ``peaklens.search.Searcher``, peak placement through
-``peaklens.frame``, filters are built in ``peaklens.ui.rail``. Every failure becomes a readable message.
+This file only lays out widgets: every search, identification and placement goes through the application layer
+(``peaklens.library.Library``), filters are built in ``peaklens.ui.rail``. Every failure becomes a readable
+message.
 Browsing needs only the store, so the first thumbnails appear before the model has loaded.
 """
 
@@ -15,10 +16,10 @@ from typing import Any
 
 import streamlit as st
 
+from peaklens.answers import Identification, PhotoAnswer, SearchAnswer
 from peaklens.errors import PeaklensError
-from peaklens.imaging import LoadedPhoto
+from peaklens.library import LoadedPhoto
 from peaklens.records import GeoPoint, PhotoHit, SearchFilters
-from peaklens.search import Result, ResultList
 from peaklens.ui import grid, labels, rail, viewer
 from peaklens.ui import map as album_map
 from peaklens.ui.auth import gate
@@ -39,100 +40,91 @@ class Section:
 
     name: str
     heading: str
-    results: list[Result]
+    results: list[PhotoAnswer]
     more: bool
     total: int
     scored: bool = True
 
 
 def browse(svc: Services, filters: SearchFilters) -> list[Section]:
-    results, more = grid.paged(
-        "browse", lambda n: [Result(hit) for hit in svc.store.list_photos(filters, limit=n)]
-    )
-    return [Section("browse", "Your photos", results, more, svc.store.count_photos(filters), scored=False)]
+    library = svc.library
+    results, more = grid.paged("browse", lambda n: library.browse(filters, limit=n))
+    return [Section("browse", "Your photos", results, more, library.count(filters), scored=False)]
 
 
 def text_search(svc: Services, query: str, choices: rail.Choices) -> list[Section]:
-    searcher = svc.searcher()
-    found: list[ResultList] = []
+    library = svc.model()
+    found: list[SearchAnswer] = []
 
-    def fetch(n: int) -> list[Result]:
+    def fetch(n: int) -> list[PhotoAnswer]:
         found.append(
-            searcher.text(
-                query, choices.filters, k=n, num_candidates=choices.num_candidates, sort=choices.sort
+            library.search(
+                query,
+                choices.filters,
+                k=n,
+                num_candidates=choices.num_candidates,
+                sort=choices.sort,
+                with_frames=False,
             )
         )
-        return list(found[-1])
+        return found[-1].photos
 
     results, more = grid.paged("text", fetch)
-    total = grid.text_total(svc.store.count_photos(choices.filters), found[-1], len(results), more)
+    total = grid.text_total(library.count(choices.filters), found[-1], len(results), more)
     return [Section("text", f"Results for “{query}”", results, more, total)]
 
 
 def identify(svc: Services, photo: LoadedPhoto, filters: SearchFilters) -> tuple[list[Section], Any]:
     """Your photos of the upload's peak and look-alikes, and a drawing of the upload's peaks with its labels."""
-    from peaklens.enrich import camera_of
+    library = svc.model()
+    found: dict[str, Identification] = {}
+    vector = library.image_vector(photo)  # embedded once for both sections
 
-    searcher = svc.searcher()
-    camera = camera_of(photo.meta, photo.width, photo.height)
-    found: dict[str, Any] = {}
-    vector = searcher.image_vector(photo.image)  # embedded once for both sections
-
-    def photos_of_peak(n: int) -> list[Result]:
-        answer = searcher.similar(photo.image, k=n, filters=filters, camera=camera, vector=vector)
-        found["peaks"] = answer.peaks
+    def photos_of_peak(n: int) -> list[PhotoAnswer]:
+        answer = library.similar(photo, k=n, filters=filters, vector=vector)
+        found["identification"] = answer.identification
         return answer.photos
 
     first, more_first = grid.paged("identify", photos_of_peak)
-    peaks = found["peaks"]
+    identification = found["identification"]
+    peaks = identification.peaks
     similar, more_similar = grid.paged(
-        "similar", lambda n: searcher.looks_like(photo.image, k=n, filters=filters, vector=vector)
+        "similar", lambda n: library.looks_like(photo, k=n, filters=filters, vector=vector)
     )
     of_peak = dataclasses.replace(filters, peaks=(peaks[0].name,))
+    view = identification.frame
 
     def draw() -> None:
         left, right = st.columns([3, 2])
         with left:
-            viewer.show_framed(
-                photo.image,
-                viewer.frame_for(svc, camera) if camera is not None else None,
-                key="upload",
-                shown_width=labels.UPLOAD_SHOWN_PX,
-            )
+            viewer.show_framed(photo.image, view, key="upload", shown_width=labels.UPLOAD_SHOWN_PX)
         right.markdown("**Which peak is this?**")
         right.caption(
-            "Ranked by look and, with GPS, by where the camera stood (the score); the look alone beside it."
+            "Ordered by the score: the look and, with GPS, where the camera stood; the visual score beside it."
         )
-        if camera is not None:
+        if view is not None:
             right.caption(
-                f"Taken at {camera.position.lat:.4f}, {camera.position.lon:.4f}: peaks behind the camera "
-                "count less."
+                f"Taken at {view.position.lat:.4f}, {view.position.lon:.4f}: peaks behind the camera count less."
             )
         for rank, peak in enumerate(peaks, start=1):
-            visual = f" · look {peak.score:.4f}" if peak.fused_score is not None else ""
+            visual = f" · visual {peak.visual_score:.4f}" if peak.rank_score != peak.visual_score else ""
             right.markdown(f"{rank}. **{peak.name}** — score {peak.rank_score:.4f}{visual}")
 
     sections = [
-        Section(
-            "identify", f"Your photos of {peaks[0].name}", first, more_first, svc.store.count_photos(of_peak)
-        ),
-        Section("similar", "Visually similar photos", similar, more_similar, svc.store.count_photos(filters)),
+        Section("identify", f"Your photos of {peaks[0].name}", first, more_first, library.count(of_peak)),
+        Section("similar", "Visually similar photos", similar, more_similar, library.count(filters)),
     ]
     return sections, draw
 
 
 def read_upload(svc: Services, upload: Any, slot: Any) -> LoadedPhoto | None:
     """The uploaded photo, or None with one line beside the uploader saying why it cannot be used."""
-    from peaklens.imaging import BadImage, open_upload
-
     if upload is None:
         return None
     try:
-        return open_upload(
-            upload.getvalue(), max_bytes=int(svc.settings.max_upload_mb * 1024 * 1024), target=1280
-        )
-    except BadImage as exc:
-        slot.error(f"{upload.name} cannot be used: {exc}")
+        return svc.library.load_upload(upload.getvalue(), upload.name)
+    except PeaklensError as exc:
+        slot.error(str(exc))
         return None
 
 
@@ -153,10 +145,11 @@ def page() -> None:
         if not gate(settings):
             return
         svc = services(settings)
-        if svc.store.count_photos() == 0:
+        library = svc.library
+        if library.count() == 0:
             st.warning("The index is empty. Run `peaklens index ALBUM` first, then reload this page.")
             return
-        album = svc.store.list_photos(limit=ALBUM_LIMIT)
+        album = [answer.hit for answer in library.browse(limit=ALBUM_LIMIT)]
         top_left, top_right = st.columns([3, 2])
         query = top_left.text_input(
             "Search", placeholder="Ama Dablam, prayer flags, a person in a blue jacket…", key="query"
@@ -182,16 +175,18 @@ def page() -> None:
             sections += found
         if not query and photo is None:
             sections += browse(svc, choices.filters)
-        shown = [r.hit for section in sections for r in section.results]
+        shown = [answer.hit for section in sections for answer in section.results]
         if query or photo is not None:
             framed = [p for p, _ in located(shown)]
         else:
             under = (
-                album if choices.filters.is_empty() else svc.store.list_photos(choices.filters, ALBUM_LIMIT)
+                album
+                if choices.filters.is_empty()
+                else [answer.hit for answer in library.browse(choices.filters, ALBUM_LIMIT)]
             )
             framed = [p for p, _ in located(under)]
         with map_slot:
-            peaks = [(p.latlon, p.name, p.elev_m) for p in svc.store.all_peaks() if p.latlon is not None]
+            peaks = [(p.latlon, p.name, p.elev_m) for p in library.peaks().peaks if p.latlon is not None]
             album_map.map_panel(located(album), located(shown), framed, peaks, choices.filters.bbox)
         for section in sections:
             if section.name == "identify" and draw_upload is not None:

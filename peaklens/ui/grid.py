@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from peaklens.answers import PhotoAnswer, SearchAnswer
 from peaklens.errors import PeaklensError
-from peaklens.search import Result, ResultList
 from peaklens.ui.files import resolve_in_album
 from peaklens.ui.services import Services
 from peaklens.ui.thumbs import CARD_ASPECT, THUMB_SIDE
@@ -44,7 +44,7 @@ def count_caption(shown: int, total: int) -> str:
     return f"1 of {total} {noun}" if shown == 1 else f"1–{shown} of {total} {noun}"
 
 
-def text_total(under_filters: int, results: ResultList, shown: int, more: bool) -> int:
+def text_total(under_filters: int, results: SearchAnswer, shown: int, more: bool) -> int:
     """How many photos a text query can show: every photo under the filters, less those below the confidence
     cut (the search judged them all when the filters let through no more than its candidate window)."""
     if not more:
@@ -62,19 +62,20 @@ def thumbnail(services: Services, rel_path: str) -> bytes | None:
         return None
 
 
-def score_line(result: Result, scored: bool) -> str | None:
-    """Only the scores a result has: none when browsing, fused beside visual for hybrid text hits."""
+def score_line(result: PhotoAnswer, scored: bool) -> str | None:
+    """Only the scores a result has: none when browsing; the score the list is ordered by, and the visual
+    score beside it where they differ (a query naming a peak is ordered by the fused score), as the CLI."""
     if not scored:
         return None
-    parts = [f"score **{result.hit.score:.4f}**"]
-    if "rrf" in result.explain:
-        parts.append(f"fused {result.explain['rrf']:.4f}")
+    parts = [f"score **{result.rank_score:.4f}**"]
+    if result.rank_score != result.visual_score:
+        parts.append(f"visual {result.visual_score:.4f}")
     if result.confidence is not None:
         parts.append(f"confidence {result.confidence:.0%}")
     return " · ".join(parts)
 
 
-def peak_badges(result: Result) -> str:
+def peak_badges(result: PhotoAnswer) -> str:
     views = result.hit.extra.get("peak_views") if isinstance(result.hit.extra, dict) else None
     badges = []
     for name in result.hit.predicted_peaks:
@@ -90,7 +91,7 @@ def open_viewer(section: str, index: int) -> None:
     st.session_state[VIEWING] = {"section": section, "index": index}
 
 
-def card(services: Services, section: str, result: Result, index: int, scored: bool) -> None:
+def card(services: Services, section: str, result: PhotoAnswer, index: int, scored: bool) -> None:
     hit = result.hit
     image = thumbnail(services, hit.path)
     if image:
@@ -111,7 +112,7 @@ def grid(
     services: Services,
     section: str,
     heading: str,
-    results: list[Result],
+    results: list[PhotoAnswer],
     *,
     more: bool,
     total: int,
@@ -144,7 +145,7 @@ def _more(section: str) -> None:
     st.session_state[shown_key(section)] = wanted(section) + PAGE_SIZE
 
 
-def paged(section: str, fetch: Callable[[int], list[Result]]) -> tuple[list[Result], bool]:
+def paged(section: str, fetch: Callable[[int], list[PhotoAnswer]]) -> tuple[list[PhotoAnswer], bool]:
     """Fetch one more than the page holds: the extra one says whether "Show more" is needed."""
     count = wanted(section)
     found = fetch(count + 1)

@@ -13,7 +13,7 @@ import math
 
 from PIL import Image, ImageDraw, ImageFont
 
-from peaklens.frame import FramePeak, FrameView
+from peaklens.answers import FramePeak, FrameView
 
 LABEL_COLOUR = (255, 255, 255, 255)
 BOX_COLOUR = (20, 20, 20, 175)

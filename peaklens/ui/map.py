@@ -16,7 +16,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from peaklens.filters import parse_bbox
+from peaklens.library import parse_bbox
 from peaklens.records import BBox, GeoPoint
 from peaklens.ui import map_layout as layout
 

@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from peaklens.geo import haversine_km
+from peaklens.library import haversine_km
 from peaklens.records import BBox, GeoPoint
 
 MAP_WIDTH_PX = 860

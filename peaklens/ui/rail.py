@@ -15,7 +15,7 @@ from typing import Literal
 import streamlit as st
 
 from peaklens.errors import BadInput
-from peaklens.filters import album_day_range, filters_from_ui
+from peaklens.library import album_day_range, filters_from_ui
 from peaklens.records import BBox, GeoPoint, PhotoHit, SearchFilters
 from peaklens.ui.map_layout import presets_with_photos
 from peaklens.ui.services import Services
@@ -117,7 +117,7 @@ def rail(services: Services, days: tuple[date, date] | None, photos: Sequence[Ge
     field = FACET_FIELDS[str(label)]
     filters = current_filters(days)
     others = replace(filters, peaks=()) if field == "predicted_peaks" else replace(filters, peaks_in_frame=())
-    counts = dict(services.store.peak_facets(others, field=field))
+    counts = dict(services.library.facets(others, in_frame=field == "peaks_in_frame"))
     for name in selected_peaks(field):
         counts.setdefault(name, 0)
     if not counts:

@@ -1,4 +1,4 @@
-"""The server-wide resources behind the page: settings, store, thumbnail cache, and the model when a query needs it.
+"""The server-wide resources behind the page: settings, the library (store, catalog, terrain, model), thumbnails.
 
 Settings come from the private file the launcher wrote (real secret values, none in the environment). Each resource is cached once per distinct settings
 *value* and shared by every session: the store and thumbnails are all browsing needs, so the page paints
@@ -17,8 +17,7 @@ import streamlit as st
 from pydantic import SecretStr
 
 from peaklens.config import Settings, load_settings, settings_from_file
-from peaklens.search import Searcher
-from peaklens.store.base import PhotoStore
+from peaklens.library import Library
 from peaklens.ui.thumbs import ThumbCache
 
 
@@ -32,10 +31,9 @@ def settings_key(settings: Settings) -> str:
 
 
 @st.cache_resource(show_spinner="Opening the index…")
-def _store(key: str, _settings: Settings) -> PhotoStore:
-    from peaklens.store.factory import open_store
-
-    return open_store(_settings)
+def _library(key: str, _settings: Settings) -> Library:
+    """One library per distinct settings value, shared by every session (docs/DESIGN.md, concurrency)."""
+    return Library.create(_settings)
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,29 +41,22 @@ def _thumbs(key: str, _settings: Settings) -> ThumbCache:
     return ThumbCache(_settings.data_dir / "thumbs", int(_settings.thumb_cache_mb * 1024 * 1024))
 
 
-@st.cache_resource(show_spinner="Loading the model (first query only)…")
-def _searcher(key: str, _settings: Settings, _store: PhotoStore) -> Searcher:
-    from peaklens.embed.loader import load_embedder
-
-    return Searcher(_settings, _store, load_embedder(_settings))
-
-
 @dataclass
 class Services:
     settings: Settings
     key: str
-    store: PhotoStore
+    library: Library
     thumbs: ThumbCache
 
-    def searcher(self) -> Searcher:
-        """The model-backed searcher; loads the model the first time any session needs it."""
-        return _searcher(self.key, self.settings, self.store)
+    def model(self) -> Library:
+        """The library with its model loaded (a spinner the first time any session needs it)."""
+        if not self.library.model_loaded:
+            with st.spinner("Loading the model (first query only)…"):
+                self.library.embedder()
+        return self.library
 
     def album_root(self) -> Path | None:
-        if self.settings.album:
-            return Path(self.settings.album)
-        held = self.store.get_meta().get("album_root")
-        return Path(held) if held else None
+        return self.library.album_root()
 
 
 def current_settings(argv: list[str] | None = None) -> Settings:
@@ -81,4 +72,4 @@ def current_settings(argv: list[str] | None = None) -> Settings:
 
 def services(settings: Settings) -> Services:
     key = settings_key(settings)
-    return Services(settings, key, _store(key, settings), _thumbs(key, settings))
+    return Services(settings, key, _library(key, settings), _thumbs(key, settings))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from peaklens.imaging import open_photo
+from peaklens.library import open_photo
 
 THUMB_SIDE = 384
 VIEW_SIDE = 2048

@@ -1,27 +1,23 @@
 """The lightbox: one photo full size with its date, place and peaks, previous/next, and peak labels.
 
-Labels come from ``peaklens.frame`` for the photo's GPS, heading, altitude and stored heading correction.
-Clicking the photo after picking a peak puts that peak's label where it was clicked: the heading correction
-(``frame.heading_offset_for``) is stored for the photo and moves every other label with it.
+Labels come from the application layer's frame of the photo (GPS, heading, altitude, the registered or corrected
+heading, the terrain). Clicking the photo after picking a peak puts that peak's summit where it was clicked:
+``Library.correct_heading`` stores the heading (and, from the click's height, the pitch) and predicts the
+photo's peaks again; every other label moves with it.
 """
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
+from collections.abc import Callable
 from typing import Literal
 
 import streamlit as st
 from PIL import Image
 
-from peaklens import frame
-from peaklens.dem import Dem, load_dem
-from peaklens.enrich import camera_of
+from peaklens.answers import FrameView, PhotoAnswer
 from peaklens.errors import PeaklensError
-from peaklens.geo import Camera
-from peaklens.imaging import BadImage, open_photo
-from peaklens.records import PhotoHit, PhotoUpdate
-from peaklens.search import Result
+from peaklens.records import PhotoHit
 from peaklens.ui.files import resolve_in_album
 from peaklens.ui.grid import VIEWING
 from peaklens.ui.labels import DEFAULT_SHOWN_PX, correction_choices, draw_labels, heading_caption, label_text
@@ -31,29 +27,7 @@ from peaklens.ui.thumbs import VIEW_SIDE
 LABELS_ON = "viewer::labels"
 
 
-@st.cache_resource(show_spinner=False)
-def _dem(key: str, data_dir: Path) -> Dem | None:
-    return load_dem(data_dir)
-
-
-def camera_for_file(path: Path) -> Camera | None:
-    """The camera the file's EXIF describes (GPS, altitude, compass, field of view), or None without GPS."""
-    photo = open_photo(path, target=64, min_side=64)
-    return camera_of(photo.meta, photo.width, photo.height)
-
-
-def frame_for(services: Services, camera: Camera, hit: PhotoHit | None = None) -> frame.FrameView:
-    """Every catalog peak placed in the photo, with the photo's stored heading correction when it has one."""
-    return frame.frame_view(
-        camera,
-        services.store.all_peaks(),
-        _dem(services.key, services.settings.data_dir),
-        heading_offset_deg=hit.heading_offset_deg if hit else None,
-        heading_source=hit.heading_source if hit else None,
-    )
-
-
-def peaks_line(view: frame.FrameView) -> str:
+def peaks_line(view: FrameView) -> str:
     placed = view.in_frame()
     if not placed:
         return "No catalog peak is in frame."
@@ -61,7 +35,7 @@ def peaks_line(view: frame.FrameView) -> str:
 
 
 def show_framed(
-    image: Image.Image, view: frame.FrameView | None, *, key: str, shown_width: int | None = None
+    image: Image.Image, view: FrameView | None, *, key: str, shown_width: int | None = None
 ) -> Image.Image:
     """The photo with its labels (when switched on and placeable) and the heading they rest on; returns the
     picture as shown. With ``shown_width`` the photo is shown that many CSS pixels wide (at most its column's
@@ -95,7 +69,7 @@ def _step(delta: int, count: int) -> None:
 @st.dialog("Photo", width="large", on_dismiss=_close)
 def lightbox(services: Services) -> None:
     state = st.session_state.get(VIEWING) or {}
-    results: list[Result] = st.session_state.get(f"results::{state.get('section')}") or []
+    results: list[PhotoAnswer] = st.session_state.get(f"results::{state.get('section')}") or []
     if not results:
         st.info("This photo is no longer in the results.")
         return
@@ -108,19 +82,23 @@ def lightbox(services: Services) -> None:
     root = services.album_root()
     try:
         if root is None:
-            raise BadImage("the album folder is not known (run `peaklens index ALBUM`)")
+            raise PeaklensError("the album folder is not known (run `peaklens index ALBUM`)")
         path = resolve_in_album(root, hit.path)
         image = Image.open(io.BytesIO(services.thumbs.jpeg(path, VIEW_SIDE)))
-        camera = frame.camera_of_hit(hit) if hit.gps_source == "gpx" else camera_for_file(path)
     except (PeaklensError, OSError) as exc:
         st.error(f"{hit.path} cannot be shown: {exc}")
         return
+    # the stored photo as it is now (a correction in another session, a re-index), framed by the library
+    current = services.library.photo(hit.id)
+    if current is None:
+        st.info("This photo is no longer in the index.")
+        return
+    hit, view = current.hit, current.frame
     st.caption(details(hit))
-    view = frame_for(services, camera, hit) if camera is not None else None
-    correctable = camera is not None and view is not None and view.compass_heading_deg is not None
+    correctable = view is not None and view.compass_heading_deg is not None
     if correctable and st.toggle("Correct the labels", key=f"viewer::correct::{hit.id}"):
-        assert camera is not None and view is not None
-        correction(services, hit, camera, view, image)
+        assert view is not None
+        correction(services, hit, view, image)
         return
     show_framed(image, view, key=hit.id)
 
@@ -139,10 +117,8 @@ def details(hit: PhotoHit) -> str:
     return " · ".join(parts)
 
 
-def correction(
-    services: Services, hit: PhotoHit, camera: Camera, view: frame.FrameView, image: Image.Image
-) -> None:
-    """Pick a peak, click where it really is: the photo's heading is corrected and stored."""
+def correction(services: Services, hit: PhotoHit, view: FrameView, image: Image.Image) -> None:
+    """Pick a peak, click where its summit really is: the photo's heading (and pitch) is corrected and stored."""
     from streamlit_image_coordinates import streamlit_image_coordinates
 
     candidates = correction_choices(view)
@@ -156,7 +132,7 @@ def correction(
     chosen = st.selectbox(
         "Peak to move", list(names), format_func=names.__getitem__, key=f"viewer::move::{hit.id}"
     )
-    st.caption("Click the photo where that peak really is: every label moves with it.")
+    st.caption("Click the photo where that peak's summit really is: every label moves with it.")
     click = streamlit_image_coordinates(
         draw_labels(image, view, ghost=view.by_id(chosen)),
         key=f"viewer::click::{hit.id}",
@@ -168,41 +144,20 @@ def correction(
     seen = f"viewer::click_seen::{hit.id}"
     if click and click.get("unix_time") != st.session_state.get(seen) and click.get("width"):
         st.session_state[seen] = click.get("unix_time")
-        store_correction(services, hit, camera, view, chosen, float(click["x"]) / float(click["width"]))
+        x = float(click["x"]) / float(click["width"])
+        y = float(click["y"]) / float(click["height"]) if click.get("height") else None
+        _apply(lambda: services.library.correct_heading(hit.id, chosen, x, y))
         st.rerun(scope="fragment")
     if view.heading_source == "user" and st.button(
         "Back to the compass heading", key=f"viewer::reset::{hit.id}"
     ):
-        apply_heading(services, hit, camera, 0.0, "compass")
+        _apply(lambda: services.library.reset_heading(hit.id))
         st.rerun(scope="fragment")
 
 
-def store_correction(
-    services: Services, hit: PhotoHit, camera: Camera, view: frame.FrameView, peak_id: str, x: float
-) -> None:
+def _apply(change: Callable[[], PhotoAnswer]) -> None:
+    """Store a correction through the library; a problem is one line on the page."""
     try:
-        offset = frame.heading_offset_for(view, peak_id, x)
+        change()
     except PeaklensError as exc:
         st.error(str(exc))
-        return
-    apply_heading(services, hit, camera, offset, "user")
-
-
-def apply_heading(services: Services, hit: PhotoHit, camera: Camera, offset: float, source: str) -> None:
-    """Store the correction and the peaks it puts in frame; the shown hit follows at once."""
-    corrected = frame.frame_view(
-        camera,
-        services.store.all_peaks(),
-        _dem(services.key, services.settings.data_dir),
-        heading_offset_deg=offset,
-        heading_source=source,
-    )
-    in_frame = [p.name for p in corrected.in_frame()]
-    report = services.store.update_photos(
-        {hit.id: PhotoUpdate(heading_offset_deg=offset, heading_source=source, peaks_in_frame=in_frame)}
-    )
-    if report.failed:
-        st.error(f"The correction was not saved: {report.failed.get(hit.id, 'unknown error')}")
-        return
-    services.store.refresh()
-    hit.heading_offset_deg, hit.heading_source, hit.peaks_in_frame = offset, source, in_frame
