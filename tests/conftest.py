@@ -14,6 +14,9 @@ import pytest
 
 from tests.model_fixtures import tiny_model_dir
 
+#: fixtures shared by several test modules, from their support modules
+pytest_plugins = ["tests.cli_support", "tests.search_album", "tests.ui.browser_support"]
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_ALBUM = REPO / "sample_album"
 

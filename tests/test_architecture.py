@@ -106,3 +106,24 @@ def test_the_cli_reaches_the_core_only_through_the_application_layer() -> None:
     # `peaklens ui` starts the other edge: its launcher is the one UI module the CLI may name
     assert GRAPH["peaklens.cli"] - EDGE_ALLOWED - {"peaklens.ui.launch"} == set()
     assert "peaklens.library" in GRAPH["peaklens.cli"]
+
+
+def test_the_ui_reaches_the_core_only_through_the_application_layer() -> None:
+    ui_modules = [name for name in GRAPH if name == "peaklens.ui" or name.startswith("peaklens.ui.")]
+    assert "peaklens.ui.app" in ui_modules
+    reached = {name: GRAPH[name] - EDGE_ALLOWED - set(ui_modules) for name in ui_modules}
+    assert {name: sorted(mods) for name, mods in reached.items() if mods} == {}
+
+
+def test_no_test_module_imports_another() -> None:
+    tests = Path(__file__).resolve().parent
+    offenders = []
+    for path in sorted(tests.rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.split(".")[-1].startswith("test_")
+            ):
+                offenders.append(f"{path.relative_to(tests)} imports {node.module}")
+    assert offenders == []

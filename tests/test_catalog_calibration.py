@@ -15,10 +15,8 @@ import pytest
 from peaklens.catalog import MIN_CALIBRATION_PHOTOS, calibrate_prototypes, is_blended
 from peaklens.enrich import PeakPredictor
 from peaklens.records import PeakDoc
+from tests.cli_support import ok, run
 from tests.conftest import SHARED, copy_trek_photos
-from tests.test_cli_process import env, ok, run
-
-__all__ = ["env"]
 
 REFS = SHARED / "trek" / "refs"
 REF_PEAKS = {"Ama Dablam", "Pumori", "Mount Everest"}

@@ -14,10 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import HEAVY, PEAKLENS, SLOW_S, ok, one_error_line, run
 from tests.conftest import REPO, copy_trek_photos
-from tests.test_cli_process import HEAVY, PEAKLENS, SLOW_S, env, ok, one_error_line, run
-
-__all__ = ["env"]  # the fixture, shared with the other CLI process tests
 
 #: files that exist where an NVIDIA driver is loaded (peaklens.embed.runtime looks at the same ones)
 NVIDIA_SIGNS = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/nvidia0")

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import yaml
 
+from tests.cli_support import ok, run
 from tests.conftest import SHARED
 from tests.fixtures_images import write_photo
-from tests.test_cli_process import env, ok, run
-
-__all__ = ["env"]
 
 DEM_TILES = sorted((SHARED / "dem").glob("*.hgt"))
 #: IMG_2047, a real trek photo (GPS, compass, focal length): Island Peak stands ~20° off its axis in a ~14°

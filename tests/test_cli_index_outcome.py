@@ -10,10 +10,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.cli_support import PEAKLENS, SLOW_S, ok, run
 from tests.conftest import REPO, TREK_JPEGS, copy_trek_photos
-from tests.test_cli_process import PEAKLENS, SLOW_S, env, ok, run
-
-__all__ = ["env"]
 
 #: documented in `peaklens index --help`, the cli module docstring and docs/RELIABILITY.md
 SOME_FAILED = 3

@@ -7,10 +7,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from tests.cli_support import ok, run
 from tests.fixtures_images import make_exif, write_photo
-from tests.test_cli_process import env, ok, run
-
-__all__ = ["env"]
 
 IFD_EXIF, SUBSEC_TIME_ORIGINAL = 0x8769, 0x9291
 NEPAL = timezone(timedelta(hours=5, minutes=45))

@@ -8,10 +8,8 @@ import subprocess
 import sys
 import time
 
+from tests.cli_support import SLOW_S, one_error_line
 from tests.conftest import REPO
-from tests.test_cli_process import SLOW_S, env, one_error_line
-
-__all__ = ["env"]
 
 
 def test_ui_on_a_busy_port_says_so_in_one_line(env: dict[str, str]) -> None:

@@ -18,7 +18,7 @@ from peaklens.frame_eval import RULE_REGISTERED, evaluate_frames, format_frame_r
 from peaklens.geo import Camera
 from peaklens.records import PeakDoc
 from peaklens.registration import Registration
-from tests.test_frame_eval import BEARINGS, HERE, _destination, _write_labels
+from tests.frame_labels_support import BEARINGS, HERE, _destination, _write_labels
 
 ASPECT = 0.75
 CAMERAS = {

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import ok, one_error_line, run
 from tests.conftest import TREK_JPEGS, peaklens_env
 from tests.fixtures_images import exiftool, exiftool_moment, exiftool_read
-from tests.test_cli_process import ok, one_error_line, run
 
 #: every 9th trek photo: a dozen photos over the whole trek, days apart
 PICKED = TREK_JPEGS[::9]

@@ -30,7 +30,12 @@ def _compass_photo(path: Path, ref: str, *, gps: bool = True) -> Path:
     }
     if gps:
         tags.update(
-            {"GPSLatitude": "64.1466", "GPSLatitudeRef": "N", "GPSLongitude": "21.9426", "GPSLongitudeRef": "W"}
+            {
+                "GPSLatitude": "64.1466",
+                "GPSLatitudeRef": "N",
+                "GPSLongitude": "21.9426",
+                "GPSLongitudeRef": "W",
+            }
         )
     return exiftool_write(write_photo(path, exif=make_exif()), tags)
 
@@ -74,7 +79,13 @@ def test_the_model_epoch_covering_the_date_is_used() -> None:
     assert declination_deg(REYKJAVIK, date(2024, 12, 31))[1] == "WMM-2020"
     assert declination_deg(REYKJAVIK, date(2025, 1, 1))[1] == "WMM-2025"
     # the field drifts east here by a few tenths of a degree a year, across the change of model too
-    assert abs(declination_deg(REYKJAVIK, date(2025, 1, 1))[0] - declination_deg(REYKJAVIK, date(2024, 12, 31))[0]) < 0.5
+    assert (
+        abs(
+            declination_deg(REYKJAVIK, date(2025, 1, 1))[0]
+            - declination_deg(REYKJAVIK, date(2024, 12, 31))[0]
+        )
+        < 0.5
+    )
 
 
 def test_a_magnetic_heading_without_a_position_waits_for_one(tmp_path: Path) -> None:

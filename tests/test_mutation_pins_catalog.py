@@ -13,7 +13,7 @@ from peaklens.catalog import CatalogPeak, build_prototypes, load_catalog, refere
 from peaklens.errors import BadInput
 from peaklens.imaging import BadImage
 from peaklens.records import GeoPoint
-from tests.test_core_math import AMA_IMAGE, AMA_TEXT, RecordingEmbedder, by_hand, chosen_vector, unit
+from tests.fakes import AMA_IMAGE, AMA_TEXT, RecordingEmbedder, by_hand, chosen_vector, unit
 
 
 @pytest.mark.parametrize(

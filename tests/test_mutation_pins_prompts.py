@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from peaklens.embed.prompts import anti_concept_vector, text_query_vector
-from tests.test_core_math import ANTI, RecordingEmbedder, by_hand, chosen_vector
+from tests.fakes import ANTI, RecordingEmbedder, by_hand, chosen_vector
 
 
 def test_the_anti_concept_is_embedded_once_per_embedder() -> None:

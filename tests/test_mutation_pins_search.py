@@ -25,7 +25,7 @@ from peaklens.geo import Camera, initial_bearing_deg
 from peaklens.records import GeoPoint, PeakDoc, PhotoDoc, PhotoHit, SearchFilters
 from peaklens.search import QUERY_CACHE_SIZE, Result, Searcher, normalise_query, sort_results
 from peaklens.store.embedded import EmbeddedStore
-from tests.test_core_math import AMA_DABLAM_PROMPTS, DIM, RecordingEmbedder, by_hand, unit
+from tests.fakes import AMA_DABLAM_PROMPTS, DIM, RecordingEmbedder, by_hand, unit
 
 FLAGS = ["a photo of prayer flags", "a natural photo of prayer flags", "prayer flags"]
 

@@ -2,51 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from rich.console import Console
 
-from peaklens.config import Settings
-from peaklens.embed.loader import load_embedder
 from peaklens.imaging import open_photo
-from peaklens.index import index_album
 from peaklens.records import SearchFilters
 from peaklens.search import RRF_K, Searcher
-from peaklens.store.factory import open_store
-from tests.conftest import SAMPLE_ALBUM, TREK_JPEGS, copy_trek_photos
-
-
-@pytest.fixture(scope="module")
-def album(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("search") / "album"
-    shutil.copytree(SAMPLE_ALBUM, root, ignore=shutil.ignore_patterns("*.md"))
-    return copy_trek_photos(root, 12)
-
-
-@pytest.fixture(scope="module", params=["embedded", "noida"])
-def searcher(
-    request: pytest.FixtureRequest, album: Path, tiny_siglip: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Searcher]:
-    if request.param == "embedded":
-        settings = Settings(model=str(tiny_siglip), data_dir=tmp_path_factory.mktemp("store"))
-    else:
-        suffix = uuid.uuid4().hex[:8]
-        settings = Settings(
-            model=str(tiny_siglip),
-            store="elasticsearch",
-            es_url=request.getfixturevalue("noida_url"),
-            photos_index=f"search-{suffix}",
-            peaks_index=f"search-peaks-{suffix}",
-        )
-    store = open_store(settings)
-    embedder = load_embedder(settings)
-    index_album(album, settings, embedder, store, console=Console(quiet=True), show_progress=False)
-    yield Searcher(settings, store, embedder)
-    store.close()
+from tests.conftest import TREK_JPEGS
 
 
 def test_a_peak_named_in_three_scripts_gives_the_same_fused_results(searcher: Searcher) -> None:

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.test_search)
 """What search shows does not depend on k, peak-name queries skip the text tower, orders are the shown scores."""
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import pytest
 from peaklens.errors import BadInput
 from peaklens.records import PhotoHit
 from peaklens.search import Result, Searcher, sort_results
-from tests.test_search import album, searcher  # noqa: F401  (the same indexed album on both stores)
 
 
 def test_a_peak_name_query_ranks_the_same_whatever_k(searcher: Searcher) -> None:

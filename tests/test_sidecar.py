@@ -17,9 +17,9 @@ import pytest
 
 from peaklens.records import GeoPoint, PhotoHit
 from peaklens.sidecar import ExportReport, SidecarPlan, peaks_for, plan_sidecars, sidecar_for, write_sidecars
+from tests.cli_support import ok, run
 from tests.conftest import SAMPLE_ALBUM, TREK_JPEGS, peaklens_env
 from tests.fixtures_images import exiftool, exiftool_read
-from tests.test_cli_process import ok, run
 
 OTHER_TOOL = {"XMP-xmp:Rating": "4", "XMP-xmp:Label": "Red", "XMP-dc:Subject": "Family trip"}
 

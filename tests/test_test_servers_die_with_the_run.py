@@ -34,7 +34,7 @@ def test_serves(tmp_path):
 UI_TEST = """
 import os, time, urllib.request
 from pathlib import Path
-from tests.test_cli_process import _children, env, ui_process
+from tests.cli_support import _children
 
 def test_serves(ui_process):
     proc, port = ui_process

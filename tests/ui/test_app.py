@@ -58,14 +58,20 @@ def test_browsing_needs_no_model_and_shows_no_score(
     assert any("does not exist" in e.value for e in at.error)  # the model loads only for a query
 
 
-def test_a_peak_query_shows_the_fused_score_beside_the_visual_one(app: AppTest) -> None:
+def test_a_peak_query_shows_the_fused_score_it_is_ordered_by_and_the_visual_one(app: AppTest) -> None:
+    """The card names the scores as the CLI does: `score` (the fused RRF score of a query naming a peak,
+    between 0 and 2/61) and `visual` (the cosine score, (1 + cos) / 2, near 0.5)."""
     peak = app.sidebar.checkbox[0].label.rsplit(" (", 1)[0]
     app.text_input(key="query").input(peak).run()
     scores = [m.value for m in app.markdown if m.value.startswith("score **")]
-    assert scores and all(" · fused 0." in s for s in scores)
+    assert scores
+    for line in scores:
+        fused = float(line.split("**")[1])
+        visual = float(line.split(" · visual ")[1].split()[0])
+        assert 0.0 < fused <= 2 / 61 and 0.3 < visual < 0.7, line
     app.text_input(key="query").input("snowy mountain").run()
     scores = [m.value for m in app.markdown if m.value.startswith("score **")]
-    assert scores and all("fused" not in s and "confidence" in s for s in scores)
+    assert scores and all("visual" not in s and "confidence" in s for s in scores)
 
 
 def test_facet_counts_follow_the_area_filter(app: AppTest, indexed_album: IndexedAlbum) -> None:

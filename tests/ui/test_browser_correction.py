@@ -30,14 +30,7 @@ from peaklens.config import Settings
 from peaklens.records import PhotoHit
 from peaklens.store.factory import open_store
 from tests.conftest import REPO, copy_trek_photos, peaklens_env
-from tests.ui.test_browser import (  # noqa: F401 (fixtures)
-    READY_MS,
-    browser_page,
-    cpu_hog,
-    running_ui,
-    settled,
-    shoot,
-)
+from tests.ui.browser_support import READY_MS, running_ui, settled, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -218,8 +211,8 @@ def corrected_album(
 def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
     corrected_album: CorrectedAlbum,
     tmp_path: Path,
-    cpu_hog: None,  # noqa: F811
-    browser_page: Callable[[str], Any],  # noqa: F811
+    cpu_hog: None,
+    browser_page: Callable[[str], Any],
 ) -> None:
     from playwright.sync_api import expect
 
