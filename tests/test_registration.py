@@ -143,6 +143,24 @@ def test_a_wrong_compass_is_corrected_and_the_pitch_found(
     assert fit.confidence >= MIN_CONFIDENCE
 
 
+@pytest.mark.parametrize(
+    ("heading", "pitch", "hfov", "compass_error"),
+    [(20, -2, 35, -6), (20, -2, 25, -8), (10, 3, 30, 6), (40, 1, 60, 4), (20, -2, 45, -6), (-35, 0, 20, 9)],
+)
+def test_a_fit_is_right_or_gives_up_never_wrong(
+    mountains_dem: Dem, heading: float, pitch: float, hfov: float, compass_error: float
+) -> None:
+    """Smooth look-alike bumps make some views ambiguous: the registration may give up there (the compass
+    stays), but a fit it accepts is the true heading."""
+    image = _photo(heading, pitch, hfov, MOUNTAINS)
+    fit = Registrar(mountains_dem).register(image, _camera(heading + compass_error, hfov))
+    assert fit is not None
+    if fit.ok:
+        assert fit.heading_offset_deg == pytest.approx(-compass_error, abs=0.3)
+    else:
+        assert fit.reason
+
+
 def test_a_field_of_view_beyond_100_degrees_is_registered(mountains_dem: Dem) -> None:
     image = _photo(30.0, 3.0, 104.0, MOUNTAINS, size=(640, 360))
     fit = Registrar(mountains_dem).register(image, _camera(36.0, 104.0, aspect=360 / 640))
