@@ -54,11 +54,14 @@ SECTOR_DEG = 10.0
 REUSE_M = 50.0
 #: how far from the compass the heading is searched, each way; and the pitch range
 SEARCH_DEG = 12.0
-PITCH_RANGE_DEG = 20.0
+PITCH_RANGE_DEG = 35.0
 #: the coarse grid is about this many cells across the photo (its step never finer than the panorama's)
 COARSE_CELLS = 64
 #: how much the photo's edges where the terrain says sky count against a match
 SKY_WEIGHT = 0.5
+#: the compass prior on the heading: COMPASS_PRIOR · (offset / COMPASS_SIGMA_DEG)² is taken from a score
+COMPASS_PRIOR = 0.05
+COMPASS_SIGMA_DEG = 8.0
 #: the refinement scores shifts of up to this many coarse cells around the coarse fit
 REFINE_CELLS = 2
 #: the rolls tried in the fine search (phones are held level within a few degrees)
@@ -67,7 +70,7 @@ ROLLS_DEG = (-2.0, 0.0, 2.0)
 SEPARATION_DEG = 1.5
 #: below this confidence (1 - runner-up / best, in excess edge score) the fit gives up; chosen on the marked
 #: trek photos (docs/GEO.md): every accepted fit there is better than its compass
-MIN_CONFIDENCE = 0.2
+MIN_CONFIDENCE = 0.25
 #: the terrain's skyline must rise and fall by this much (degrees) across the frame to fix a direction
 MIN_RELIEF_DEG = 0.5
 #: a photo whose skyline lies nearer than NEAR_SKYLINE_KM (km) in more than MAX_NEAR_SKYLINE of its columns is
@@ -502,9 +505,19 @@ def _search(
     alpha_lo = -hfov / 2 - 1.0
     n_shift = round(search / step)
     az_lo = heading + alpha_lo - n_shift * step
-    # coarse rows whose elevation the template's row 0 may sit on: pitch within ±pitch_range
-    el_first = math.floor((el0 - pitch_range - EL_MIN_DEG) / step)
-    el_last = math.ceil((el0 + pitch_range - EL_MIN_DEG) / step) + th
+    # the rows the template's row 0 may sit on: a pitch within ±pitch_range that leaves some terrain edge in
+    # the photo (searching placements over empty sky or below the rendered band costs and says nothing)
+    extent = pano.window(math.floor((az_lo % 360.0) / pano.step_deg), (tw + 2 * n_shift) * factor).any(axis=0)
+    if not extent.any():
+        return None
+    rows = np.nonzero(extent)[0]
+    edges_lo, edges_hi = EL_MIN_DEG + rows[0] * pano.step_deg, EL_MIN_DEG + rows[-1] * pano.step_deg
+    lowest = max(el0 - pitch_range, edges_lo - th * step)
+    highest = min(el0 + pitch_range, edges_hi)
+    if highest < lowest:
+        return None
+    el_first = math.floor((lowest - EL_MIN_DEG) / step) - 1
+    el_last = math.ceil((highest - EL_MIN_DEG) / step) + th + 1
     window, sky, first_az, pano_el0 = _window(
         pano, factor, az_lo % 360.0, tw + 2 * n_shift, el_first, el_last - el_first
     )
@@ -515,6 +528,9 @@ def _search(
     if not np.isfinite(scores).any():
         return None
     scores = np.where(np.isfinite(scores), scores, np.nanmin(np.where(np.isfinite(scores), scores, np.nan)))
+    # the compass as a prior: a heading far from it must match better to win (trek compasses: within ~10°)
+    offsets = (np.arange(scores.shape[1]) - n_shift) * step
+    scores = scores - COMPASS_PRIOR * (offsets / COMPASS_SIGMA_DEG) ** 2
     by_heading = scores.max(axis=0)
     best_col = int(np.argmax(by_heading))
     best_row = int(np.argmax(scores[:, best_col]))
@@ -535,7 +551,7 @@ def _search(
     found_pitch = pitch + (pano_el0 + (best_row + d_row) * step - el0)
     at_edge = abs(found_pitch - pitch) >= pitch_range - 1.5 * step
     placed = band[best_row : best_row + th, best_col : best_col + tw]
-    on_edge = (np.abs(placed) > 0.3) & (template != 0)
+    on_edge = (np.abs(placed) > 0.05) & (template != 0)  # an edge of weight 0.2 or more, blurred
     edge_columns = float(on_edge.any(axis=0).mean())
     # the relief of the terrain's skyline across the frame: a flat horizon fixes no direction
     tops = [np.nonzero(column)[0].max() for column in on_edge.T if column.any()]

@@ -7,6 +7,7 @@ handling, exit codes and start-up cost are the ones a user sees.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -216,6 +218,35 @@ def test_min_confidence_that_empties_the_results_is_named(indexed: Path, env: di
 
 
 # --- scores in rank order, geometry in JSON ---------------------------------------------------------------
+def _hand_geometry(camera: dict[str, Any], peak_id: str) -> tuple[float, float, float | None, bool]:
+    """Distance (km), bearing, x and whether inside the frame, by hand from the catalog's coordinates: the
+    haversine on the mean sphere, the initial great-circle bearing, x = 0.5 + tan(off axis)/(2·tan(hfov/2))."""
+    from peaklens.catalog import load_catalog
+
+    peak = next(p for p in load_catalog()[0] if p.id == peak_id)
+    assert peak.latlon is not None
+    lat1, lon1 = math.radians(camera["position"]["lat"]), math.radians(camera["position"]["lon"])
+    lat2, lon2 = math.radians(peak.latlon.lat), math.radians(peak.latlon.lon)
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    distance = 2 * 6371.0088 * math.asin(math.sqrt(h))
+    bearing = (
+        math.degrees(
+            math.atan2(
+                math.sin(lon2 - lon1) * math.cos(lat2),
+                math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(lon2 - lon1),
+            )
+        )
+        % 360
+    )
+    off = (bearing - camera["heading_deg"] + 180) % 360 - 180
+    x = (
+        None
+        if abs(off) >= 90
+        else 0.5 + math.tan(math.radians(off)) / (2 * math.tan(math.radians(camera["hfov_deg"] / 2)))
+    )
+    return distance, bearing, x, x is not None and 0 < x < 1
+
+
 def test_identify_shows_the_score_it_ranks_by_and_the_geometry(indexed: Path, env: dict[str, str]) -> None:
     photo = str(indexed / "trek" / TREK_JPEGS[0].name)
     data = json.loads(ok(run(env, "identify", photo, "--json")).stdout)
@@ -224,21 +255,26 @@ def test_identify_shows_the_score_it_ranks_by_and_the_geometry(indexed: Path, en
     camera = data["camera"]
     assert 27.6 < camera["position"]["lat"] < 28.1 and camera["heading_deg"] is not None
     assert camera["altitude_m"] is not None and camera["terrain"] == "not checked"
+    # no DEM: the compass places the labels and no pitch gives them a height
+    assert camera["heading_source"] == "compass" and camera["label_height"] == "unknown"
+    assert data["registration"] is None
     for peak in data["peaks"]:
-        assert {
-            "visual_score",
-            "distance_km",
-            "bearing_deg",
-            "off_axis_deg",
-            "elevation_angle_deg",
-            "x",
-        } <= set(peak)
-        assert peak["in_frame"] in (True, False) and peak["occluded"] is None  # no DEM registered
-        assert 0 < peak["distance_km"] < 200 and 0 <= peak["bearing_deg"] < 360
+        distance, bearing, x, inside = _hand_geometry(camera, peak["id"])
+        assert peak["distance_km"] == pytest.approx(distance, abs=0.01)
+        assert peak["bearing_deg"] == pytest.approx(bearing, abs=0.06)
+        assert peak["x"] == (
+            None if x is None else pytest.approx(x, abs=1e-3, rel=2e-3)
+        )  # heading, hfov rounded to 0.01°
+        assert peak["y"] is None and peak["occluded"] is None  # no pitch, no DEM registered
+        # the peaks ranked here are all within range of the trek camera, so only the frame decides
+        assert peak["in_frame"] is inside
     human = ok(run(env, "identify", photo)).stdout
     shown = [float(s) for s in re.findall(r"  score (\d\.\d{4})", human)]
     assert shown == sorted(shown, reverse=True) and len(shown) == 3
     assert "terrain not checked" in human and " km · bearing " in human
+    first = data["peaks"][0]
+    if first["x"] is not None and -0.5 < first["x"] < 1.5:
+        assert f"x {first['x']:.2f}, height unknown" in human
 
 
 def test_search_json_carries_what_the_table_shows_and_the_geometry(
@@ -251,10 +287,20 @@ def test_search_json_carries_what_the_table_shows_and_the_geometry(
     )
     trek = [h for h in hits if h["path"].startswith("trek/")]
     assert trek and all(h["frame"] and h["frame"]["peaks"] for h in trek)
-    for peak in trek[0]["frame"]["peaks"]:
-        assert {"distance_km", "bearing_deg", "off_axis_deg", "elevation_angle_deg", "x", "in_frame"} <= set(
-            peak
-        )
+    for hit in trek:
+        frame = hit["frame"]
+        assert frame["heading_source"] == "compass" and frame["hfov_deg"] > 0
+        for peak in frame["peaks"]:
+            distance, bearing, x, inside = _hand_geometry(frame, peak["peak_id"])
+            assert peak["distance_km"] == pytest.approx(distance, abs=0.01)
+            assert peak["bearing_deg"] == pytest.approx(bearing, abs=0.06)
+            assert peak["x"] == (
+                None if x is None else pytest.approx(x, abs=1e-3, rel=2e-3)
+            )  # heading, hfov rounded to 0.01°
+            assert peak["in_frame"] is (inside and peak["distance_km"] < 250)
+        # the photo's in-frame list is the frame's peaks inside, left to right
+        ids = sorted((p for p in frame["peaks"] if p["in_frame"]), key=lambda p: p["x"])
+        assert hit["peaks_in_frame"] == [p["name"] for p in ids]
     assert all((h["frame"] is None) == (h["gps"] is None) for h in hits)
 
 
