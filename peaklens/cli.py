@@ -586,6 +586,8 @@ def identify(
             {
                 "photo": str(photo),
                 "camera": _camera_json(view),
+                "heading_ref": loaded.meta.heading_ref,
+                "declination_deg": _round(loaded.meta.declination_deg, 3),
                 "peaks": [_peak_json(p, where) for p, where in zip(peaks, placed, strict=True)],
             }
         )
