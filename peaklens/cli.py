@@ -438,7 +438,10 @@ def index(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     verbose: bool = flag("List every unusable EXIF value (also a global option).", "--verbose", "-v"),
     gpx: list[Path] = typer.Option(
-        [], "--gpx", help="GPX track placing photos without GPS by capture time (repeatable; also a setting)."
+        [],
+        "--gpx",
+        metavar="FILE",
+        help="GPX track placing photos without GPS by capture time (repeatable; also a setting).",
     ),
     camera_tz: str | None = typer.Option(
         None,
