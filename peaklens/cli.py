@@ -474,6 +474,8 @@ def index(
     from peaklens.index import choose_album_precision, index_album
     from peaklens.store.factory import open_store
 
+    if (camera_tz or camera_clock_offset) and not settings.gpx:
+        raise BadInput("--camera-tz and --camera-clock-offset place photos from a track: give it with --gpx.")
     geotagger = geotagger_from_settings(
         settings.gpx, settings.camera_tz, settings.camera_clock_offset, settings.gpx_max_gap_s
     )

@@ -221,10 +221,10 @@ def test_clock_offsets_read_both_ways() -> None:
     assert parse_clock_offset("00:00:30") == timedelta(seconds=30)
 
 
-def test_zone_and_offset_without_a_track_are_refused() -> None:
-    with pytest.raises(BadInput, match="--gpx"):
-        geotagger_from_settings([], "+05:45", None, 1800)
-    assert geotagger_from_settings([], None, None, 1800) is None
+def test_without_a_track_nothing_is_placed_but_the_clock_settings_are_still_checked() -> None:
+    assert geotagger_from_settings([], "+05:45", "+00:00:10", 1800) is None  # kept in a config for next time
+    with pytest.raises(BadInput, match="Camera time zone"):
+        geotagger_from_settings([], "Nepal Standard", None, 1800)
 
 
 def test_the_track_can_be_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
