@@ -133,10 +133,15 @@ class Identification:
     peaks: list[PeakAnswer]
     frame: FrameView | None = None
     registration: Registration | None = None
+    #: the compass reference the photo recorded ("T" true, "M" magnetic) and the declination applied to it
+    heading_ref: str | None = None
+    declination_deg: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "camera": camera_json(self.frame),
+            "heading_ref": self.heading_ref,
+            "declination_deg": _round(self.declination_deg, 3),
             "registration": None if self.registration is None else self.registration.to_json(),
             "peaks": [p.to_json() for p in self.peaks],
         }

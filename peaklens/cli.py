@@ -325,7 +325,10 @@ def index(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     verbose: bool = flag("List every unusable EXIF value (also a global option).", "--verbose", "-v"),
     gpx: list[Path] = typer.Option(
-        [], "--gpx", help="GPX track placing photos without GPS by capture time (repeatable; also a setting)."
+        [],
+        "--gpx",
+        metavar="FILE",
+        help="GPX track placing photos without GPS by capture time (repeatable; also a setting).",
     ),
     camera_tz: str | None = typer.Option(
         None,
@@ -360,6 +363,8 @@ def index(
     )
     from peaklens.library import geotagger_for, run_index
 
+    if (camera_tz or camera_clock_offset) and not settings.gpx:
+        raise BadInput("--camera-tz and --camera-clock-offset place photos from a track: give it with --gpx.")
     geotagger = geotagger_for(settings)  # a bad track or zone answers before the model loads
     try:
         report = run_index(

@@ -305,14 +305,10 @@ def _lon_step(start: float, end: float) -> float:
 def geotagger_from_settings(
     gpx: Sequence[Path], camera_tz: str | None, clock_offset: str | None, max_gap_s: float
 ) -> Geotagger | None:
-    """The geotagger the settings ask for (None without GPX files); every value is checked here, before
-    the store and the model load."""
+    """The geotagger the settings ask for (None without GPX files: a camera zone kept in the config file
+    for the next track is no error); every value is checked here, before the store and the model load."""
     zone = parse_zone(camera_tz) if camera_tz else None
     offset = parse_clock_offset(clock_offset) if clock_offset else timedelta(0)
     if not gpx:
-        if camera_tz or clock_offset:
-            raise BadInput(
-                "--camera-tz and --camera-clock-offset place photos from a track: give it with --gpx."
-            )
         return None
     return Geotagger(read_track(gpx), camera_tz=zone, clock_offset=offset, max_gap_s=max_gap_s)

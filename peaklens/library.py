@@ -434,7 +434,11 @@ class Library:
         view, fit, camera, correction = self._placed(photo, camera, catalog)
         peaks = self.searcher().identify_vector(vector, k or IDENTIFY_K, camera, correction)
         return Identification(
-            [PeakAnswer(p, view.by_id(p.id) if view is not None else None) for p in peaks], view, fit
+            [PeakAnswer(p, view.by_id(p.id) if view is not None else None) for p in peaks],
+            view,
+            fit,
+            heading_ref=photo.meta.heading_ref,
+            declination_deg=photo.meta.declination_deg,
         )
 
     def _placed(

@@ -107,6 +107,18 @@ def test_a_fix_within_a_minute_places_a_photo_at_a_gap_edge_or_just_past_an_end(
     assert tagger.report.in_gap == ["121.jpg"]
 
 
+def test_a_placed_photo_with_a_magnetic_compass_is_turned_to_true_north() -> None:
+    """Reykjavik's declination in June 2024 is about -11.7° (the model's published value)."""
+    reykjavik = track((0, 64.1466, -21.9426, None), (60, 64.1466, -21.9426, None))
+    june = datetime(2024, 6, 15, 12, 0, 30, tzinfo=UTC)
+    tagger = Geotagger([TrackPoint(june + (p.time - T0) - timedelta(seconds=30), p.point) for p in reykjavik])
+    meta = meta_at(june, heading_deg=100.0, heading_ref="M")
+    assert tagger.place(meta, "compass.jpg")
+    assert meta.heading_deg == pytest.approx(88.3, abs=0.5) and meta.declination_deg == pytest.approx(
+        -11.7, abs=0.5
+    )
+
+
 def test_a_photo_with_exif_gps_is_left_alone() -> None:
     tagger = Geotagger(LINE)
     meta = meta_at(T0 + timedelta(seconds=20), gps=GeoPoint(1.0, 2.0), gps_source="exif")
@@ -209,10 +221,10 @@ def test_clock_offsets_read_both_ways() -> None:
     assert parse_clock_offset("00:00:30") == timedelta(seconds=30)
 
 
-def test_zone_and_offset_without_a_track_are_refused() -> None:
-    with pytest.raises(BadInput, match="--gpx"):
-        geotagger_from_settings([], "+05:45", None, 1800)
-    assert geotagger_from_settings([], None, None, 1800) is None
+def test_without_a_track_nothing_is_placed_but_the_clock_settings_are_still_checked() -> None:
+    assert geotagger_from_settings([], "+05:45", "+00:00:10", 1800) is None  # kept in a config for next time
+    with pytest.raises(BadInput, match="Camera time zone"):
+        geotagger_from_settings([], "Nepal Standard", None, 1800)
 
 
 def test_the_track_can_be_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

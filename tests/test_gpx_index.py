@@ -102,6 +102,11 @@ def test_stripped_trek_photos_come_back_within_metres(
     assert max(errors) < 5.0, errors
     assert by_name["EARLY.jpg"]["gps"] is None and by_name["EARLY.jpg"]["gps_source"] is None
     assert {p.name: digest(p) for p in album.iterdir()} == before  # the photos are never touched
+    without_track = ok(run(shell, "index", str(album), "--no-progress"))  # keeps what the track placed
+    assert (
+        f"skipped {len(PICKED) + 1} unchanged" in without_track.stdout
+        and "placed" not in without_track.stdout
+    )
     verbose = ok(
         run(shell, "index", str(album), "--gpx", str(track), "--camera-clock-offset", "+00:00:01", "-v")
     )

@@ -6,6 +6,7 @@ about 11.7° west), not a value computed by the code under test.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from PIL import Image
 from peaklens.exif import PhotoMeta, read_meta, to_true_north
 from peaklens.magnetic import declination_deg
 from peaklens.records import GeoPoint
+from tests.conftest import IndexedAlbum, run_cli
 from tests.fixtures_images import exiftool_read, exiftool_write, make_exif, write_photo
 
 REYKJAVIK = GeoPoint(64.1466, -21.9426)
@@ -123,3 +125,17 @@ def test_a_junk_reference_is_reported_and_taken_as_true_north(tmp_path: Path) ->
     meta = _meta(path)
     assert meta.heading_ref == "T" and meta.heading_deg == pytest.approx(100.0)
     assert any("reference" in w and "not T or M" in w for w in meta.warnings)
+
+
+def test_identify_json_gives_the_true_heading_with_its_reference_and_declination(
+    tmp_path: Path, indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in indexed_album.env.items():
+        monkeypatch.setenv(key, value)
+    path = _compass_photo(tmp_path / "reykjavik.jpg", "M")
+    result = run_cli("identify", str(path), "--json")
+    assert result.code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["heading_ref"] == "M"
+    assert data["declination_deg"] == pytest.approx(PUBLISHED_DECLINATION_JUNE_2024, abs=0.5)
+    assert data["camera"]["heading_deg"] == pytest.approx(100.0 + PUBLISHED_DECLINATION_JUNE_2024, abs=0.5)

@@ -401,7 +401,10 @@ class ElasticStore:
         self._create(self.photos, photos_mapping(dim, m, ef))
         self._create(self.peaks, peaks_mapping(dim, m, ef))
         self._create(self.meta_index, {"properties": {"meta": {"type": "object", "enabled": False}}})
-        for index, field in ((self.photos, "clip_image"), (self.peaks, "text_embed")):
+        for index, field, wanted in (
+            (self.photos, "clip_image", photos_mapping(dim, m, ef)),
+            (self.peaks, "text_embed", peaks_mapping(dim, m, ef)),
+        ):
             mapping = self._call(functools.partial(self.es.indices.get_mapping, index=index))
             props = next(iter(dict(mapping).values()))["mappings"].get("properties", {})
             held = props.get(field, {}).get("dims")
@@ -410,6 +413,11 @@ class ElasticStore:
                     f"Index {index} holds {held}-d vectors, the model gives {dim}-d: use another index name "
                     "or delete that index."
                 )
+            # an index made by an older peaklens gets the fields added since (gps_source ...), typed as designed
+            # rather than guessed by dynamic mapping when the first document brings them
+            missing = {k: v for k, v in wanted["properties"].items() if k not in props}
+            if missing:
+                self._call(lambda: self.es.indices.put_mapping(index=index, properties=missing))  # noqa: B023
 
     # --- meta ----------------------------------------------------------------------------------------
     def get_meta(self) -> dict[str, str]:

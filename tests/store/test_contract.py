@@ -408,6 +408,47 @@ def test_position_and_heading_sources_round_trip(store: PhotoStore) -> None:
     )
 
 
+def test_an_index_from_before_the_position_sources_gets_their_fields(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A store written by an older peaklens (no gps_source, heading_ref, declination_deg) takes them on open."""
+    from peaklens.store.embedded import photos_schema
+    from peaklens.store.factory import open_store
+    from tests.store.conftest import backend_settings
+
+    for backend in ("embedded", "noida"):
+        settings = backend_settings(backend, tmp_path / backend, request)
+        store = open_store(settings)
+        new = ("gps_source", "heading_ref", "declination_deg")
+        if backend == "embedded":
+            old = pa.schema([f for f in photos_schema(DIM) if f.name not in new])
+            store.db.create_table(settings.photos_index, schema=old)  # type: ignore[attr-defined]
+        else:
+            from peaklens.store.elastic import photos_mapping
+
+            props = {k: v for k, v in photos_mapping(DIM)["properties"].items() if k not in new}
+            store.es.indices.create(index=settings.photos_index, mappings={"properties": props})  # type: ignore[attr-defined]
+        store.ensure_indices(DIM)
+        if backend == "noida":
+            mapping = store.es.indices.get_mapping(index=settings.photos_index)  # type: ignore[attr-defined]
+            held = next(iter(dict(mapping).values()))["mappings"]["properties"]
+            assert held["gps_source"] == held["heading_ref"] == {"type": "keyword"}
+            assert held["declination_deg"] == {"type": "float"}
+        placed = photo("placed", vec(1), gps=NAMCHE, gps_source="gpx", heading_ref="M", declination_deg=-1.5)
+        assert store.upsert_photos([placed]).failed == {}
+        store.refresh()
+        hit = store.get_photo("placed")
+        assert hit is not None and (hit.gps_source, hit.heading_ref, hit.declination_deg) == (
+            "gpx",
+            "M",
+            -1.5,
+        )
+        if backend == "noida":
+            for index in (settings.photos_index, settings.peaks_index, f"{settings.photos_index}-meta"):
+                store.es.options(ignore_status=404).indices.delete(index=index)  # type: ignore[attr-defined]
+        store.close()
+
+
 def test_a_day_filter_means_the_local_calendar_day_an_instant_range_means_instants(local: PhotoStore) -> None:
     on_the_day = SearchFilters(day_from=DAY, day_to=DAY)
     assert sorted(knn_paths(local, vec(1), filters=on_the_day)) == ["dawn", "naive", "night"]
