@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import ok, run
 from tests.conftest import copy_trek_photos
-from tests.test_cli_process import env, ok, run  # noqa: F401  (env is a fixture)
 
 TILE = Path(__file__).resolve().parents[2] / "shared" / "dem" / "N27E086.hgt"
 
 
 @pytest.mark.skipif(not TILE.is_file(), reason="needs ../shared/dem")
-def test_dem_add_places_the_stored_photos_again_at_once(tmp_path: Path, env: dict[str, str]) -> None:  # noqa: F811
+def test_dem_add_places_the_stored_photos_again_at_once(tmp_path: Path, env: dict[str, str]) -> None:
     album = tmp_path / "album"
     copy_trek_photos(album, 4)
     ok(run(env, "index", str(album), "--no-progress"))
