@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps
-from rich.console import Console
 
 from bench.common import (
     TREK,
@@ -135,7 +134,7 @@ def baseline(album: Path, settings: Settings) -> dict[str, float]:
 def peaklens_run(album: Path, settings: Settings) -> dict[str, float]:
     embedder = load_embedder(settings)
     store = open_store(settings)
-    report = index_album(album, settings, embedder, store, console=Console(quiet=True), show_progress=False)
+    report = index_album(album, settings, embedder, store)
     return {
         "decode": report.decode_wait_seconds,
         "model": report.embed_seconds,

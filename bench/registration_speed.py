@@ -25,8 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from rich.console import Console
-
 from bench.common import SHARED, TREK, Section, percentile, table
 from peaklens.config import load_settings
 from peaklens.dem import Dem, add_tiles, read_hgt
@@ -83,7 +81,7 @@ def _index(album: Path, data_dir: Path, model: Path, with_dem: bool) -> tuple[in
         add_tiles(data_dir, sorted(DEM_DIR.glob("*.hgt")))
     embedder = load_embedder(settings)
     store = open_store(settings)
-    report = index_album(album, settings, embedder, store, console=Console(quiet=True), show_progress=False)
+    report = index_album(album, settings, embedder, store)
     return report.embedded, report.embed_phase_seconds
 
 

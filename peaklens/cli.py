@@ -175,6 +175,51 @@ def _say(line: str) -> None:
     err.print(line, markup=False, highlight=False)
 
 
+class _IndexProgress:
+    """The index run's events as a person sees them: plain lines on stderr (a path's brackets are text, never
+    markup) and a progress bar with the photos/s while embedding."""
+
+    def __init__(self, shown: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.shown = shown
+        self.bar = Progress(
+            TextColumn("indexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}", style="cyan"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> _IndexProgress:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.finish()
+
+    def say(self, line: str) -> None:
+        _say(line)
+
+    def start(self, total: int) -> None:
+        if self.shown and total:
+            self.bar.start()
+            self.task = self.bar.add_task("index", total=total, rate="-- photos/s")
+
+    def advance(self, count: int) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task, count)
+            speed = self.bar.tasks[0].speed
+            self.bar.update(self.task, rate=f"{speed:.1f} photos/s" if speed else "-- photos/s")
+
+    def finish(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
+            self.task = None
+
+
 def _terrain_line(head: str, change: TerrainChange) -> str:
     """One line for a terrain change: the tiles, and how many stored photos were placed again."""
     return f"{head}; placed {change.replaced} stored photo(s) again with the terrain."
@@ -367,16 +412,10 @@ def index(
         raise BadInput("--camera-tz and --camera-clock-offset place photos from a track: give it with --gpx.")
     geotagger = geotagger_for(settings)  # a bad track or zone answers before the model loads
     try:
-        report = run_index(
-            settings,
-            album,
-            replace=replace,
-            say=_say,
-            console=err,
-            show_progress=progress,
-            started=started,
-            geotagger=geotagger,
-        )
+        with _IndexProgress(progress) as events:
+            report = run_index(
+                settings, album, replace=replace, events=events, started=started, geotagger=geotagger
+            )
     except KeyboardInterrupt:
         raise Interrupted(INDEX_INTERRUPTED) from None
     warnings = list(getattr(report, "exif_warnings", []) or [])
@@ -385,9 +424,13 @@ def index(
             err.print(f"[yellow]exif[/] {escape(path)}: {escape(warning)}", highlight=False)
         for path, reason in report.geotag.not_placed() if report.geotag is not None else []:
             err.print(f"[yellow]gpx[/] {escape(path)}: {escape(reason)}", highlight=False)
-    out.print(report.summary())
+    out.print(report.summary(), markup=False, highlight=False)
     if warnings and not (verbose or context.verbose):
-        out.print(f"{len(warnings)} EXIF warning(s): `peaklens index --verbose {album}` lists them.")
+        out.print(
+            f"{len(warnings)} EXIF warning(s): `peaklens index --verbose {album}` lists them.",
+            markup=False,
+            highlight=False,
+        )
     if report.failed:
         out.print(
             f"{len(report.failed)} photo(s) could not be indexed; each is listed above with its reason."

@@ -24,17 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from peaklens.catalog import (
     CALIBRATION_META,
@@ -57,6 +46,7 @@ from peaklens.frame import camera_of_hit
 from peaklens.geo import Camera
 from peaklens.gpx import Geotagger, GeotagReport, geotagger_from_settings
 from peaklens.imaging import BadImage, LoadedPhoto, decode_many
+from peaklens.progress import QUIET, RunEvents
 from peaklens.records import FileSignature, PeakDoc, PhotoDoc, PhotoHit, PhotoUpdate
 from peaklens.scan import AlbumFile, photo_id, scan_album
 from peaklens.store.base import SCHEMA_VERSION, PhotoStore
@@ -119,12 +109,6 @@ class IndexReport:
         if self.geotag is not None and (self.geotag.placed or self.geotag.unplaced):
             line += "\n" + self.geotag.summary(self.geotag_max_gap_s)
         return line
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:.1f} photos/s" if speed else "-- photos/s", style="cyan")
 
 
 DEFAULT_CATALOG = "default"
@@ -335,7 +319,7 @@ def refresh_predictions(
             }
             result = store.update_photos(updates)
             for doc_id, reason in result.failed.items():
-                say(f"[yellow]could not update the peaks of[/] {doc_id}: {reason}")
+                say(f"could not update the peaks of {doc_id}: {reason}")
             count += len(result.written)
         refresh_and_report(store, say)
         say(f"The {cause} changed: predicted the peaks of {count} stored photo(s) again.")
@@ -379,15 +363,13 @@ def index_album(
     store: PhotoStore,
     *,
     replace: bool = False,
-    console: Console | None = None,
-    show_progress: bool = True,
+    events: RunEvents = QUIET,
     started: float | None = None,
     geotagger: Geotagger | None = None,
 ) -> IndexReport:
     """Bring the store in line with the album on disk; see the module docstring. ``started`` (a
     ``time.perf_counter()`` value) is when the work began, for the summary's time; default: now. Photos without
     GPS are placed from the settings' GPX track (``geotagger``, built from the settings when not given)."""
-    console = console or Console(stderr=True)
     started = time.perf_counter() if started is None else started
     if not album.exists():
         raise BadInput(f"Album folder {album} does not exist.")
@@ -399,9 +381,7 @@ def index_album(
             settings.gpx, settings.camera_tz, settings.camera_clock_offset, settings.gpx_max_gap_s
         )
     with index_lock(settings):
-        return _index_locked(
-            album, settings, embedder, store, replace, console, show_progress, started, geotagger
-        )
+        return _index_locked(album, settings, embedder, store, replace, events, started, geotagger)
 
 
 def _index_locked(
@@ -410,16 +390,15 @@ def _index_locked(
     embedder: Embedder,
     store: PhotoStore,
     replace: bool,
-    console: Console,
-    show_progress: bool,
+    events: RunEvents,
     started: float,
     geotagger: Geotagger | None = None,
 ) -> IndexReport:
-    say = console.print
+    say = events.say
     problems: list[tuple[str, str]] = []
     files = scan_album(album, problems)
     for rel_path, reason in problems:
-        say(f"[yellow]skipped[/] {rel_path}: {reason}")
+        say(f"skipped {rel_path}: {reason}")
     store.ensure_indices(embedder.dim)
     _check_album_owner(store, album, replace)
     ensure_catalog(store, embedder, settings, say)
@@ -464,18 +443,8 @@ def _index_locked(
 
     def on_bad(album_file: AlbumFile, reason: str) -> None:
         report.failed.append((album_file.rel_path, reason))
-        say(f"[yellow]skipped[/] {album_file.rel_path}: {reason}")
+        say(f"skipped {album_file.rel_path}: {reason}")
 
-    progress = Progress(
-        TextColumn("indexing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not show_progress or not todo,
-        transient=False,
-    )
     writer = _BulkWriter(
         store, stored, report, settings.bulk_size, lambda doc, why: on_bad(current[doc.id], why)
     )
@@ -483,45 +452,48 @@ def _index_locked(
     decoded = decode_many(todo, target=embedder.image_size * 2, workers=settings.decode_workers)
     # Closed here, on every way out: left to the garbage collector, the decode pool's shutdown can run on one
     # of its own threads at exit ("cannot join current thread") after a store error.
-    with progress, contextlib.closing(decoded):
-        task = progress.add_task("index", total=len(todo))
-        batches = _batches(decoded, settings.batch_size, on_bad)
-        while True:
-            wait_started = time.perf_counter()
-            batch = next(batches, None)
-            report.decode_wait_seconds += time.perf_counter() - wait_started
-            if batch is None:
-                break
-            embed_started = time.perf_counter()
-            vectors = embedder.embed_images([photo.image for _, photo in batch])
-            report.embed_seconds += time.perf_counter() - embed_started
-            if geotagger is not None:
-                for album_file, photo in batch:
-                    geotagger.place(photo.meta, album_file.rel_path)
-            cameras = [camera_of(photo.meta, photo.width, photo.height) for _, photo in batch]
-            registered = [
-                _registered(photo, camera, registrar, report)
-                for (_, photo), camera in zip(batch, cameras, strict=True)
-            ]
-            cameras = [camera for camera, _ in registered]
-            corrections = [correction for _, correction in registered]
-            predictions = predictor.predict(vectors, cameras, corrections)
-            for (album_file, photo), vector, prediction, camera, correction in zip(
-                batch, vectors, predictions, cameras, corrections, strict=True
-            ):
-                report.exif_warnings.extend((album_file.rel_path, w) for w in photo.meta.warnings)
-                doc = _photo_doc(
-                    album_file, photo, vector, prediction.names, prediction.scores, prediction.extra
-                )
-                doc.peaks_in_frame = list(prediction.in_frame)
-                if correction is not None:
-                    doc.heading_offset_deg, doc.heading_source = correction
-                if camera is not None:
-                    doc.extra.update(_camera_extra(camera))
-                writer.add(doc)
-            writer.flush_if_due()
-            progress.advance(task, len(batch))
-        writer.flush()
+    events.start(len(todo))
+    try:
+        with contextlib.closing(decoded):
+            batches = _batches(decoded, settings.batch_size, on_bad)
+            while True:
+                wait_started = time.perf_counter()
+                batch = next(batches, None)
+                report.decode_wait_seconds += time.perf_counter() - wait_started
+                if batch is None:
+                    break
+                embed_started = time.perf_counter()
+                vectors = embedder.embed_images([photo.image for _, photo in batch])
+                report.embed_seconds += time.perf_counter() - embed_started
+                if geotagger is not None:
+                    for album_file, photo in batch:
+                        geotagger.place(photo.meta, album_file.rel_path)
+                cameras = [camera_of(photo.meta, photo.width, photo.height) for _, photo in batch]
+                registered = [
+                    _registered(photo, camera, registrar, report)
+                    for (_, photo), camera in zip(batch, cameras, strict=True)
+                ]
+                cameras = [camera for camera, _ in registered]
+                corrections = [correction for _, correction in registered]
+                predictions = predictor.predict(vectors, cameras, corrections)
+                for (album_file, photo), vector, prediction, camera, correction in zip(
+                    batch, vectors, predictions, cameras, corrections, strict=True
+                ):
+                    report.exif_warnings.extend((album_file.rel_path, w) for w in photo.meta.warnings)
+                    doc = _photo_doc(
+                        album_file, photo, vector, prediction.names, prediction.scores, prediction.extra
+                    )
+                    doc.peaks_in_frame = list(prediction.in_frame)
+                    if correction is not None:
+                        doc.heading_offset_deg, doc.heading_source = correction
+                    if camera is not None:
+                        doc.extra.update(_camera_extra(camera))
+                    writer.add(doc)
+                writer.flush_if_due()
+                events.advance(len(batch))
+            writer.flush()
+    finally:
+        events.finish()
     report.embed_phase_seconds = time.perf_counter() - phase_started
     if todo or gone:
         refresh_and_report(store, say)

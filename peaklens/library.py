@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from peaklens.gpx import Geotagger
     from peaklens.imaging import LoadedPhoto
     from peaklens.index import IndexReport
+    from peaklens.progress import RunEvents
     from peaklens.records import PhotoHit, SearchFilters
     from peaklens.registration import Registrar, Registration
     from peaklens.search import Result, Searcher
@@ -636,29 +637,31 @@ class Library:
         album: Path,
         *,
         replace: bool = False,
-        say: Say = _quiet,
+        events: RunEvents | None = None,
         started: float | None = None,
-        **progress: Any,
+        geotagger: Geotagger | None = None,
     ) -> IndexReport:
         """Add, update and remove photos so the index matches the album on disk (``peaklens.index``), in the
         order that answers soonest: the store lock first (a second run is refused at once), the CPU
-        precision check, the model, the run. ``started`` is when the command began: the summary counts it all."""
+        precision check, the model, the run. ``started`` is when the command began: the summary counts it all;
+        ``events`` hears the run's lines and progress (``peaklens.progress``)."""
         from peaklens.index import choose_album_precision, index_album
+        from peaklens.progress import QUIET
         from peaklens.store.lock import index_lock
 
+        events = events or QUIET
         started = time.perf_counter() if started is None else started
         with index_lock(self.settings):
-            choose_album_precision(album, self.settings, say=say)
+            choose_album_precision(album, self.settings, say=events.say)
             return index_album(
                 album,
                 self.settings,
                 self.embedder(),
                 self.store,
                 replace=replace,
-                console=progress.get("console"),
-                show_progress=progress.get("show_progress", True),
+                events=events,
                 started=started,
-                geotagger=progress.get("geotagger"),
+                geotagger=geotagger,
             )
 
     def export_xmp(

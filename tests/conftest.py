@@ -123,8 +123,6 @@ class IndexedAlbum:
 def indexed_album(tmp_path_factory: pytest.TempPathFactory, tiny_siglip: Path) -> IndexedAlbum:
     """The sample album plus 8 real trek photos (GPS, heading, +05:45 times), indexed on an embedded store."""
 
-    from rich.console import Console
-
     from peaklens.config import Settings
     from peaklens.embed.loader import load_embedder
     from peaklens.index import index_album
@@ -137,9 +135,7 @@ def indexed_album(tmp_path_factory: pytest.TempPathFactory, tiny_siglip: Path) -
     env = peaklens_env(tiny_siglip, root)
     settings = Settings(model=str(tiny_siglip), data_dir=root / "store", store="embedded")
     store = open_store(settings)
-    index_album(
-        album, settings, load_embedder(settings), store, console=Console(quiet=True), show_progress=False
-    )
+    index_album(album, settings, load_embedder(settings), store)
     store.close()
     return IndexedAlbum(album, env)
 

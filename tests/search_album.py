@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from peaklens.config import Settings
 from peaklens.embed.loader import load_embedder
@@ -42,6 +41,6 @@ def searcher(
         )
     store = open_store(settings)
     embedder = load_embedder(settings)
-    index_album(album, settings, embedder, store, console=Console(quiet=True), show_progress=False)
+    index_album(album, settings, embedder, store)
     yield Searcher(settings, store, embedder)
     store.close()

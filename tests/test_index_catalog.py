@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rich.console import Console
 
 from peaklens.config import Settings
 from peaklens.embed.loader import load_embedder
@@ -58,7 +57,7 @@ def test_a_new_catalog_repredicts_every_stored_photo_without_embedding_again(
         )
     store = open_store(settings)
     embedder = load_embedder(settings)
-    index_album(album, settings, embedder, store, console=Console(quiet=True), show_progress=False)
+    index_album(album, settings, embedder, store)
     before = {hit.path: hit for hit in store.list_photos()}
     vectors = {hit.id: store.get_photo_vector(hit.id) for hit in before.values()}
     assert before and all(set(hit.predicted_peaks) - {"Alpha Peak", "Beta Peak"} for hit in before.values())
@@ -82,7 +81,7 @@ def test_a_new_catalog_repredicts_every_stored_photo_without_embedding_again(
     assert {name for name, _ in store.peak_facets()} == {"Alpha Peak", "Beta Peak"}
 
     # the next index run has nothing to re-predict and skips every photo
-    report = index_album(album, settings, embedder, store, console=Console(quiet=True), show_progress=False)
+    report = index_album(album, settings, embedder, store)
     assert report.repredicted == 0 and report.unchanged == len(before)
 
 
@@ -90,9 +89,9 @@ def test_a_geo_setting_change_repredicts_on_the_next_index(setup: tuple[Path, Se
     album, settings = setup
     store = open_store(settings)
     embedder = load_embedder(settings)
-    index_album(album, settings, embedder, store, console=Console(quiet=True), show_progress=False)
+    index_album(album, settings, embedder, store)
     changed = settings.model_copy(update={"top_k_peaks": 1})
-    report = index_album(album, changed, embedder, store, console=Console(quiet=True), show_progress=False)
+    report = index_album(album, changed, embedder, store)
     assert report.repredicted == report.unchanged > 0
     assert all(len(hit.predicted_peaks) == 1 for hit in store.list_photos())
 
@@ -137,9 +136,7 @@ def test_bulk_size_sets_the_size_of_every_write(
     original = store.upsert_photos
     store.upsert_photos = lambda docs: sizes.append(len(docs)) or original(docs)  # type: ignore[method-assign, func-returns-value]
     photos = 16
-    report = index_album(
-        album, settings, load_embedder(settings), store, console=Console(quiet=True), show_progress=False
-    )
+    report = index_album(album, settings, load_embedder(settings), store)
     assert report.added == photos
     assert sum(sizes) == photos
     assert sizes == [5, 5, 5, 1]
@@ -152,8 +149,6 @@ def test_the_summary_rate_is_the_embedding_rate_the_progress_bar_shows(setup: tu
         settings,
         load_embedder(settings),
         open_store(settings),
-        console=Console(quiet=True),
-        show_progress=False,
     )
     # a fresh store builds the catalog first: that time is in the total, not in the photos/s
     assert 0 < report.embed_phase_seconds < report.seconds

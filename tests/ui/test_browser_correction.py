@@ -175,7 +175,6 @@ def corrected_album(
     request: pytest.FixtureRequest, tmp_path: Path, tiny_siglip: Path
 ) -> Iterator[CorrectedAlbum]:
     """Six real trek photos (GPS, compass heading) indexed on a fresh store of either kind."""
-    from rich.console import Console
 
     from peaklens.embed.loader import load_embedder
     from peaklens.index import index_album
@@ -201,9 +200,7 @@ def corrected_album(
             "PEAKLENS_PEAKS_INDEX": settings.peaks_index,
         }
     store = open_store(settings)
-    index_album(
-        album, settings, load_embedder(settings), store, console=Console(quiet=True), show_progress=False
-    )
+    index_album(album, settings, load_embedder(settings), store)
     store.close()
     yield CorrectedAlbum(album, env, settings)
 
