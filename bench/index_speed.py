@@ -35,6 +35,7 @@ from bench.common import (
     table,
 )
 from peaklens.catalog import load_catalog
+from peaklens.catalog_sync import build_catalog
 from peaklens.config import Settings
 from peaklens.embed.loader import load_embedder
 from peaklens.embed.precision import choose_precision
@@ -42,7 +43,7 @@ from peaklens.embed.prompts import PEAK_PROMPTS, prompts_for
 from peaklens.embed.runtime import resolve
 from peaklens.exif import read_meta
 from peaklens.imaging import open_photo
-from peaklens.index import build_catalog, index_album
+from peaklens.index import index_album
 from peaklens.records import PhotoDoc
 from peaklens.scan import photo_id, scan_album
 from peaklens.store.factory import open_store

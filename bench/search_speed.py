@@ -290,7 +290,7 @@ def search_rows(model: str, precision: Any, sizes: list[int]) -> dict[str, list[
     with tempfile.TemporaryDirectory(prefix="peaklens-search-bench-") as tmp:
         from rich.console import Console
 
-        from peaklens.index import build_catalog
+        from peaklens.catalog_sync import build_catalog
 
         settings = Settings(model=model, precision=precision, data_dir=Path(tmp) / "store")
         store = EmbeddedStore(settings)

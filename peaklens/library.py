@@ -548,9 +548,9 @@ class Library:
     def _set_heading(
         self, hit: PhotoHit, offset: float, source: str, pitch: float | None = None
     ) -> PhotoAnswer:
+        from peaklens.catalog_sync import current_calibration
         from peaklens.enrich import PeakPredictor
         from peaklens.frame import camera_of_hit
-        from peaklens.index import current_calibration
         from peaklens.records import PhotoUpdate
         from peaklens.search import Result
 
@@ -589,7 +589,7 @@ class Library:
         self, peaks_file: Path | None = None, refs_dir: Path | None = None, say: Say = _quiet
     ) -> int:
         """Replace the catalog (default peaks when no file) and predict the stored photos' peaks again."""
-        from peaklens.index import build_catalog
+        from peaklens.catalog_sync import build_catalog
 
         if peaks_file is not None and not peaks_file.is_file():
             raise BadInput(f"Catalog file {peaks_file} does not exist or is not a file.")
@@ -624,7 +624,7 @@ class Library:
 
     def _replace_photos(self, say: Say) -> int:
         """Predict and place every stored photo again after a terrain change (under the index lock)."""
-        from peaklens.index import refresh_predictions
+        from peaklens.catalog_sync import refresh_predictions
         from peaklens.store.lock import index_lock
 
         if self.store.count_photos() == 0:
@@ -645,14 +645,18 @@ class Library:
         order that answers soonest: the store lock first (a second run is refused at once), the CPU
         precision check, the model, the run. ``started`` is when the command began: the summary counts it all;
         ``events`` hears the run's lines and progress (``peaklens.progress``)."""
-        from peaklens.index import choose_album_precision, index_album
+        from peaklens.album_precision import choose_album_precision
+        from peaklens.index import index_album, scan
         from peaklens.progress import QUIET
         from peaklens.store.lock import index_lock
 
         events = events or QUIET
         started = time.perf_counter() if started is None else started
+        if not album.is_dir():
+            raise BadInput(f"Album folder {album} does not exist or is not a folder.")
         with index_lock(self.settings):
-            choose_album_precision(album, self.settings, say=events.say)
+            scanned = scan(album.resolve())  # one walk for the precision check and the run
+            choose_album_precision(scanned[0], self.settings, say=events.say)
             return index_album(
                 album,
                 self.settings,
@@ -662,6 +666,7 @@ class Library:
                 events=events,
                 started=started,
                 geotagger=geotagger,
+                scanned=scanned,
             )
 
     def export_xmp(

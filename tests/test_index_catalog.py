@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from peaklens.catalog_sync import build_catalog, ensure_catalog
 from peaklens.config import Settings
 from peaklens.embed.loader import load_embedder
 from peaklens.errors import BadInput
-from peaklens.index import build_catalog, ensure_catalog, index_album
+from peaklens.index import index_album
 from peaklens.store.factory import open_store
 from peaklens.store.lock import StoreBusy, index_lock
 from tests.conftest import SAMPLE_ALBUM
