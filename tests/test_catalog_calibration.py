@@ -15,7 +15,11 @@ import pytest
 from peaklens.catalog import MIN_CALIBRATION_PHOTOS, calibrate_prototypes, is_blended
 from peaklens.enrich import PeakPredictor
 from peaklens.records import PeakDoc
-from tests.cli_support import ok, run
+from tests.cli_support import (
+    env,  # noqa: F401  (the fixture: a full environment for the CLI)
+    ok,
+    run,
+)
 from tests.conftest import SHARED, copy_trek_photos
 
 REFS = SHARED / "trek" / "refs"

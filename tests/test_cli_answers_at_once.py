@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import HEAVY, PEAKLENS, SLOW_S, ok, one_error_line, run
+from tests.cli_support import (
+    HEAVY,
+    PEAKLENS,
+    SLOW_S,
+    env,  # noqa: F401  (the fixture: a full environment for the CLI)
+    ok,
+    one_error_line,
+    run,
+)
 from tests.conftest import REPO, copy_trek_photos
 
 #: files that exist where an NVIDIA driver is loaded (peaklens.embed.runtime looks at the same ones)

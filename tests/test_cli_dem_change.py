@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import ok, run
+from tests.cli_support import (
+    env,  # noqa: F401  (the fixture: a full environment for the CLI)
+    ok,
+    run,
+)
 from tests.conftest import copy_trek_photos
 
 TILE = Path(__file__).resolve().parents[2] / "shared" / "dem" / "N27E086.hgt"

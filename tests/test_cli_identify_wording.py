@@ -11,7 +11,11 @@ from pathlib import Path
 
 import yaml
 
-from tests.cli_support import ok, run
+from tests.cli_support import (
+    env,  # noqa: F401  (the fixture: a full environment for the CLI)
+    ok,
+    run,
+)
 from tests.conftest import SHARED
 from tests.fixtures_images import write_photo
 

@@ -10,7 +10,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.cli_support import PEAKLENS, SLOW_S, ok, run
+from tests.cli_support import (
+    PEAKLENS,
+    SLOW_S,
+    env,  # noqa: F401  (the fixture: a full environment for the CLI)
+    ok,
+    run,
+)
 from tests.conftest import REPO, TREK_JPEGS, copy_trek_photos
 
 #: documented in `peaklens index --help`, the cli module docstring and docs/RELIABILITY.md

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli_support import run
+from tests.cli_support import (
+    env,  # noqa: F401  (the fixture: a full environment for the CLI)
+    run,
+)
 from tests.conftest import copy_trek_photos
 
 

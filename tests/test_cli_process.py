@@ -28,6 +28,7 @@ from tests.cli_support import (
     _alive,
     _children,
     _free_port,
+    env,  # noqa: F401  (the fixture: a full environment for the CLI)
     ok,
     one_error_line,
     run,

@@ -7,7 +7,11 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from tests.cli_support import ok, run
+from tests.cli_support import (
+    env,  # noqa: F401  (the fixture: a full environment for the CLI)
+    ok,
+    run,
+)
 from tests.fixtures_images import make_exif, write_photo
 
 IFD_EXIF, SUBSEC_TIME_ORIGINAL = 0x8769, 0x9291

@@ -8,7 +8,11 @@ import subprocess
 import sys
 import time
 
-from tests.cli_support import SLOW_S, one_error_line
+from tests.cli_support import (
+    SLOW_S,
+    env,  # noqa: F401  (the fixture: a full environment for the CLI)
+    one_error_line,
+)
 from tests.conftest import REPO
 
 
