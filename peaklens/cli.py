@@ -1,9 +1,10 @@
 """The command line. Global options (model, store, …) go before the command and override config and env.
 
 Every user-facing failure is a ``PeaklensError`` printed as one line on stderr with exit code 1; usage errors
-exit 2, Ctrl-C 130, and an ``index`` run that finished with some photos it could not index exits 3. This module only parses and renders: every argument is checked before the store and the
-model load (a typo answers at once), and the heavy imports (torch, transformers, lancedb) happen inside the
-commands that need them, so ``--help``, ``config`` and bad arguments stay instant.
+exit 2, Ctrl-C 130, and an ``index`` run that finished with some photos it could not index exits 3. This
+module only parses and renders: every argument is checked before the store and the model load (a typo answers
+at once), and the heavy imports (torch, transformers, lancedb) happen inside the commands that need them, so
+``--help``, ``config`` and bad arguments stay instant.
 """
 
 from __future__ import annotations

@@ -3,8 +3,11 @@ re-embedding), catalog builds take the index lock, a custom catalog is never swa
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -103,8 +106,30 @@ def test_catalog_build_waits_for_no_one_and_refuses_while_an_index_run_holds_the
     _album, settings = setup
     store = open_store(settings)
     embedder = load_embedder(settings)
-    with index_lock(settings), pytest.raises(StoreBusy):
+    with _held_by_another_thread(settings), pytest.raises(StoreBusy):
         build_catalog(store, embedder, settings, peaks_file=None, refs_dir=None, say=lambda _: None)
+    with index_lock(settings):  # the thread that holds the lock (as `peaklens index` does) may go on
+        build_catalog(store, embedder, settings, peaks_file=None, refs_dir=None, say=lambda _: None)
+
+
+@contextlib.contextmanager
+def _held_by_another_thread(settings: Settings) -> Iterator[None]:
+    """The store lock held by another thread (as an index run elsewhere in the process, or another process)."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with index_lock(settings):
+            taken.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    assert taken.wait(60)
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join(60)
 
 
 def test_a_custom_catalog_is_never_swapped_for_the_default_when_the_model_changes(

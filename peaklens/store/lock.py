@@ -2,8 +2,9 @@
 
 The embedded store is a folder on one machine, so an OS file lock (``fcntl.flock``) serialises writers; the
 kernel drops it when the process dies, so a killed run never leaves a stale lock. The lock is re-entrant within
-one process: ``peaklens index`` takes it before anything else (a second run is refused at once, not after the
-model has loaded) and the indexing code under it takes it again. Elasticsearch needs none:
+one thread: ``peaklens index`` takes it before anything else (a second run is refused at once, not after the
+model has loaded) and the indexing code under it takes it again; another thread of the same process (a UI
+building the catalog while an upload is indexed) is refused like another process. Elasticsearch needs none:
 every write is an idempotent upsert by document id, so two runs over the same album both finish with the same
 documents.
 """
@@ -12,14 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from peaklens.config import Settings
 from peaklens.errors import PeaklensError
 
-#: store folders this process holds the lock of, with how many nested holders
-_held: dict[Path, int] = {}
+#: (store folder, thread) pairs holding the lock, with how many nested holders
+_held: dict[tuple[Path, int], int] = {}
 
 
 class StoreBusy(PeaklensError):
@@ -35,7 +37,7 @@ def index_lock(settings: Settings) -> Iterator[None]:
 
     folder = Path(settings.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    key = folder.resolve()
+    key = (folder.resolve(), threading.get_ident())
     if key in _held:
         _held[key] += 1
         try:
