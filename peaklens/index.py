@@ -228,8 +228,47 @@ def stored_correction(hit: PhotoHit) -> HeadingCorrection | None:
 def replace_after_terrain_change(store: PhotoStore, settings: Settings) -> int:
     """Place every stored photo against the terrain registered now (frames, in-frame peaks and their facets
     and filters), at once after ``dem add`` / ``dem fetch``; how many photos were placed again (0 when the
-    store holds none or its predictions already used these tiles). The stored registrations are kept."""
+    store holds none or its predictions already used these tiles).
+
+    Photos of the album still on disk are registered against the new terrain first (a user's correction is
+    kept); a photo that no longer registers keeps its previous correction."""
+    dem = _dem(settings)
+    meta = store.get_meta()
+    if dem is not None and meta.get("predictions_fingerprint") != prediction_fingerprint(
+        store.all_peaks(), settings, dem
+    ):
+        _register_stored(store, dem, meta.get("album_root"))
     return refresh_predictions(store, settings, lambda _: None, cause="terrain")
+
+
+def _register_stored(store: PhotoStore, dem: Dem, album_root: object) -> None:
+    """Register the stored photos with GPS and a compass against ``dem`` from their files in the album."""
+    from peaklens.imaging import open_photo
+
+    if not isinstance(album_root, str) or not Path(album_root).is_dir():
+        return
+    registrar = _registrar(dem)
+    for batch in store.iter_photo_vectors():
+        updates: dict[str, PhotoUpdate] = {}
+        for hit, _ in batch:
+            camera = camera_of_hit(hit)
+            if camera is None or camera.heading_deg is None or hit.heading_source == "user":
+                continue
+            try:
+                photo = open_photo(Path(album_root) / hit.path)
+            except BadImage:
+                continue
+            camera = replace(camera, aspect=camera.aspect or photo.height / photo.width)
+            fit = registrar.register(photo.image, camera)
+            if fit is not None and fit.ok and fit.heading_offset_deg is not None:
+                registered = replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg)
+                updates[hit.id] = PhotoUpdate(
+                    heading_offset_deg=fit.heading_offset_deg,
+                    heading_source="registered",
+                    extra={**hit.extra, **_camera_extra(registered)},
+                )
+        if updates:
+            store.update_photos(updates)
 
 
 def refresh_predictions(
