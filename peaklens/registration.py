@@ -24,6 +24,7 @@ Pipeline, per photo:
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -111,7 +112,7 @@ class Panorama:
         # consecutive runs of one sector are one slice of its dense block
         out = np.empty((count, self.n_el), dtype=np.float32)
         bounds = [0, *(np.flatnonzero(np.diff(sectors)) + 1).tolist(), count]
-        for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        for start, end in pairwise(bounds):
             sector = int(sectors[start])
             local = int(cells[start]) - sector * self._per_sector
             out[start:end] = self._sectors[sector][local : local + end - start]
