@@ -68,9 +68,9 @@ class IndexReport:
     found: int = 0
     #: photos whose stored peaks were predicted again because the catalog changed
     repredicted: int = 0
-    #: photos whose compass heading the skyline fit corrected, and photos where it gave up (DEM only)
-    skyline_refined: int = 0
-    skyline_gave_up: int = 0
+    #: photos registered against the terrain, and photos where registration gave up (DEM only)
+    registered: int = 0
+    registration_gave_up: int = 0
     #: (photo, warning) for EXIF values that were dropped as unusable
     exif_warnings: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -91,10 +91,10 @@ class IndexReport:
             f", {self.embedded / phase:.1f} photos/s while embedding" if self.embedded and phase > 0 else ""
         )
         warned = f", {len(self.exif_warnings)} EXIF warning(s)" if self.exif_warnings else ""
-        if self.skyline_refined or self.skyline_gave_up:
+        if self.registered or self.registration_gave_up:
             warned += (
-                f", registered against the terrain: {self.skyline_refined} "
-                f"(compass kept for {self.skyline_gave_up})"
+                f", registered against the terrain: {self.registered} "
+                f"(compass kept for {self.registration_gave_up})"
             )
         return (
             f"added {self.added}, updated {self.updated}, removed {self.removed}, "
@@ -219,7 +219,7 @@ def prediction_fingerprint(peaks: Sequence[PeakDoc], settings: Settings, dem: De
 
 
 def stored_correction(hit: PhotoHit) -> HeadingCorrection | None:
-    """The heading correction stored for a photo (a skyline fit or a user's drag), if any."""
+    """The heading correction stored for a photo (a registration or a user's drag), if any."""
     if hit.heading_offset_deg is None or hit.heading_source is None:
         return None
     return (hit.heading_offset_deg, hit.heading_source)
@@ -494,9 +494,9 @@ def _registered(
         return camera, None
     fit = registrar.register(photo.image, camera)
     if fit is None or not fit.ok or fit.heading_offset_deg is None:
-        report.skyline_gave_up += 1
+        report.registration_gave_up += 1
         return camera, None
-    report.skyline_refined += 1
+    report.registered += 1
     return replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg), (
         fit.heading_offset_deg,
         "registered",
