@@ -6,7 +6,7 @@ import argparse
 import time
 from collections.abc import Callable
 
-from bench import cli_startup, dem_speed, index_speed, model_cost, search_speed
+from bench import cli_startup, dem_speed, index_speed, model_cost, registration_speed, search_speed
 from bench.common import REPO, Section, machine
 
 
@@ -36,6 +36,7 @@ def main() -> None:
         lambda: index_speed.run(args.photos, args.model, best, 16),
         lambda: search_speed.run(args.model, best, [int(s) for s in args.sizes.split(",")]),
         dem_speed.run,
+        registration_speed.run,
         cli_startup.run,
     ]
     if not (args.quick or args.skip_1m):

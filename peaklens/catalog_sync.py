@@ -210,7 +210,7 @@ def prediction_fingerprint(
 
 
 def stored_correction(hit: PhotoHit) -> HeadingCorrection | None:
-    """The heading correction stored for a photo (a skyline fit or a user's drag), if any."""
+    """The heading correction stored for a photo (a registration or a user's click), if any."""
     if hit.heading_offset_deg is None or hit.heading_source is None:
         return None
     return (hit.heading_offset_deg, hit.heading_source)

@@ -19,7 +19,7 @@ from peaklens.frame import FramePeak, FrameView, frame_view
 from peaklens.geo import Camera, combine, horizontal_fov_deg
 from peaklens.records import PeakDoc
 
-#: a stored heading correction of one photo: (offset in degrees, its source "skyline" | "user")
+#: a stored heading correction of one photo: (offset in degrees, its source "registered" | "user")
 HeadingCorrection = tuple[float | None, str | None]
 
 
@@ -115,7 +115,7 @@ class PeakPredictor:
         cameras: Sequence[Camera | None] | None = None,
         corrections: Sequence[HeadingCorrection | None] | None = None,
     ) -> list[PeakPrediction]:
-        """``corrections`` are the photos' stored heading corrections (skyline fit or a user's drag)."""
+        """``corrections`` are the photos' stored heading corrections (registration against the terrain or a user's drag)."""
         cos = self.cosines(vectors)
         cameras = cameras or [None] * len(cos)
         corrections = corrections or [None] * len(cos)

@@ -37,7 +37,8 @@ from peaklens.records import GeoPoint, PhotoHit
 #: eye height of a photographer standing on the ground, used when the DEM gives the camera's altitude
 EYE_HEIGHT_M = 1.7
 #: how far (degrees) the heading may be off, by source: the trek photos' compass was off by up to ~10°, a
-#: skyline fit lands within about a degree on clear photos, a user's drag within a few pixels
+#: registration lands within about half a degree (docs/GEO.md), a user's drag within a few pixels; "skyline" is
+#: the fit of stores indexed before registration replaced it
 HEADING_UNCERTAINTY_DEG = {"compass": 8.0, "registered": 0.5, "skyline": 1.5, "user": 0.5}
 #: beyond this angle off axis a rectilinear projection has no x (the point is behind the image plane)
 _MAX_PROJECTED_DEG = 89.999
@@ -239,7 +240,7 @@ def frame_view(
 ) -> FrameView:
     """Place every catalog peak with coordinates in the photo seen by ``camera``, nearest first.
 
-    ``heading_offset_deg`` (with ``heading_source`` "skyline" or "user") corrects the compass heading; without
+    ``heading_offset_deg`` (with ``heading_source`` "registered" or "user") corrects the compass heading; without
     a DEM, or where it does not cover a line of sight, ``occluded`` is None ("terrain not checked").
     """
     altitude, altitude_source = camera_altitude(camera, dem)

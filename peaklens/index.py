@@ -60,9 +60,9 @@ class IndexReport:
     found: int = 0
     #: photos whose stored peaks were predicted again because the catalog changed
     repredicted: int = 0
-    #: photos whose compass heading the skyline fit corrected, and photos where it gave up (DEM only)
-    skyline_refined: int = 0
-    skyline_gave_up: int = 0
+    #: photos registered against the terrain, and photos where registration gave up (DEM only)
+    registered: int = 0
+    registration_gave_up: int = 0
     #: (photo, warning) for EXIF values that were dropped as unusable
     exif_warnings: list[tuple[str, str]] = field(default_factory=list)
     #: photos placed from a GPX track, and those it could not place (None without a track)
@@ -86,10 +86,10 @@ class IndexReport:
             f", {self.embedded / phase:.1f} photos/s while embedding" if self.embedded and phase > 0 else ""
         )
         warned = f", {len(self.exif_warnings)} EXIF warning(s)" if self.exif_warnings else ""
-        if self.skyline_refined or self.skyline_gave_up:
+        if self.registered or self.registration_gave_up:
             warned += (
-                f", registered against the terrain: {self.skyline_refined} "
-                f"(compass kept for {self.skyline_gave_up})"
+                f", registered against the terrain: {self.registered} "
+                f"(compass kept for {self.registration_gave_up})"
             )
         line = (
             f"added {self.added}, updated {self.updated}, removed {self.removed}, "
@@ -109,6 +109,54 @@ def scan(album: Path) -> AlbumScan:
     """One walk of the album, shared by the precision check and the run (a first run walked it thrice)."""
     problems: list[tuple[str, str]] = []
     return scan_album(album, problems), problems
+
+
+def replace_after_terrain_change(store: PhotoStore, settings: Settings, say: Callable[[str], None]) -> int:
+    """Place every stored photo against the terrain registered now (frames, in-frame peaks and their facets
+    and filters), at once after ``dem add`` / ``dem fetch``; how many photos were placed again (0 when the
+    store holds none or its predictions already used these tiles).
+
+    Photos of the album still on disk are registered against the new terrain first (a user's correction is
+    kept); a photo that no longer registers keeps its previous correction."""
+    dem = terrain_of(settings)
+    meta = store.get_meta()
+    if dem is not None and meta.get("predictions_fingerprint") != prediction_fingerprint(
+        store.all_peaks(), settings, dem, current_calibration(store)
+    ):
+        _register_stored(store, dem, meta.get("album_root"))
+    return refresh_predictions(store, settings, say, cause="terrain")
+
+
+def _register_stored(store: PhotoStore, dem: Dem, album_root: object) -> None:
+    """Register the stored photos with GPS and a compass against ``dem`` from their files in the album."""
+    from peaklens.frame import camera_of_hit
+    from peaklens.imaging import open_photo
+    from peaklens.records import PhotoUpdate
+
+    if not isinstance(album_root, str) or not Path(album_root).is_dir():
+        return
+    registrar = _registrar(dem)
+    for batch in store.iter_photo_vectors():
+        updates: dict[str, PhotoUpdate] = {}
+        for hit, _ in batch:
+            camera = camera_of_hit(hit)
+            if camera is None or camera.heading_deg is None or hit.heading_source == "user":
+                continue
+            try:
+                photo = open_photo(Path(album_root) / hit.path)
+            except BadImage:
+                continue
+            camera = replace(camera, aspect=camera.aspect or photo.height / photo.width)
+            fit = registrar.register(photo.image, camera)
+            if fit is not None and fit.ok and fit.heading_offset_deg is not None:
+                registered = replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg)
+                updates[hit.id] = PhotoUpdate(
+                    heading_offset_deg=fit.heading_offset_deg,
+                    heading_source="registered",
+                    extra={**hit.extra, **_camera_extra(registered)},
+                )
+        if updates:
+            store.update_photos(updates)
 
 
 def _batches(
@@ -332,9 +380,9 @@ def _registered(
         return camera, None
     fit = registrar.register(photo.image, camera)
     if fit is None or not fit.ok or fit.heading_offset_deg is None:
-        report.skyline_gave_up += 1
+        report.registration_gave_up += 1
         return camera, None
-    report.skyline_refined += 1
+    report.registered += 1
     return replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg), (
         fit.heading_offset_deg,
         "registered",

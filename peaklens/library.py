@@ -624,13 +624,13 @@ class Library:
 
     def _replace_photos(self, say: Say) -> int:
         """Predict and place every stored photo again after a terrain change (under the index lock)."""
-        from peaklens.catalog_sync import refresh_predictions
+        from peaklens.index import replace_after_terrain_change
         from peaklens.store.lock import index_lock
 
         if self.store.count_photos() == 0:
             return 0
         with index_lock(self.settings):
-            return refresh_predictions(self.store, self.settings, say, cause="terrain")
+            return replace_after_terrain_change(self.store, self.settings, say)
 
     def index(
         self,

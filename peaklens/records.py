@@ -69,7 +69,8 @@ class PhotoDoc:
     naive (and compared as UTC). ``local_time`` is the wall-clock time the camera showed (naive), the basis of
     "photos of 21 October"; ``time_source`` names the tag it came from. ``peaks_in_frame`` are the catalog peaks
     geometry puts inside the frame (GPS + heading, terrain when a DEM covers it). ``heading_offset_deg`` is a
-    correction added to the compass heading, from ``heading_source`` ("skyline" or "user"; None = compass).
+    correction added to the compass heading, from ``heading_source`` ("registered", "user", or "skyline" in stores indexed
+    before registration; None = compass).
     ``gps_source`` says where the position came from ("exif", or "gpx": placed from a track by capture time).
     ``heading_deg`` is always against true north: ``heading_ref`` is what EXIF recorded ("T", or "M" for a
     magnetic compass) and ``declination_deg`` the World Magnetic Model declination added to a magnetic one.

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -41,15 +42,15 @@ PANORAMA_STEP_DEG = 0.1
 #: the elevation band rendered (degrees above the camera's horizontal)
 EL_MIN_DEG, EL_MAX_DEG = -35.0, 45.0
 #: terrain rendered from this distance (km; nearer the 90 m SRTM cells give no usable edge) out to the range
-NEAR_KM, RANGE_KM = 0.25, 120.0
+NEAR_KM, RANGE_KM = 0.25, 90.0
 #: silhouettes nearer than this (km) weigh less, down to a tenth (coarse cells, GPS error)
 NEAR_FULL_KM = 3.0
 #: distance samples along each ray (geometric spacing: 2 % of the distance apart)
-RAY_SAMPLES = 240
+RAY_SAMPLES = 220
 #: a ridge counts as a silhouette when the terrain seen just above it is at least this many times farther
 DEPTH_RATIO = 1.2
 #: the panorama is rendered in sectors of this width (degrees), as photos need them
-SECTOR_DEG = 10.0
+SECTOR_DEG = 5.0
 #: a photo taken within this distance (m) and altitude difference of a rendered panorama reuses it
 REUSE_M = 50.0
 #: how far from the compass the heading is searched, each way; and the pitch range
@@ -70,7 +71,7 @@ ROLLS_DEG = (-2.0, 0.0, 2.0)
 SEPARATION_DEG = 1.5
 #: below this confidence (1 - runner-up / best, in excess edge score) the fit gives up; chosen on the marked
 #: trek photos (docs/GEO.md): every accepted fit there is better than its compass
-MIN_CONFIDENCE = 0.25
+MIN_CONFIDENCE = 0.2
 #: the terrain's skyline must rise and fall by this much (degrees) across the frame to fix a direction
 MIN_RELIEF_DEG = 0.5
 #: a photo whose skyline lies nearer than NEAR_SKYLINE_KM (km) in more than MAX_NEAR_SKYLINE of its columns is
@@ -110,16 +111,13 @@ class Panorama:
             self._render(missing)
         # consecutive runs of one sector are one slice of its dense block
         out = np.empty((count, self.n_el), dtype=np.float32)
-        start = 0
-        while start < count:
+        bounds = [0, *(np.flatnonzero(np.diff(sectors)) + 1).tolist(), count]
+        for start, end in pairwise(bounds):
             sector = int(sectors[start])
-            end = start
-            while end < count and sectors[end] == sector:
-                end += 1
-            local = cells[start] - sector * self._per_sector
+            local = int(cells[start]) - sector * self._per_sector
             out[start:end] = self._sectors[sector][local : local + end - start]
-            start = end
-        return out * (1.0 / 255.0)
+        out *= 1.0 / 255.0
+        return out
 
     def skyline_km(self, first_deg: float, last_deg: float) -> np.ndarray:
         """The skyline's distance (km) along each rendered azimuth from ``first_deg`` to ``last_deg``."""
@@ -250,16 +248,20 @@ def _blur(values: np.ndarray, passes: int = 2) -> np.ndarray:
     the border cells keep half their own weight."""
     out = np.array(values, copy=True)
     for _ in range(passes):
-        for axis in (0, 1):
-            moved = np.moveaxis(out, axis, 0)
-            if moved.shape[0] < 3:
-                continue
-            blurred = 0.5 * moved
-            blurred[1:] += 0.25 * moved[:-1]
-            blurred[:-1] += 0.25 * moved[1:]
-            blurred[0] += 0.25 * moved[0]
-            blurred[-1] += 0.25 * moved[-1]
-            out = np.moveaxis(blurred, 0, axis)
+        if out.shape[0] >= 3:
+            down = 0.5 * out
+            down[1:] += 0.25 * out[:-1]
+            down[:-1] += 0.25 * out[1:]
+            down[0] += 0.25 * out[0]
+            down[-1] += 0.25 * out[-1]
+            out = down
+        if out.shape[1] >= 3:
+            across = 0.5 * out
+            across[:, 1:] += 0.25 * out[:, :-1]
+            across[:, :-1] += 0.25 * out[:, 1:]
+            across[:, 0] += 0.25 * out[:, 0]
+            across[:, -1] += 0.25 * out[:, -1]
+            out = across
     return out
 
 

@@ -36,6 +36,17 @@ def test_dem_add_places_the_stored_photos_again_at_once(tmp_path: Path, env: dic
 
     after = json.loads(ok(run(env, "search", "mountain", "--k", "10", "--json")).stdout)
     assert all(h["frame"]["terrain"] == "checked" for h in after)
+    # the photos were registered against the new terrain where they fix a heading: those carry a pitch and
+    # every label placed across the frame has a height
+    for hit in after:
+        frame = hit["frame"]
+        assert frame["heading_source"] in ("compass", "registered")
+        registered = frame["heading_source"] == "registered"
+        assert (frame["pitch_deg"] is not None) is registered
+        assert frame["label_height"] == ("projected" if registered else "unknown")
+        placed = [p for p in frame["peaks"] if p["x"] is not None]
+        assert all((p["y"] is not None) is registered for p in placed)
+    assert any(h["frame"]["heading_source"] == "registered" for h in after)
     # the in-frame facet is the photos' new in-frame lists, nothing left from before the terrain
     facets = json.loads(ok(run(env, "peaks", "--in-frame", "--json")).stdout)
     counted: dict[str, int] = {}
