@@ -47,7 +47,7 @@ QUERY_TARGET_S = 1.0
 _GRID = """(heading) => [...document.querySelectorAll('h3')].some(h => h.innerText.includes(heading))
   && [...document.querySelectorAll("[data-testid='stCaptionContainer']")].some(c => /\\d+ photos?$|photo\\(s\\)$/.test(c.innerText))
   ? performance.now() : null"""
-_MAP_DRAWN = """() => document.querySelectorAll("[data-testid='stPlotlyChart'] .textpoint text").length > 0
+_MAP_DRAWN = """() => document.querySelectorAll("svg.peaklens-map text.peak-name").length > 0
   ? performance.now() : null"""
 #: every image in the window decoded and no placeholder left in it
 _WINDOW_DONE = """() => {

@@ -32,13 +32,13 @@ OUTLIER_DEG = 2.0
 MIN_SPAN_DEG = 0.2
 #: margin around what is framed, as a share of its span
 PAD = 0.08
-#: peak name font (plotly's default family) and the share of the font size an average character takes
+#: peak name font size and the share of it an average character takes (generous for a sans-serif face)
 NAME_FONT_PX = 11
 CHAR_EM = 0.62
 MARKER_PX = 12
 #: a metre of elevation counts as much as this many metres less of distance to the photos
 NEAR_M_PER_KM = 40.0
-#: plotly text positions, in the order tried
+#: positions of a name around its ▲, in the order tried
 POSITIONS = (
     "top center",
     "bottom center",
@@ -89,7 +89,8 @@ class Box:
 
 @dataclass(frozen=True)
 class Placed:
-    """A peak drawn on the map; ``position`` is plotly's textposition, None when the name is hover-only."""
+    """A peak drawn on the map; ``position`` says where its name is ("top center": above the ▲), None when the
+    name is hover-only; ``box`` is where the name goes, in plot pixels."""
 
     mark: PeakMark
     position: str | None
@@ -170,7 +171,7 @@ def priority(mark: PeakMark) -> float:
 
 
 def text_box(x: float, y: float, name: str, position: str, font_px: float = NAME_FONT_PX) -> Box:
-    """Where plotly puts ``name`` at ``position`` beside a marker at (x, y), with a pixel of air around it."""
+    """Where ``name`` goes at ``position`` beside a marker at (x, y), with a pixel of air around it."""
     width = len(name) * font_px * CHAR_EM + 2
     height = font_px * 1.3 + 2
     gap = MARKER_PX / 2 + 1

@@ -19,10 +19,51 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tests.process_guard import start_tied
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or REPO / "build" / "screenshots")
+
+
+#: "1–24 of 95 photos": where the page is among all the photos the filters let through
+COUNT = re.compile(r"^1(?:–(\d+))? of (\d+) photos?$")
+
 
 #: generous, because the machine is a busy 2-core box; every wait ends as soon as the page is ready
 READY_MS = 240_000
+
+
+SETTLED = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @contextlib.contextmanager
@@ -30,7 +71,7 @@ def running_ui(album: Path, env: dict[str, str], log_path: Path) -> Iterator[str
     """`peaklens ui` as a user starts it; yields its URL once the server answers its health check."""
     port = free_port()
     with log_path.open("w") as log:
-        proc = start_tied(  # ends with the test run even if pytest is killed
+        proc = subprocess.Popen(
             [sys.executable, "-m", "peaklens.cli", "ui", "--port", str(port), "--album", str(album)],
             cwd=REPO,
             env={**os.environ, **env},
@@ -59,7 +100,7 @@ def running_ui(album: Path, env: dict[str, str], log_path: Path) -> Iterator[str
 @pytest.fixture
 def cpu_hog() -> Iterator[None]:
     """Another CPU-heavy process for the whole test, as on a shared machine."""
-    proc = start_tied(
+    proc = subprocess.Popen(
         [sys.executable, "-c", "while True: pass"], start_new_session=True, stdout=subprocess.DEVNULL
     )
     try:
@@ -118,48 +159,6 @@ def shoot(page: Any, name: str, **kwargs: Any) -> None:
     page.screenshot(path=str(SCREENSHOTS / name), **kwargs)
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
-
-
-SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or REPO / "build" / "screenshots")
-
-
-#: "1–24 of 95 photos": where the page is among all the photos the filters let through
-COUNT = re.compile(r"^1(?:–(\d+))? of (\d+) photos?$")
-
-
-SETTLED = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
 #: when the map's caption and the grid's heading first appear in the page, in ms since navigation
 FIRST_SEEN = """
 window.__firstSeen = {};
@@ -193,21 +192,14 @@ def boxes_overlap(a: dict[str, float], b: dict[str, float], air: float = 0.5) ->
 def assert_map_is_readable(page: Any) -> int:
     """Every peak name drawn on the map overlaps no other name and no photo dot and lies wholly inside the
     plot; returns how many names are drawn."""
-    chart = page.locator("[data-testid='stPlotlyChart']").first
+    chart = page.locator("svg.peaklens-map").first
     chart.scroll_into_view_if_needed()
-    area = chart.locator(".nsewdrag").first.bounding_box()
+    area = chart.locator("rect.plot").bounding_box()
     assert area is not None
     names = [
-        t.bounding_box()
-        for t in chart.locator(".scatterlayer .trace").last.locator(".textpoint text").all()
-        if (t.text_content() or "").strip()
+        n for n in (t.bounding_box() for t in chart.locator("text.peak-name").all()) if n and n["width"] > 0
     ]
-    names = [n for n in names if n and n["width"] > 0]
-    dots = [
-        d.bounding_box()
-        for trace in chart.locator(".scatterlayer .trace").all()[:-1]
-        for d in trace.locator(".point").all()
-    ]
+    dots = [d.bounding_box() for d in chart.locator("circle.photo-dot").all()]
     for i, name in enumerate(names):
         assert area["x"] - 0.5 <= name["x"] and name["x"] + name["width"] <= area["x"] + area["width"] + 0.5
         assert area["y"] - 0.5 <= name["y"] and name["y"] + name["height"] <= area["y"] + area["height"] + 0.5

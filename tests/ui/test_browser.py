@@ -78,13 +78,13 @@ def test_browse_filter_map_view_and_identify(
         settled(page)
 
         # a box drawn on the map becomes the area filter
-        chart = page.locator("[data-testid='stPlotlyChart']").first
+        chart = page.locator("svg.peaklens-map").first
         chart.scroll_into_view_if_needed()
-        area = chart.locator(".nsewdrag").first.bounding_box()
+        area = chart.locator("rect.plot").bounding_box()
         assert area is not None
         left, top = area["x"] + 2, area["y"] + 2
         right, bottom = area["x"] + area["width"] - 2, area["y"] + area["height"] - 2
-        dots = [d.bounding_box() for d in chart.locator(".scatterlayer .trace").first.locator(".point").all()]
+        dots = [d.bounding_box() for d in chart.locator("g.album circle").all()]
         centres = [(d["x"] + d["width"] / 2, d["y"] + d["height"] / 2) for d in dots if d]
         inside = [(x, y) for x, y in centres if left < x < right and top < y < bottom]
         assert inside, "no album photo drawn on the map"
@@ -100,6 +100,7 @@ def test_browse_filter_map_view_and_identify(
         expect(sidebar.get_by_text("Box on the map:")).to_be_visible()
         assert 0 < counted(page)[1] < total  # the photos inside the box
         assert assert_map_is_readable(page) >= 3  # peak names drawn as SVG text, none over another
+        expect(page.locator("svg.peaklens-map rect.area-box")).to_have_count(1)
         shoot(page, "map-with-box.png")
         page.get_by_role("button", name="✕ Area").click()
         expect(page.get_by_role("button", name="✕ Area")).to_have_count(0, timeout=READY_MS)
