@@ -33,14 +33,15 @@ declare -A SOURCE=(
   [exif]=peaklens/exif.py
 )
 declare -A TESTS=(
-  [names]="tests/test_names.py tests/test_mutation_pins_names.py"
-  [catalog]="tests/test_catalog.py tests/test_core_math.py tests/test_mutation_pins_catalog.py"
-  [prompts]="tests/test_core_math.py tests/test_mutation_pins_prompts.py"
-  [search]="tests/test_core_math.py tests/test_mutation_pins_search.py"
-  [geo]="tests/test_geo.py tests/test_mutation_pins_geo.py"
-  [enrich]="tests/test_enrich.py tests/test_mutation_pins_enrich.py"
-  [filters]="tests/test_filters.py tests/test_mutation_pins_filters.py"
-  [exif]="tests/test_exif.py tests/test_mutation_pins_exif.py"
+  [names]="tests/test_names.py"
+  [catalog]="tests/test_catalog.py tests/test_core_math.py"
+  [prompts]="tests/test_core_math.py tests/embed/test_prompts.py"
+  # the album indexed on two stores (ids [embedded]/[noida]) is too slow per mutant: the chosen-vector tests run
+  [search]="tests/test_core_math.py tests/test_search.py -k not-embedded-and-not-noida"
+  [geo]="tests/test_geo.py"
+  [enrich]="tests/test_enrich.py"
+  [filters]="tests/test_filters.py"
+  [exif]="tests/test_exif.py"
 )
 ORDER=(names catalog prompts search geo enrich filters exif)
 
@@ -61,7 +62,11 @@ copy_tree() {  # the working tree as it is now (tracked and untracked, not ignor
 write_config() {  # $1 = copy, $2 = module
   local tests=""
   for t in ${TESTS[$2]}; do
-    [ -e "$1/$t" ] && tests+="    $t"$'\n'
+    case "$t" in
+      -k) tests+="    -k"$'\n' ;;
+      not-*) tests+="    ${t//-/ }"$'\n' ;;
+      *) [ -e "$1/$t" ] && tests+="    $t"$'\n' ;;
+    esac
   done
   cat >"$1/setup.cfg" <<EOF
 [mutmut]

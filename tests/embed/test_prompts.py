@@ -10,7 +10,14 @@ from PIL import Image
 
 from peaklens.config import Settings
 from peaklens.embed.loader import load_embedder
-from peaklens.embed.prompts import ANTI_CONCEPT, NEUTRAL_PROMPTS, PEAK_PROMPTS, text_query_vector
+from peaklens.embed.prompts import (
+    ANTI_CONCEPT,
+    NEUTRAL_PROMPTS,
+    PEAK_PROMPTS,
+    anti_concept_vector,
+    text_query_vector,
+)
+from tests.fakes import ANTI, RecordingEmbedder, by_hand, chosen_vector
 
 
 class _Counting:
@@ -49,3 +56,33 @@ def test_one_batch_per_query_and_the_same_vector(tiny_siglip: Path, tmp_path: Pa
     np.testing.assert_allclose(other, _one_by_one(real, neutral, 0.25), atol=1e-6)
     raw = text_query_vector(counting, "x", is_peak=False, anti_concept_weight=0.0, use_ensemble=False)  # type: ignore[arg-type]
     np.testing.assert_allclose(raw, real.embed_texts(["x"])[0], atol=1e-6)
+
+
+# --- pinned by mutation testing (was test_mutation_pins_prompts.py): Query-vector details that mutation testing showed no other test holds (docs/TESTING.md): the anti-concept
+def test_the_anti_concept_is_embedded_once_per_embedder() -> None:
+    embedder = RecordingEmbedder()
+    first = text_query_vector(embedder, "prayer flags", is_peak=False, anti_concept_weight=0.25)
+    second = text_query_vector(embedder, "a yak", is_peak=False, anti_concept_weight=0.25)
+    assert embedder.texts.count(ANTI) == 1
+    np.testing.assert_allclose(
+        first,
+        by_hand(["a photo of prayer flags", "a natural photo of prayer flags", "prayer flags"], 0.25),
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        second, by_hand(["a photo of a yak", "a natural photo of a yak", "a yak"], 0.25), atol=1e-6
+    )
+
+
+def test_a_zero_weight_never_embeds_the_anti_concept() -> None:
+    embedder = RecordingEmbedder()
+    got = text_query_vector(embedder, "Lhotse", is_peak=True, anti_concept_weight=0.0)
+    assert ANTI not in embedder.texts
+    assert got.shape == (embedder.dim,)
+
+
+def test_anti_concept_vector_is_the_embedders_row_for_the_anti_concept_computed_once() -> None:
+    embedder = RecordingEmbedder()
+    np.testing.assert_allclose(anti_concept_vector(embedder), chosen_vector(ANTI), atol=1e-6)
+    np.testing.assert_allclose(anti_concept_vector(embedder), chosen_vector(ANTI), atol=1e-6)
+    assert embedder.texts == [ANTI]
