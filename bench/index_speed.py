@@ -34,6 +34,7 @@ from bench.common import (
     machine,
     table,
 )
+from bench.random_model import model_source
 from peaklens.catalog import load_catalog
 from peaklens.catalog_sync import build_catalog
 from peaklens.config import Settings
@@ -150,7 +151,7 @@ def peaklens_run(album: Path, settings: Settings) -> dict[str, float]:
 def _settings(model: str, variant: Variant, data_dir: Path) -> Settings:
     """A fresh store for the row, with the ONNX exports and decisions shared through ``EXPORTS``."""
     return Settings(
-        model=model,
+        model=model_source(model),
         store="embedded",
         device="cpu",
         decode_workers=2,

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from bench.common import TREK, Section, data_dir_sharing_exports, machine, p50_p95, table, timed
+from bench.random_model import model_source
 from peaklens.config import Settings
 from peaklens.embed.loader import load_embedder
 from peaklens.embed.prompts import PEAK_PROMPTS, prompts_for
@@ -43,7 +44,7 @@ def _variant(name: str) -> tuple[str, str]:
 def measure(model: str, variant: str, images: list, batch_size: int) -> dict:
     runtime, precision = _variant(variant)
     settings = Settings(
-        model=model,
+        model=model_source(model),
         precision=precision,  # type: ignore[arg-type]
         runtime=runtime,  # type: ignore[arg-type]
         batch_size=batch_size,

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import TREK, table
+from bench.random_model import model_source
 
 REF_PEAKS = ("Ama Dablam", "Pumori", "Mount Everest")
 
@@ -35,7 +36,7 @@ def _embedder(model: str, root: Path):  # type: ignore[no-untyped-def]
 
         model = str(build_tiny_model(root / "tiny", kind="siglip"))
     settings = Settings(
-        model=model, device="cpu", runtime="torch", precision="fp32", data_dir=root / "store", batch_size=8
+        model=model_source(model), device="cpu", runtime="torch", precision="fp32", data_dir=root / "store", batch_size=8
     )
     return load_embedder(settings)
 

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from bench.common import TREK, Section, p50_p95, table, timed
+from bench.random_model import model_source
 from peaklens.config import Settings
 from peaklens.embed.base import l2_normalise
 from peaklens.records import PhotoDoc, SearchFilters
@@ -278,7 +279,7 @@ def search_rows(model: str, precision: Any, sizes: list[int]) -> dict[str, list[
     from peaklens.embed.loader import load_embedder
     from peaklens.search import Searcher
 
-    embedder = load_embedder(Settings(model=model, precision=precision))
+    embedder = load_embedder(Settings(model=model_source(model), precision=precision))
     rng = np.random.default_rng(0)
     real = real_vectors(embedder)
     dim = real.shape[1]
@@ -292,7 +293,7 @@ def search_rows(model: str, precision: Any, sizes: list[int]) -> dict[str, list[
 
         from peaklens.catalog_sync import build_catalog
 
-        settings = Settings(model=model, precision=precision, data_dir=Path(tmp) / "store")
+        settings = Settings(model=model_source(model), precision=precision, data_dir=Path(tmp) / "store")
         store = EmbeddedStore(settings)
         store.ensure_indices(dim)
         build_catalog(
@@ -303,7 +304,7 @@ def search_rows(model: str, precision: Any, sizes: list[int]) -> dict[str, list[
         stores: list[tuple[str, object]] = [("embedded (LanceDB + vector matrix)", store)]
         if es_url:
             es = open_store(
-                Settings(model=model, store="elasticsearch", es_url=es_url, photos_index="peaklens-bench")
+                Settings(model=model_source(model), store="elasticsearch", es_url=es_url, photos_index="peaklens-bench")
             )
             es.ensure_indices(dim)
             fill(es, real)

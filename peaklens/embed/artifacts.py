@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 OPSET = 18
 #: bump when what export writes changes, so older exports are not reused
 EXPORT_FORMAT = 2  # 2: int8 vision tower fused (SkipLayerNormalization, FastGelu), patch Conv in fp32
-RANDOM_BASE = "random-base"
 MANIFEST = "manifest.json"
 
 
@@ -35,10 +34,8 @@ class ExportFailed(PeaklensError):
 
 
 def model_folder(model: str) -> Path | None:
-    """The folder holding the checkpoint's files: a local folder, or the hub cache's snapshot; None for
-    random-base or a hub id not in the cache."""
-    if model == RANDOM_BASE:
-        return None
+    """The folder holding the checkpoint's files: a local folder, or the hub cache's snapshot; None for a hub
+    id not in the cache."""
     folder = Path(model).expanduser()
     if folder.is_dir():
         return folder
@@ -53,8 +50,6 @@ def model_folder(model: str) -> Path | None:
 
 def weights_fingerprint(model: str) -> str | None:
     """12 hex digits that change whenever the checkpoint's files change; None when it is not on disk."""
-    if model == RANDOM_BASE:
-        return hashlib.sha1(b"random-base seed 0").hexdigest()[:12]
     folder = model_folder(model)
     if folder is None:
         return None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from peaklens.config import Settings
-from peaklens.embed.artifacts import RANDOM_BASE, ExportFailed, export_dir, read_manifest
+from peaklens.embed.artifacts import ExportFailed, export_dir, read_manifest
 from peaklens.embed.base import Embedder
 from peaklens.embed.runtime import ONNX_PRECISIONS, resolve
 from peaklens.errors import ModelNotAvailable
@@ -46,9 +46,7 @@ def _in_hub_cache(model: str) -> bool:
 
 
 def model_available(model: str) -> bool:
-    """True when the model loads without a network: a local folder, a hub id in the HF cache, random-base."""
-    if model == RANDOM_BASE:
-        return True
+    """True when the model loads without a network: a local folder, or a hub id in the HF cache."""
     folder = Path(model).expanduser()
     if folder.is_dir():
         return (folder / "config.json").is_file()
@@ -121,10 +119,6 @@ def _source(model: str) -> tuple[str, bool]:
 
 def torch_parts(settings: Settings) -> tuple[Any, Any]:
     """(transformers model, processor) of ``settings.model``, or ModelNotAvailable with one line."""
-    if settings.model == RANDOM_BASE:
-        from peaklens.embed.tiny import random_base_model
-
-        return random_base_model()
     source, local_only = _source(settings.model)
 
     from transformers import AutoModel, AutoProcessor
@@ -207,8 +201,6 @@ def load_embedder(settings: Settings) -> Embedder:
 
     On a CPU the runtime is ONNX Runtime (``runtime: auto``) and ``precision: auto`` is the stored measured
     decision (``precision.choose_precision``), fp32 until one exists; on a GPU torch in fp16.
-    ``settings.model == "random-base"`` gives the default's full-size architecture with random weights: for
-    benchmarks only (it costs what the real model costs; its vectors mean nothing).
     """
     runtime, precision = resolve(settings)
     # the asked-for runtime too: 'auto' may have fallen back to torch where an explicit 'onnx' must refuse

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 from peaklens.config import Settings
-from peaklens.embed.artifacts import RANDOM_BASE
 from peaklens.embed.loader import _is_hub_id
 from peaklens.embed.runtime import _NVIDIA_SIGNS
 from peaklens.errors import BadInput, ModelNotAvailable
@@ -43,7 +42,7 @@ def check_device(device: str) -> None:
 
 def check_model(model: str) -> None:
     """A model given as a path must be a folder holding a saved model (config.json)."""
-    if model == RANDOM_BASE or _is_hub_id(model):
+    if _is_hub_id(model):
         return
     folder = Path(model).expanduser()
     if not folder.is_dir():

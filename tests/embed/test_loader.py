@@ -163,40 +163,5 @@ def test_cached_hub_id_loads_offline(no_hub: Path, tiny_siglip: Path) -> None:
     assert embedder.embed_texts(["ama dablam"]).shape == (1, 64)
 
 
-def test_model_available() -> None:
-    assert model_available("random-base")
-
-
 def test_model_available_for_tiny_models(tiny_siglip: Path, tiny_siglip2: Path) -> None:
     assert model_available(str(tiny_siglip)) and model_available(str(tiny_siglip2))
-
-
-def test_random_base_goes_through_the_same_embedder(
-    monkeypatch: pytest.MonkeyPatch, tiny_siglip: Path
-) -> None:
-    """The loader's random-base branch, with the tiny model standing in for the 375 M-parameter one."""
-    from transformers import AutoModel, AutoProcessor
-
-    from peaklens.embed import tiny
-
-    parts = (AutoModel.from_pretrained(tiny_siglip), AutoProcessor.from_pretrained(tiny_siglip))
-    monkeypatch.setattr(tiny, "random_base_model", lambda: parts)
-    embedder = load_embedder(_settings("random-base", batch_size=7))
-    assert isinstance(embedder, SiglipEmbedder)
-    assert embedder.model_id == "random-base" and embedder.dim == 64
-
-
-def test_random_base_config_is_the_default_size() -> None:
-    import torch
-    from transformers import SiglipModel
-
-    from peaklens.embed.tiny import random_base_config
-
-    with torch.device("meta"):  # shapes only: no 1.5 GB of random numbers
-        model = SiglipModel(random_base_config())
-    params = sum(p.numel() for p in model.parameters())
-    assert 370e6 < params < 380e6, params
-    text: Any = model.config.text_config
-    vision: Any = model.config.vision_config
-    assert text.vocab_size == 256000 and text.max_position_embeddings == 64
-    assert vision.image_size == 224 and vision.patch_size == 16
