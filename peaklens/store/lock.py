@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from peaklens.config import Settings
-from peaklens.errors import PeaklensError
+from peaklens.errors import PeaklensError, StoreUnavailable
 
 #: (store folder, thread) pairs holding the lock, with how many nested holders
 _held: dict[tuple[Path, int], int] = {}
@@ -36,7 +36,11 @@ def index_lock(settings: Settings) -> Iterator[None]:
     import fcntl
 
     folder = Path(settings.data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:  # the first thing `index` does: a store folder that cannot be made is said here, in one line
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "index.lock").touch()
+    except OSError as exc:
+        raise StoreUnavailable(f"Cannot create the embedded store in {folder}: {exc.strerror}.") from None
     key = (folder.resolve(), threading.get_ident())
     if key in _held:
         _held[key] += 1

@@ -109,19 +109,22 @@ def test_failed_checks_name_every_miss() -> None:
 
 
 class _Slowed:
-    """The real embedder taking longer from outside: ``per_photo`` seconds more a photo, and ``first_call``
-    more once (what opening a session and optimising its graph costs on first use)."""
+    """The real embedder taking longer from outside: ``factor`` times its own time for each call (so the
+    ratio holds however loaded the machine is), plus ``first_call`` seconds once (what opening a session and
+    optimising its graph costs on first use)."""
 
-    def __init__(self, inner: Embedder, per_photo: float = 0.0, first_call: float = 0.0) -> None:
-        self.inner, self.per_photo, self.first_call = inner, per_photo, first_call
+    def __init__(self, inner: Embedder, factor: float = 1.0, first_call: float = 0.0) -> None:
+        self.inner, self.factor, self.first_call = inner, factor, first_call
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
-        time.sleep(self.first_call + self.per_photo * len(images))
+        started = time.perf_counter()
+        vectors = self.inner.embed_images(images)
+        time.sleep(self.first_call + (self.factor - 1) * (time.perf_counter() - started))
         self.first_call = 0.0
-        return self.inner.embed_images(images)
+        return vectors
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         return self.inner.embed_texts(texts)
@@ -146,7 +149,7 @@ def test_good_int8_is_chosen_stored_and_used(
     assert precision_decision(settings) is None
     assert load_embedder(settings).precision == "fp32"  # type: ignore[attr-defined]
     # the tiny model is too small for int8 to pay; a full-size fp32 costs ~3× int8 (docs/PRECISION.md)
-    _slowing(monkeypatch, fp32={"per_photo": 0.03})
+    _slowing(monkeypatch, fp32={"factor": 3.0})
     decision = choose_precision(settings, _photos(), _prompts())
     assert decision.precision == "int8", decision.reason
     assert decision.reason.startswith("int8, as it agrees with fp32 on every check and embeds photos ")
@@ -207,7 +210,7 @@ def test_int8_that_is_not_measurably_faster_is_not_chosen(
     tiny_siglip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 18: "int8 agrees with fp32 on every check and embeds photos 0.5× as fast" kept int8."""
-    _slowing(monkeypatch, int8={"per_photo": 0.03})
+    _slowing(monkeypatch, int8={"factor": 3.0})
     settings = _settings(tiny_siglip, tmp_path)
     decision = choose_precision(settings, _photos(), _prompts())
     assert decision.precision == "fp32", decision.reason
@@ -224,8 +227,7 @@ def test_first_use_costs_and_few_photos_do_not_decide_the_speed(
     tiny_siglip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """int8's first call opens its session (slow, once); an album of 3 photos still times 8 batches in turns."""
-    # fp32 made far slower than any load on a shared machine can blur (the tiny model itself takes ms)
-    _slowing(monkeypatch, fp32={"per_photo": 0.25}, int8={"first_call": 2.0})
+    _slowing(monkeypatch, fp32={"factor": 3.0}, int8={"first_call": 2.0})
     decision = choose_precision(_settings(tiny_siglip, tmp_path), _photos(3), _prompts())
     assert decision.precision == "int8", decision.reason
     assert decision.measured["timed_batches"] >= MIN_TIMED_BATCHES
