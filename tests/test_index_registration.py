@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageOps
 from rich.console import Console
 
-from peaklens.config import Settings
+from peaklens.config import load_settings
 from peaklens.dem import add_tiles
 from peaklens.embed.loader import load_embedder
 from peaklens.frame import camera_of_hit
@@ -47,7 +47,7 @@ def test_indexing_registers_keeps_the_camera_and_a_user_correction_survives_a_te
     album.mkdir()
     for name in PHOTOS:
         shutil.copyfile(SHARED / "trek" / "jpeg" / name, album / name)
-    settings = Settings(model=str(tiny_siglip), data_dir=tmp_path / "store", store="embedded")
+    settings = load_settings(model=str(tiny_siglip), data_dir=tmp_path / "store", store="embedded")
     add_tiles(Path(settings.data_dir), [SHARED / "dem" / "N27E086.hgt"])  # every camera stands on it
     store = open_store(settings)
     report = index_album(
