@@ -169,6 +169,21 @@ def rotate_to_camera(
     return x2, y2, z1
 
 
+def project_many(
+    off_axis_deg: np.ndarray,
+    elevation_deg: np.ndarray,
+    hfov_deg: float,
+    aspect: float,
+    pitch_deg: float,
+    roll_deg: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) arrays of directions in a rectilinear photo (0..1 across, 0..1 down); NaN behind the camera."""
+    x3, y3, z3 = rotate_to_camera(np.radians(off_axis_deg), np.radians(elevation_deg), pitch_deg, roll_deg)
+    half = math.tan(math.radians(hfov_deg / 2))
+    ahead = np.where(z3 > 1e-9, z3, np.nan)
+    return 0.5 + x3 / ahead / (2 * half), 0.5 - y3 / ahead / (2 * half * aspect)
+
+
 def project(
     off_axis_deg: float,
     elevation_deg: float,
@@ -180,15 +195,12 @@ def project(
     """(x, y) of a direction in a rectilinear photo (0..1 across, 0..1 down); None behind the camera."""
     if not 0 < hfov_deg < 180 or aspect <= 0:
         return None, None
-    x3, y3, z3 = rotate_to_camera(
-        np.radians([off_axis_deg]), np.radians([elevation_deg]), pitch_deg, roll_deg
+    x, y = project_many(
+        np.array([off_axis_deg]), np.array([elevation_deg]), hfov_deg, aspect, pitch_deg, roll_deg
     )
-    if z3[0] <= 1e-9:
+    if not (math.isfinite(x[0]) and math.isfinite(y[0])):
         return None, None
-    half = math.tan(math.radians(hfov_deg / 2))
-    x = 0.5 + float(x3[0] / z3[0]) / (2 * half)
-    y = 0.5 - float(y3[0] / z3[0]) / (2 * half * aspect)
-    return x, y
+    return float(x[0]), float(y[0])
 
 
 def pitch_for(off_axis_deg: float, elevation_deg: float, hfov_deg: float, aspect: float, y: float) -> float:

@@ -1,18 +1,24 @@
-"""How well the frame geometry matches real photos: label x error and in-frame precision/recall.
+"""How well the frame geometry matches real photos: label x and y errors and in-frame precision/recall.
 
-A labels file (``eval/trek_labels.yaml``, format in docs/GEO-LABELS.md) holds, per photo, the x of every
-summit a person saw (fraction of the displayed width), the catalog peaks the old view cone put in front of
-the camera that the photo does not show (``not_visible``), and the ones they could not decide (``unsure``).
+A labels file (``eval/trek_labels.yaml``, format in docs/GEO-LABELS.md) holds, per photo, the x (and
+optionally y) of every summit a person saw (fractions of the displayed width and height), the catalog peaks the
+old view cone put in front of the camera that the photo does not show (``not_visible``), and the ones they could
+not decide (``unsure``).
 
-Scores, so a geometry change is measured on real photos rather than argued:
+Scores, so a geometry change is measured on real photos rather than argued, for three heading sources:
 
-- |x error| of the compass-only labels: median and p90 over every marked peak;
-- |x error| after a user correction: the photo's most confident mark is "dragged" into place
-  (``frame.heading_offset_for``) and only the OTHER marked peaks of that photo are scored;
-- in-frame precision and recall against the marks, for the old rule (the view cone with its 12° compass margin
-  and no terrain, as ``geo.PeakView.in_view`` was before the frame geometry) and for ``FramePeak.in_frame``.
-  A claim on a marked peak is right, a claim on a ``not_visible`` peak is wrong, a claim on an ``unsure`` or
-  unlisted peak is not judged (counted apart); recall is the share of marked peaks claimed.
+- **compass**: the EXIF compass; no pitch, so no label height (y unknown);
+- **registered**: ``registration.Registrar`` against the DEM (the compass where it gives up); its pitch and roll
+  give each label a y; ``made_worse`` lists the photos whose mean |x error| the fit raised by more than
+  WORSE_BY, ``registered_photos`` of ``registration_tried`` says how often it fitted;
+- **one click**: the photo's most confident mark is "dragged" into place (``frame.heading_offset_for``; with a
+  marked y, ``frame.pitch_for`` fixes the pitch too) and only the OTHER marked peaks of that photo are scored;
+
+and for each: |x error| median and p90 over every marked peak, |y error| over the marks that carry a ``y``
+(fraction of the displayed height from the top), and in-frame precision and recall against the marks — also for
+the old rule (the view cone with its 12° compass margin and no terrain, as ``geo.PeakView.in_view`` was before
+the frame geometry). A claim on a marked peak is right, a claim on a ``not_visible`` peak is wrong, a claim on an
+``unsure`` or unlisted peak is not judged (counted apart); recall is the share of marked peaks claimed.
 
 p90 is numpy's default percentile (linear between the two nearest order statistics).
 """

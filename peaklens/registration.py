@@ -34,7 +34,14 @@ from PIL import Image, ImageFilter
 
 from peaklens import geo
 from peaklens.dem import Dem
-from peaklens.frame import CatalogEntry, FrameView, camera_altitude, frame_view, rotate_to_camera
+from peaklens.frame import (
+    CatalogEntry,
+    FrameView,
+    camera_altitude,
+    frame_view,
+    project_many,
+    rotate_to_camera,
+)
 from peaklens.records import GeoPoint
 
 #: the panorama's angular step (degrees): 0.1° is 1/160 of a 16° telephoto frame
@@ -71,13 +78,16 @@ ROLLS_DEG = (-2.0, 0.0, 2.0)
 SEPARATION_DEG = 1.5
 #: below this confidence (1 - runner-up / best, in excess edge score) the fit gives up; chosen on the marked
 #: trek photos (docs/GEO.md): every accepted fit there is better than its compass
-MIN_CONFIDENCE = 0.2
+MIN_CONFIDENCE = 0.25
 #: the terrain's skyline must rise and fall by this much (degrees) across the frame to fix a direction
 MIN_RELIEF_DEG = 0.5
 #: a photo whose skyline lies nearer than NEAR_SKYLINE_KM (km) in more than MAX_NEAR_SKYLINE of its columns is
 #: not registered: at 1 km a 10 m GPS error is half a degree, and 90 m cells draw no usable ridge there
 NEAR_SKYLINE_KM = 2.5
 MAX_NEAR_SKYLINE = 0.5
+#: the best fit must put the terrain's skyline (a ridge against the sky) inside the picture in at least this
+#: share of its columns: matches on inner ridges alone (a forested slope, a selfie) were the wrong fits
+MIN_SKYLINE_IN_FRAME = 0.5
 #: a placement is only scored where the terrain has silhouette mass under this share of the photo's columns
 MIN_EDGE_COLUMNS = 0.3
 #: the best fit must show a rendered silhouette in at least this share of the frame's columns (else the photo
@@ -101,6 +111,7 @@ class Panorama:
         #: per sector, dense edge weights (azimuth cells, elevation cells) quantised to 0..255
         self._sectors: dict[int, np.ndarray] = {}
         self._skyline_km = np.full(self.n_az, np.nan)
+        self._skyline_deg = np.full(self.n_az, np.nan)
 
     def window(self, first: int, count: int) -> np.ndarray:
         """Edge weights (count, n_el) for the azimuth cells first .. first + count - 1 (wrapping at 360°)."""
@@ -119,19 +130,22 @@ class Panorama:
         out *= 1.0 / 255.0
         return out
 
-    def skyline_km(self, first_deg: float, last_deg: float) -> np.ndarray:
-        """The skyline's distance (km) along each rendered azimuth from ``first_deg`` to ``last_deg``."""
+    def skyline(self, first_deg: float, last_deg: float) -> tuple[np.ndarray, np.ndarray]:
+        """The skyline's distance (km) and elevation angle (degrees) along each azimuth cell from
+        ``first_deg`` to ``last_deg``."""
         first = math.floor(first_deg / self.step_deg)
         count = max(math.ceil(last_deg / self.step_deg) - first, 1)
         self.window(first, count)  # renders what is missing
-        return self._skyline_km[(first + np.arange(count)) % self.n_az]
+        cells = (first + np.arange(count)) % self.n_az
+        return self._skyline_km[cells], self._skyline_deg[cells]
 
     def _render(self, sectors: list[int]) -> None:
         cells = np.concatenate([np.arange(k * self._per_sector, (k + 1) * self._per_sector) for k in sectors])
-        az, el, weight, skyline_km = render_silhouettes(
+        az, el, weight, skyline_km, skyline_deg = render_silhouettes(
             self.dem, self.position, self.altitude_m, cells * self.step_deg
         )
         self._skyline_km[cells] = skyline_km
+        self._skyline_deg[cells] = skyline_deg
         az_cells = cells[az]
         owner = az_cells // self._per_sector
         for k in sectors:
@@ -185,7 +199,7 @@ def _gave_up(reason: str, confidence: float = 0.0) -> Registration:
 # --- the terrain side ------------------------------------------------------------------------------------------
 def render_silhouettes(
     dem: Dem, position: GeoPoint, altitude_m: float, azimuths_deg: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Ray-march the DEM along each azimuth and keep the silhouette edges (Baboud et al.'s occluding contours).
 
     Along each azimuth the apparent elevation angle of the terrain is a function of distance; a point is seen
@@ -193,7 +207,7 @@ def render_silhouettes(
     silhouette when the next terrain seen above it is DEPTH_RATIO times farther: the skyline (nothing behind)
     weighs 1, a ridge in front of farther terrain 0.6 (haze lowers its contrast), both less when near.
     Returns (index into ``azimuths_deg``, elevation cell from EL_MIN_DEG, weight) per edge cell, and the
-    distance (km) of the skyline along each azimuth (NaN where the DEM has nothing).
+    distance (km) and elevation angle (degrees) of the skyline along each azimuth (NaN where no DEM).
     """
     step = PANORAMA_STEP_DEG
     distances = np.geomspace(NEAR_KM, RANGE_KM, RAY_SAMPLES)
@@ -231,8 +245,10 @@ def render_silhouettes(
     el_bins = np.round((angles[rows, cols][keep] - EL_MIN_DEG) / step).astype(np.intp)
     inside = el_bins <= round((EL_MAX_DEG - EL_MIN_DEG) / step)
     last_seen = angles.shape[1] - 1 - np.argmax(seen[:, ::-1], axis=1)
-    skyline_km = np.where(best_before[:, -1] > -90.0, distances[last_seen], np.nan)
-    return rows[keep][inside], el_bins[inside], weight[inside].astype(np.float32), skyline_km
+    known = best_before[:, -1] > -90.0
+    skyline_km = np.where(known, distances[last_seen], np.nan)
+    skyline_deg = np.where(known, best_before[:, -1], np.nan)
+    return rows[keep][inside], el_bins[inside], weight[inside].astype(np.float32), skyline_km, skyline_deg
 
 
 # --- the photo side --------------------------------------------------------------------------------------------
@@ -585,9 +601,20 @@ class Registrar:
 
     @staticmethod
     def _near_share(pano: Panorama, heading: float, hfov: float) -> float:
-        distances = pano.skyline_km(heading - hfov / 2, heading + hfov / 2)
+        distances, _ = pano.skyline(heading - hfov / 2, heading + hfov / 2)
         known = np.isfinite(distances)
         return float((distances[known] < NEAR_SKYLINE_KM).mean()) if known.any() else 1.0
+
+    @staticmethod
+    def _skyline_share(pano: Panorama, heading: float, pitch: float, hfov: float, aspect: float) -> float:
+        """The share of the frame's columns where the terrain's skyline (a ridge against the sky) is in the
+        picture, for a camera of that heading and pitch."""
+        _, elevations = pano.skyline(heading - hfov / 2, heading + hfov / 2)
+        alphas = np.linspace(-hfov / 2, hfov / 2, elevations.size)
+        with np.errstate(invalid="ignore"):
+            _, y = project_many(alphas, elevations, hfov, aspect, pitch, 0.0)
+            inside = (y > 0.0) & (y < 1.0)
+        return float(inside.mean())
 
     def register(self, image: Image.Image, camera: geo.Camera) -> Registration | None:
         """The photo's heading correction, pitch and roll, or why not; None without a compass heading.
@@ -628,12 +655,26 @@ class Registrar:
                 "and the GPS are too coarse for it)"
             )
         confidence = 1.0 - coarse.runner_up / coarse.score if coarse.score > 0 else 0.0
+        skyline_share = self._skyline_share(
+            pano, heading_fit, coarse.pitch_deg, hfov, image.height / image.width
+        )
         details = {
             "score": coarse.score,
             "runner_up": coarse.runner_up,
             "edge_columns": coarse.edge_columns,
             "near_skyline": near,
+            "skyline_in_frame": skyline_share,
         }
+        if skyline_share < MIN_SKYLINE_IN_FRAME:
+            return Registration(
+                None,
+                None,
+                None,
+                confidence,
+                f"the terrain's skyline is in only {skyline_share:.0%} of the frame at the best fit (no ridge "
+                "against the sky to trust)",
+                details,
+            )
         if confidence < MIN_CONFIDENCE:
             return Registration(
                 None,
