@@ -6,7 +6,7 @@ import argparse
 import time
 from collections.abc import Callable
 
-from bench import cli_startup, dem_speed, index_speed, model_cost, search_speed
+from bench import cli_startup, dem_speed, index_speed, model_cost, search_speed, ui_speed
 from bench.common import REPO, Section, machine
 
 
@@ -37,6 +37,7 @@ def main() -> None:
         lambda: search_speed.run(args.model, best, [int(s) for s in args.sizes.split(",")]),
         dem_speed.run,
         cli_startup.run,
+        ui_speed.run,
     ]
     if not (args.quick or args.skip_1m):
         runs.append(lambda: search_speed.knn_only([1_000_000]))
