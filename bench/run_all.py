@@ -6,7 +6,7 @@ import argparse
 import time
 from collections.abc import Callable
 
-from bench import cli_startup, dem_speed, index_speed, model_cost, registration_speed, search_speed
+from bench import cli_startup, dem_speed, index_speed, model_cost, registration_speed, search_speed, ui_speed
 from bench.common import REPO, Section, machine
 
 
@@ -38,6 +38,7 @@ def main() -> None:
         dem_speed.run,
         registration_speed.run,
         cli_startup.run,
+        ui_speed.run,
     ]
     if not (args.quick or args.skip_1m):
         runs.append(lambda: search_speed.knn_only([1_000_000]))

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.common import TREK, Section, table
+from bench.common import REPO, TREK, Section, table
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SETTLED = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -79,7 +79,7 @@ def running_ui(album: Path, env: dict[str, str], log: Path) -> Iterator[str]:
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "peaklens.cli", "ui", "--port", str(port), "--album", str(album)],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -177,17 +177,21 @@ def run(model: str | None = None, album: Path | None = None, pages: int = 5, que
         env = _env(model, work)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "peaklens.cli", "index", str(album), "--no-progress"],
-                              env=env, capture_output=True, text=True)  # fmt: skip
-        if done.returncode not in (0,) and "added" not in done.stdout:
+                              cwd=REPO, env=env, capture_output=True, text=True)  # fmt: skip
+        if "added" not in done.stdout:  # some photos may fail (their own exit code); the rest is indexed
             raise RuntimeError(f"index failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
         indexed = time.perf_counter() - started
+        load_before = os.getloadavg()[0]
         rows = measure(album, env, work, pages, queries)
+        load_after = os.getloadavg()[0]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     body = (
         f"Album {album.name} (indexed in {indexed:.0f} s), model: "
         f"{'the tiny random SigLIP' if 'tiny' in model else model}. Seconds in the browser (headless Chromium, "
-        f"offline), from navigation or from Enter; {pages} new sessions after the first, {queries} queries.\n\n"
+        f"offline), from navigation or from Enter; {pages} new sessions after the first, {queries} queries. "
+        f"Machine load (1-minute average) {load_before:.1f} before, {load_after:.1f} after: on a shared machine "
+        "these are wall times under that load.\n\n"
         + table(["what the user waits for", "first (cold server)", "median", "worst", "target"], rows)
     )
     return Section("UI speed", body)

@@ -175,7 +175,8 @@ def page() -> None:
             sections += found
         if not query and photo is None:
             sections += browse(svc, choices.filters)
-        shown = [answer.hit for section in sections for answer in section.results]
+        # a photo in two sections is one dot
+        shown = list({r.hit.id: r.hit for section in sections for r in section.results}.values())
         if query or photo is not None:
             framed = [p for p, _ in located(shown)]
         else:
@@ -185,6 +186,7 @@ def page() -> None:
                 else [answer.hit for answer in library.browse(choices.filters, ALBUM_LIMIT)]
             )
             framed = [p for p, _ in located(under)]
+        framed = framed or [p for p, _ in located(album)]  # nothing shown has a position: the album's
         with map_slot:
             peaks = [(p.latlon, p.name, p.elev_m) for p in library.peaks().peaks if p.latlon is not None]
             album_map.map_panel(located(album), located(shown), framed, peaks, choices.filters.bbox)

@@ -1,10 +1,11 @@
 """The album map panel: photos (clustered), the photos shown, catalog peaks and the area filter's box.
 
-The map is one SVG (``peaklens.ui.map_svg``) framed and labelled by ``peaklens.ui.map_layout``, shown through a
-small ``st.components.v2`` component whose script lets the user drag a box on it: the box comes back as
-coordinates and becomes the area filter, and the map then frames the photos inside it (drawing a box is how one
-looks closer). OpenStreetMap tiles lie under it as images: the browser draws them when it is online and shows a
-plain background when it is not.
+The map is one SVG (``peaklens.ui.map_svg``) framed and labelled by ``peaklens.ui.map_layout``, sent as HTML so
+it is painted with the rest of the page. A small ``st.components.v2`` component (no visible element of its own)
+lets the user drag a box on it: the box comes back as coordinates and becomes the area filter, and the map then
+frames the photos inside it (drawing a box is how one looks closer). Its script listens on the document, so it
+serves whichever map SVG the page shows now. OpenStreetMap tiles lie under the map as images: the browser draws
+them when it is online and shows a plain background when it is not.
 """
 
 from __future__ import annotations
@@ -24,64 +25,63 @@ from peaklens.ui import map_svg
 CLUSTER_CELLS = 28
 MAP_KEY = "map"
 
-#: drag on the plot: a dashed rectangle follows the mouse; on release its corners go back as [top, left, bottom,
-#: right] in degrees (the SVG carries its extent and plot area)
+#: drag on a map's plot: a rectangle follows the mouse; on release its corners go back as [top, left, bottom,
+#: right] in degrees (the SVG carries its extent and plot area in data attributes)
 _JS = """
 export default function(component) {
-  const { data, parentElement, setTriggerValue } = component;
-  let holder = parentElement.querySelector('.peaklens-map-holder');
-  if (!holder) {
-    holder = document.createElement('div');
-    holder.className = 'peaklens-map-holder';
-    parentElement.appendChild(holder);
-  }
-  holder.innerHTML = data.svg;
-  const svg = holder.querySelector('svg');
-  const [top, left, bottom, right] = svg.dataset.extent.split(',').map(Number);
-  const [px, py, pw, ph] = svg.dataset.plot.split(',').map(Number);
+  const { setTriggerValue } = component;
+  window.__peaklensMapTrigger = setTriggerValue;  // the newest instance answers
+  if (window.__peaklensMapBound) return;
+  window.__peaklensMapBound = true;
   const ns = 'http://www.w3.org/2000/svg';
-  const at = (e) => {
+  let drag = null;
+  const at = (svg, e) => {
     const r = svg.getBoundingClientRect();
+    const [px, py, pw, ph] = svg.dataset.plot.split(',').map(Number);
     const sx = svg.viewBox.baseVal.width / r.width, sy = svg.viewBox.baseVal.height / r.height;
     return [Math.min(px + pw, Math.max(px, (e.clientX - r.left) * sx)),
             Math.min(py + ph, Math.max(py, (e.clientY - r.top) * sy))];
   };
-  let start = null, rect = null;
-  svg.addEventListener('pointerdown', (e) => {
-    const [x, y] = at(e);
-    if ((e.clientY - svg.getBoundingClientRect().top) < py) return;
-    start = [x, y];
-    rect = document.createElementNS(ns, 'rect');
+  document.addEventListener('pointerdown', (e) => {
+    const svg = e.target.closest && e.target.closest('svg.peaklens-map');
+    if (!svg) return;
+    const [, py] = svg.dataset.plot.split(',').map(Number);
+    const r = svg.getBoundingClientRect();
+    if ((e.clientY - r.top) * svg.viewBox.baseVal.height / r.height < py) return;  // the legend
+    const rect = document.createElementNS(ns, 'rect');
     rect.setAttribute('class', 'drawing');
     rect.setAttribute('fill', 'rgba(31, 95, 209, 0.08)');
     rect.setAttribute('stroke', '#1f5fd1');
     rect.setAttribute('stroke-width', '2');
     svg.appendChild(rect);
-    svg.setPointerCapture(e.pointerId);
+    drag = { svg, rect, start: at(svg, e) };
     e.preventDefault();
   });
-  svg.addEventListener('pointermove', (e) => {
-    if (!start) return;
-    const [x, y] = at(e);
-    rect.setAttribute('x', Math.min(x, start[0])); rect.setAttribute('y', Math.min(y, start[1]));
-    rect.setAttribute('width', Math.abs(x - start[0])); rect.setAttribute('height', Math.abs(y - start[1]));
+  document.addEventListener('pointermove', (e) => {
+    if (!drag) return;
+    const [x, y] = at(drag.svg, e), [x0, y0] = drag.start;
+    drag.rect.setAttribute('x', Math.min(x, x0)); drag.rect.setAttribute('y', Math.min(y, y0));
+    drag.rect.setAttribute('width', Math.abs(x - x0)); drag.rect.setAttribute('height', Math.abs(y - y0));
   });
-  svg.addEventListener('pointerup', (e) => {
-    if (!start) return;
-    const [x, y] = at(e);
+  document.addEventListener('pointerup', (e) => {
+    if (!drag) return;
+    const { svg, rect, start } = drag;
+    drag = null;
+    const [x, y] = at(svg, e);
     const [x0, x1] = [Math.min(x, start[0]), Math.max(x, start[0])];
     const [y0, y1] = [Math.min(y, start[1]), Math.max(y, start[1])];
-    start = null;
     if (x1 - x0 < 4 || y1 - y0 < 4) { rect.remove(); return; }
+    const [top, left, bottom, right] = svg.dataset.extent.split(',').map(Number);
+    const [px, py, pw, ph] = svg.dataset.plot.split(',').map(Number);
     const lon = (v) => left + (v - px) / pw * (right - left);
     const lat = (v) => top - (v - py) / ph * (top - bottom);
-    setTriggerValue('box', [lat(y0), lon(x0), lat(y1), lon(x1)]);
+    window.__peaklensMapTrigger('box', [lat(y0), lon(x0), lat(y1), lon(x1)]);
   });
 }
 """
 _CSS = """
-.peaklens-map-holder svg { cursor: crosshair; user-select: none; touch-action: none; display: block; }
-.peaklens-map-holder text { pointer-events: none; }
+svg.peaklens-map { cursor: crosshair; user-select: none; touch-action: none; display: block; }
+svg.peaklens-map text { pointer-events: none; }
 """
 
 
@@ -157,13 +157,12 @@ def map_panel(
         "Green: album photos (numbers are clusters), blue: photos shown below, red ▲: peaks "
         "(hover for every name and height)."
     )
-    result = _component()(
-        key=MAP_KEY,
-        data={"svg": map_svg_of(photos, results, marks, extent, box)},
-        on_box_change=lambda: None,
-        width="content",
-        height=layout.MAP_HEIGHT_PX,
-    )
+    # as HTML, drawn with the page (a component's own element came 1-3 s later); peaklens wrote every byte of it
+    # and escaped every name and path in it
+    st.markdown(
+        map_svg_of(photos, results, marks, extent, box), unsafe_allow_html=True
+    )  # drawn with the page, before any script runs
+    result = _component()(key=MAP_KEY, on_box_change=lambda: None, width="content", height=1)
     drawn = box_from_drawn(getattr(result, "box", None))
     if drawn is not None and drawn != st.session_state.get(AREA_BOX):
         st.session_state[AREA_BOX] = drawn
