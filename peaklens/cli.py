@@ -108,24 +108,11 @@ def main_options(
     ef_construction: int | None = typer.Option(None, help="HNSW ef_construction (index creation)."),
     verbose: bool = flag("List every warning (e.g. unusable EXIF values while indexing).", "--verbose", "-v"),
 ) -> None:
-    overrides = {
-        "model": model,
-        "device": device,
-        "precision": precision,
-        "runtime": runtime,
-        "batch_size": batch_size,
-        "store": store,
-        "data_dir": data_dir,
-        "es_url": es_url,
-        "photos_index": photos_index,
-        "peaks_index": peaks_index,
-        "top_k_peaks": top_k_peaks,
-        "alpha_text": alpha_text,
-        "anti_concept_weight": anti_concept_weight,
-        "geo_weight": geo_weight,
-        "hnsw_m": hnsw_m,
-        "ef_construction": ef_construction,
-    }
+    from peaklens.config import Settings
+
+    given = locals()
+    # every option named like a setting overrides it (the list of settings is Settings' own, never repeated)
+    overrides = {name: given[name] for name in Settings.model_fields if name in given}
     ctx.obj = Context(config, {k: v for k, v in overrides.items() if v is not None}, verbose)
     from peaklens.config import unknown_environment
 

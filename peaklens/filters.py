@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
 from peaklens.errors import BadInput
-from peaklens.records import BBox, PhotoHit, SearchFilters
+from peaklens.records import BBox, PhotoHit, SearchFilters, utc
 from peaklens.store.fields import local_day
 
 BBOX_HELP = "expected TOP,LEFT,BOTTOM,RIGHT in decimal degrees, e.g. 28.1,86.6,27.7,87.0"
@@ -198,10 +198,3 @@ def album_day_range(photos: Iterable[PhotoHit]) -> tuple[date, date] | None:
         if day is not None:
             days.append(day)
     return (min(days), max(days)) if days else None
-
-
-def utc(moment: datetime) -> datetime:
-    """Aware UTC; naive values are taken as UTC (never as the server's zone, which ``timestamp()`` would use)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import numpy as np
 
@@ -212,3 +212,10 @@ class BulkReport:
 
     written: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+
+
+def utc(moment: datetime) -> datetime:
+    """Aware UTC; naive values are taken as UTC (never as the server's zone, which ``timestamp()`` would use)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)

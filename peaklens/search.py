@@ -25,10 +25,9 @@ from peaklens.embed.base import Embedder
 from peaklens.embed.prompts import PEAK_PROMPTS, ensemble_vector, prompts_for, text_query_vector
 from peaklens.enrich import HeadingCorrection, PeakPredictor
 from peaklens.errors import BadInput
-from peaklens.filters import utc
 from peaklens.geo import Camera
 from peaklens.names import NameMatch, PeakNameIndex
-from peaklens.records import PeakDoc, PeakHit, PhotoHit, SearchFilters
+from peaklens.records import PeakDoc, PeakHit, PhotoHit, SearchFilters, utc
 from peaklens.store.base import PhotoStore
 
 SortKey = Literal["score", "time"]

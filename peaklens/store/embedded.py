@@ -28,7 +28,6 @@ import pyarrow.compute as pc
 
 from peaklens.config import Settings
 from peaklens.errors import PeaklensError, StoreUnavailable
-from peaklens.filters import utc
 from peaklens.records import (
     BulkReport,
     FileSignature,
@@ -40,6 +39,7 @@ from peaklens.records import (
     PhotoUpdate,
     RankedPhoto,
     SearchFilters,
+    utc,
 )
 from peaklens.store import prefilter, vectors
 from peaklens.store.fields import check_facet_field, local_date, newest_first, wall_clock

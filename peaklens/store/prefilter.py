@@ -16,8 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from peaklens.filters import utc
-from peaklens.records import SearchFilters
+from peaklens.records import SearchFilters, utc
 
 COLUMNS = ["id", "path", "lat", "lon", "shot_time", "local_date", "predicted_peaks", "peaks_in_frame"]
 _EPOCH = date(1970, 1, 1)
