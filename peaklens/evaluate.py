@@ -234,10 +234,12 @@ def rank_variant(searcher: Any, text: str, variant: Variant, k: int = 10) -> Any
     return searcher.photos_for(vector, match.name if match is not None else None, k=k, min_confidence=0.0)
 
 
-def run_eval(searcher: Any, labels_path: Path) -> EvalReport:
+def run_eval(searcher: Any, labels_path: Path, register: Any = None) -> EvalReport:
     """Score a labels file through ``Searcher.text`` (the same path, fusion included, that ``search`` runs)
     and ``Searcher.identify_vector``; bad labels (unknown peaks, no catalog, empty index) are errors, never
-    silent zeros."""
+    silent zeros. ``register(photo, camera)`` gives the camera and heading correction identify would use (the
+    photo registered against the terrain; the application layer passes its own), so "visual + geo prior" is
+    scored as `identify` answers."""
     from peaklens.enrich import camera_of
     from peaklens.geo import PRIOR_FLOOR
     from peaklens.imaging import BadImage, open_photo
@@ -286,10 +288,14 @@ def run_eval(searcher: Any, labels_path: Path) -> EvalReport:
             vector = searcher.image_vector(loaded.image)
             visual.append((expected, [p.name for p in searcher.identify_vector(vector)]))
             camera = camera_of(loaded.meta, loaded.width, loaded.height)
-            with_geo.append((expected, [p.name for p in searcher.identify_vector(vector, camera=camera)]))
+            correction = None
+            if camera is not None and register is not None:
+                camera, correction = register(loaded, camera)
+            ranked = searcher.identify_vector(vector, camera=camera, correction=correction)
+            with_geo.append((expected, [p.name for p in ranked]))
             order: list[str] = []
             if camera is not None:
-                views = predictor.views(camera)
+                views = predictor.views(camera, correction)
                 priors = [PRIOR_FLOOR if v is None else v.prior for v in views]
                 closeness = [float("inf") if v is None else v.distance_km for v in views]
                 ranked = sorted(range(len(peaks)), key=lambda i: (-priors[i], closeness[i]))

@@ -684,4 +684,8 @@ class Library:
 
         if not labels.is_file():
             raise BadInput(f"Labels file {labels} does not exist or is not a file.")
-        return run_eval(self.searcher(), labels)
+        def register(photo: LoadedPhoto, camera: Camera) -> tuple[Camera | None, HeadingCorrection | None]:
+            _view, _fit, registered, correction = self._placed(photo, camera, self.catalog())
+            return registered, correction
+
+        return run_eval(self.searcher(), labels, register)
