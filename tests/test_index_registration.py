@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageOps
-from rich.console import Console
 
 from peaklens.config import load_settings
 from peaklens.dem import add_tiles
@@ -50,9 +49,7 @@ def test_indexing_registers_keeps_the_camera_and_a_user_correction_survives_a_te
     settings = load_settings(model=str(tiny_siglip), data_dir=tmp_path / "store", store="embedded")
     add_tiles(Path(settings.data_dir), [SHARED / "dem" / "N27E086.hgt"])  # every camera stands on it
     store = open_store(settings)
-    report = index_album(
-        album, settings, load_embedder(settings), store, console=Console(quiet=True), show_progress=False
-    )
+    report = index_album(album, settings, load_embedder(settings), store)
     assert report.registered + report.registration_gave_up == len(PHOTOS)
     hits = {hit.path: hit for hit, _ in next(store.iter_photo_vectors())}
     assert set(hits) == set(PHOTOS)
@@ -74,7 +71,7 @@ def test_indexing_registers_keeps_the_camera_and_a_user_correction_survives_a_te
     user = registered[0]
     store.update_photos({user.id: PhotoUpdate(heading_offset_deg=1.25, heading_source="user")})
     add_tiles(Path(settings.data_dir), [SHARED / "dem" / "N27E087.hgt"])
-    assert replace_after_terrain_change(store, settings) == len(PHOTOS)
+    assert replace_after_terrain_change(store, settings, lambda _line: None) == len(PHOTOS)
     after = {hit.id: hit for hit, _ in next(store.iter_photo_vectors())}
     kept = after[user.id]
     assert (kept.heading_source, kept.heading_offset_deg) == ("user", 1.25)
