@@ -135,3 +135,24 @@ def ui_process(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int
             proc.kill()
         with contextlib.suppress(ProcessLookupError):  # the group this fixture started, server included
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def timed_with_imports(
+    env: dict[str, str], *args: str
+) -> tuple[subprocess.CompletedProcess[str], float, set[str]]:
+    """Run ``python -X importtime -m peaklens ARGS``: (the run, its wall time, the modules it imported)."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "peaklens", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=SLOW_S,
+    )
+    took = time.monotonic() - started
+    imported = {
+        line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")
+    }
+    done.stderr = "\n".join(ln for ln in done.stderr.splitlines() if not ln.startswith("import time:"))
+    return done, took, imported

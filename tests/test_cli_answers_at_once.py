@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,32 +21,12 @@ from tests.cli_support import (
     ok,
     one_error_line,
     run,
+    timed_with_imports,
 )
 from tests.conftest import REPO, copy_trek_photos
 
 #: files that exist where an NVIDIA driver is loaded (peaklens.embed.runtime looks at the same ones)
 NVIDIA_SIGNS = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/nvidia0")
-
-
-def timed_with_imports(
-    env: dict[str, str], *args: str
-) -> tuple[subprocess.CompletedProcess[str], float, set[str]]:
-    """Run ``python -X importtime -m peaklens ARGS``: (the run, its wall time, the modules it imported)."""
-    started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "peaklens", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=SLOW_S,
-    )
-    took = time.monotonic() - started
-    imported = {
-        line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")
-    }
-    done.stderr = "\n".join(ln for ln in done.stderr.splitlines() if not ln.startswith("import time:"))
-    return done, took, imported
 
 
 def startup_seconds(env: dict[str, str]) -> float:

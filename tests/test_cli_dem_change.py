@@ -54,4 +54,7 @@ def test_dem_add_places_the_stored_photos_again_at_once(tmp_path: Path, env: dic
     assert {f["peak"]: f["photos"] for f in facets} == counted
 
     again = ok(run(env, "dem", "add", str(TILE)))
-    assert again.stdout.strip() == "Registered 1 DEM tile(s): N27E086; placed 0 stored photo(s) again with the terrain."
+    assert (
+        again.stdout.strip()
+        == "Registered 1 DEM tile(s): N27E086; placed 0 stored photo(s) again with the terrain."
+    )

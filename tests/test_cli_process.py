@@ -32,6 +32,7 @@ from tests.cli_support import (
     ok,
     one_error_line,
     run,
+    timed_with_imports,
 )
 from tests.conftest import REPO, TREK_JPEGS, copy_trek_photos
 from tests.fixtures_images import junk_exif, write_photo
@@ -130,21 +131,9 @@ def test_ui_on_a_public_address_needs_a_password(env: dict[str, str]) -> None:
 def test_a_bad_argument_is_answered_before_the_model_or_store_loads(
     env: dict[str, str], args: tuple[str, ...], code: int, message: str
 ) -> None:
-    started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "peaklens", *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=SLOW_S,
-    )
-    took = time.monotonic() - started
+    done, took, imported = timed_with_imports(env, *args)
     assert done.returncode == code, done.stderr[-3000:]
     assert message in done.stderr
-    imported = {
-        line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")
-    }
     assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
     assert took < 30, took  # the old path loaded the model first (13-20 s); typical now is well under 1 s
 

@@ -696,7 +696,9 @@ def test_gps_time_is_utc_and_shown_in_the_cameras_zone_when_it_names_one() -> No
     assert with_zone.shot_time.utcoffset() == timedelta(hours=5, minutes=45)
     assert with_zone.local_time == datetime(2023, 10, 21, 7, 30, 30, 500_000)
     assert with_zone.warnings == []
-    junk_zone = meta_with({**PLAIN_POSITION, **GPS_TIME}, exif={OFFSET_ORIGINAL: "junk", OFFSET_DIGITIZED: "+05:45"})
+    junk_zone = meta_with(
+        {**PLAIN_POSITION, **GPS_TIME}, exif={OFFSET_ORIGINAL: "junk", OFFSET_DIGITIZED: "+05:45"}
+    )
     assert junk_zone.local_time == datetime(2023, 10, 21, 7, 30, 30, 500_000) and junk_zone.warnings == []
 
 
