@@ -98,6 +98,13 @@ def test_a_click_fixes_the_heading_and_survives_a_catalog_rebuild(library: Libra
     assert after is not None and after.frame is not None and after.hit.heading_source == "user"
     again = after.frame.by_id(target.peak_id)
     assert again is not None and again.x == pytest.approx(0.25, abs=1e-6)
+    # a click's height fixes the pitch: the clicked summit then stands at that height (x and y both)
+    clicked = library.correct_heading(photo_id, target.peak_id, 0.4, 0.3)
+    assert clicked.frame is not None
+    summit = clicked.frame.by_id(target.peak_id)
+    # the roll a registration found stays: it moves x by a little once the pitch is fixed too
+    assert summit is not None and summit.x == pytest.approx(0.4, abs=0.01)
+    assert summit.y == pytest.approx(0.3, abs=0.01)
     back = library.reset_heading(photo_id)
     assert back.hit.heading_source == "compass"
 
