@@ -222,10 +222,6 @@ def _fmt_gps(gps: Any) -> str:
     return f"{gps.lat:.5f},{gps.lon:.5f}" if gps else "-"
 
 
-def _fmt_time(moment: Any) -> str:
-    return moment.isoformat() if moment else "-"
-
-
 def _fmt_table_time(moment: Any) -> str:
     """A shot time for the table, to the second (--json keeps the sub-second digits)."""
     return moment.replace(microsecond=0).isoformat() if moment else "-"
