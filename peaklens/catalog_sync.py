@@ -62,7 +62,7 @@ def ensure_catalog(
                 f"`peaklens catalog build --peaks {source}" + (f" --refs {refs}`" if refs else "`") + "."
             )
     say("Building the peaks catalog (default peaks, text prompts) for this model…")
-    _build_catalog_locked(store, embedder, settings, peaks_file=None, refs_dir=None, say=say)
+    build_catalog(store, embedder, settings, peaks_file=None, refs_dir=None, say=say)
 
 
 def build_catalog(
@@ -75,55 +75,43 @@ def build_catalog(
     say: Callable[[str], None],
 ) -> int:
     """Replace the catalog with prototypes built from ``peaks_file`` (default catalog when None), then predict
-    the stored photos' peaks again. Takes the index lock: a catalog cleared under a running ``index`` would
-    leave its photos with peaks of no catalog."""
+    the stored photos' peaks again. Under the index lock (re-entrant: an index run that builds the default
+    catalog holds it already): a catalog cleared under a running ``index`` would leave its photos with peaks
+    of no catalog."""
     with index_lock(settings):
-        return _build_catalog_locked(
-            store, embedder, settings, peaks_file=peaks_file, refs_dir=refs_dir, say=say
+        if refs_dir is not None and not refs_dir.is_dir():
+            raise BadInput(f"Reference folder {refs_dir} does not exist or is not a folder.")
+        peaks, warnings = load_catalog(peaks_file)
+        for line in warnings:
+            say(line)
+        docs = build_prototypes(
+            embedder,
+            peaks,
+            refs_dir=refs_dir,
+            alpha_text=settings.alpha_text,
+            anti_concept_weight=settings.anti_concept_weight,
+            report=say,
         )
-
-
-def _build_catalog_locked(
-    store: PhotoStore,
-    embedder: Embedder,
-    settings: Settings,
-    *,
-    peaks_file: Path | None,
-    refs_dir: Path | None,
-    say: Callable[[str], None],
-) -> int:
-    if refs_dir is not None and not refs_dir.is_dir():
-        raise BadInput(f"Reference folder {refs_dir} does not exist or is not a folder.")
-    peaks, warnings = load_catalog(peaks_file)
-    for line in warnings:
-        say(line)
-    docs = build_prototypes(
-        embedder,
-        peaks,
-        refs_dir=refs_dir,
-        alpha_text=settings.alpha_text,
-        anti_concept_weight=settings.anti_concept_weight,
-        report=say,
-    )
-    store.ensure_indices(embedder.dim)
-    store.clear_peaks()
-    report = store.upsert_peaks(docs)
-    for peak_id, reason in report.failed.items():
-        say(f"could not store peak {peak_id}: {reason}")
-    refresh_and_report(store, say)
-    meta = store.get_meta()
-    meta["catalog_model"] = embedder.model_id
-    meta["catalog_source"] = str(peaks_file.resolve()) if peaks_file is not None else DEFAULT_CATALOG
-    meta["catalog_anti_concept_weight"] = repr(float(settings.anti_concept_weight))
-    meta[FINGERPRINT_KEY] = uuid.uuid4().hex  # a new catalog: every open library reads it at its next action
-    if refs_dir is not None:
-        meta["catalog_refs"] = str(refs_dir.resolve())
-    else:
-        meta.pop("catalog_refs", None)
-    store.set_meta(meta)
-    calibrate_catalog(store, say)
-    refresh_predictions(store, settings, say)
-    return len(report.written)
+        store.ensure_indices(embedder.dim)
+        store.clear_peaks()
+        report = store.upsert_peaks(docs)
+        for peak_id, reason in report.failed.items():
+            say(f"could not store peak {peak_id}: {reason}")
+        refresh_and_report(store, say)
+        meta = store.get_meta()
+        meta["catalog_model"] = embedder.model_id
+        meta["catalog_source"] = str(peaks_file.resolve()) if peaks_file is not None else DEFAULT_CATALOG
+        meta["catalog_anti_concept_weight"] = repr(float(settings.anti_concept_weight))
+        # a new catalog: every open library reads it at its next action
+        meta[FINGERPRINT_KEY] = uuid.uuid4().hex
+        if refs_dir is not None:
+            meta["catalog_refs"] = str(refs_dir.resolve())
+        else:
+            meta.pop("catalog_refs", None)
+        store.set_meta(meta)
+        calibrate_catalog(store, say)
+        refresh_predictions(store, settings, say)
+        return len(report.written)
 
 
 def calibrate_catalog(store: PhotoStore, say: Callable[[str], None]) -> None:
