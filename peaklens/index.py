@@ -132,6 +132,7 @@ def _register_stored(store: PhotoStore, dem: Dem, album_root: object) -> None:
     from peaklens.frame import camera_of_hit
     from peaklens.imaging import open_photo
     from peaklens.records import PhotoUpdate
+    from peaklens.registration import registered_camera
 
     if not isinstance(album_root, str) or not Path(album_root).is_dir():
         return
@@ -147,12 +148,12 @@ def _register_stored(store: PhotoStore, dem: Dem, album_root: object) -> None:
             except BadImage:
                 continue
             camera = replace(camera, aspect=camera.aspect or photo.height / photo.width)
-            fit = registrar.register(photo.image, camera)
-            if fit is not None and fit.ok and fit.heading_offset_deg is not None:
-                registered = replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg)
+            registered, correction = registered_camera(camera, registrar.register(photo.image, camera))
+            if correction is not None:
+                offset, source = correction
                 updates[hit.id] = PhotoUpdate(
-                    heading_offset_deg=fit.heading_offset_deg,
-                    heading_source="registered",
+                    heading_offset_deg=offset,
+                    heading_source=source,
                     extra={**hit.extra, **_camera_extra(registered)},
                 )
         if updates:
@@ -378,15 +379,14 @@ def _registered(
         return camera, None
     if not registrar.dem.covers(camera.position.lat, camera.position.lon):
         return camera, None
-    fit = registrar.register(photo.image, camera)
-    if fit is None or not fit.ok or fit.heading_offset_deg is None:
+    from peaklens.registration import registered_camera
+
+    registered, correction = registered_camera(camera, registrar.register(photo.image, camera))
+    if correction is None:
         report.registration_gave_up += 1
-        return camera, None
-    report.registered += 1
-    return replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg), (
-        fit.heading_offset_deg,
-        "registered",
-    )
+    else:
+        report.registered += 1
+    return registered, correction
 
 
 def _camera_extra(camera: Camera) -> dict[str, object]:

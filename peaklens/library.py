@@ -450,14 +450,11 @@ class Library:
         pitch and roll, the heading correction) — what indexing would store for it."""
         if camera is None:
             return None, None, None, None
-        from peaklens.registration import place_photo
+        from peaklens.registration import place_photo, registered_camera
 
         terrain = self.terrain()
         view, fit = place_photo(photo.image, camera, catalog.peaks, terrain, self._registrar(terrain))
-        if fit is None or not fit.ok or fit.heading_offset_deg is None:
-            return view, fit, camera, None
-        registered = replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg)
-        return view, fit, registered, (fit.heading_offset_deg, "registered")
+        return (view, fit, *registered_camera(camera, fit))
 
     def _registrar(self, terrain: Dem | None) -> Registrar | None:
         """One registrar per terrain: it keeps rendered panoramas between photos taken near each other."""
@@ -684,6 +681,7 @@ class Library:
 
         if not labels.is_file():
             raise BadInput(f"Labels file {labels} does not exist or is not a file.")
+
         def register(photo: LoadedPhoto, camera: Camera) -> tuple[Camera | None, HeadingCorrection | None]:
             _view, _fit, registered, correction = self._placed(photo, camera, self.catalog())
             return registered, correction

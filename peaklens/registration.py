@@ -726,10 +726,19 @@ def place_photo(
     fit = None
     if dem is not None and camera.heading_deg is not None:
         fit = (registrar or Registrar(dem)).register(image, camera)
-    if fit is not None and fit.ok:
-        registered = replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg)
-        view = frame_view(
-            registered, peaks, dem, heading_offset_deg=fit.heading_offset_deg, heading_source="registered"
-        )
-        return view, fit
-    return frame_view(camera, peaks, dem), fit
+    placed, correction = registered_camera(camera, fit)
+    offset, source = correction or (None, None)
+    return frame_view(placed, peaks, dem, heading_offset_deg=offset, heading_source=source), fit
+
+
+def registered_camera(
+    camera: geo.Camera, fit: Registration | None
+) -> tuple[geo.Camera, tuple[float, str] | None]:
+    """The camera as a fit registered it (its pitch and roll) and the heading correction the fit found; the
+    camera as it was and no correction where the fit gave up (or there was none)."""
+    if fit is None or not fit.ok or fit.heading_offset_deg is None:
+        return camera, None
+    return replace(camera, pitch_deg=fit.pitch_deg, roll_deg=fit.roll_deg), (
+        fit.heading_offset_deg,
+        "registered",
+    )
