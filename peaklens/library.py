@@ -331,7 +331,8 @@ class Library:
 
         return camera_of(photo.meta, photo.width, photo.height)
 
-    def _answer(self, result: Result, catalog: Catalog, with_frame: bool) -> PhotoAnswer:
+    def _answer(self, result: Result, catalog: Catalog | None) -> PhotoAnswer:
+        """The result as an answer; framed against ``catalog`` when one is given."""
         from peaklens.answers import PhotoAnswer
 
         return PhotoAnswer(
@@ -340,12 +341,12 @@ class Library:
             visual_score=result.hit.score,
             confidence=result.confidence,
             explain=dict(result.explain),
-            frame=self.frame_of(result.hit, catalog) if with_frame else None,
+            frame=self.frame_of(result.hit, catalog) if catalog is not None else None,
         )
 
     def _answers(self, results: Iterable[Result], with_frames: bool) -> list[PhotoAnswer]:
-        catalog = self.catalog()
-        return [self._answer(r, catalog, with_frames) for r in results]
+        catalog = self.catalog() if with_frames else None  # browsing reads no catalog
+        return [self._answer(r, catalog) for r in results]
 
     # --- filters ---------------------------------------------------------------------------------------
     def resolve_peaks(
@@ -507,7 +508,7 @@ class Library:
             return None
         from peaklens.search import Result
 
-        return self._answer(Result(hit), self.catalog(), True)
+        return self._answer(Result(hit), self.catalog())
 
     # --- use cases: a heading correction ---------------------------------------------------------------
     def correct_heading(self, photo_id: str, peak_id: str, x: float, y: float | None = None) -> PhotoAnswer:
@@ -579,7 +580,7 @@ class Library:
             raise BadInput(f"The correction was not saved: {report.failed.get(hit.id, 'unknown error')}")
         self.store.refresh()
         stored = self.store.get_photo(hit.id) or hit
-        return self._answer(Result(stored), catalog, True)
+        return self._answer(Result(stored), catalog)
 
     # --- use cases: writing ----------------------------------------------------------------------------
     def build_catalog(
