@@ -16,9 +16,14 @@ Pipeline, per photo:
    camera (``photo_edges``), softly saturated so one strong edge cannot outweigh many matching ones;
 3. a coarse search over heading × pitch by one FFT cross-correlation, then a fine one around the best at 0.1°
    with the exact rectilinear projection of the coarse pitch and three small rolls;
+   Only placements that put the terrain's skyline inside the picture can win (a photo of summits shows the
+   ridge they stand on against the sky); if a placement without it matches better, the photo's strongest
+   edges are not the terrain's (a pine, a stupa, clouds) and the fit gives up;
 4. the confidence: how far the best peak of the score stands above the best one at least ``SEPARATION_DEG``
-   away in heading (a second heading that fits as well means the photo does not fix the direction). Below
-   ``MIN_CONFIDENCE`` the fit gives up and says why; the compass stays.
+   away in heading (a second heading that fits as well means the photo does not fix the direction), on the
+   coarse grid and again at full resolution (the runner-up refined like the best); and the best must keep
+   ``MIN_FINE_SHARE`` of its coarse score when refined. Below ``MIN_CONFIDENCE`` the fit gives up and says
+   why; the compass stays.
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ PANORAMA_STEP_DEG = 0.1
 EL_MIN_DEG, EL_MAX_DEG = -35.0, 45.0
 #: terrain rendered from this distance (km; nearer the 90 m SRTM cells give no usable edge) out to the range
 NEAR_KM, RANGE_KM = 0.25, 90.0
+#: a ridge standing in front of farther terrain weighs this much against the skyline's 1 (haze lowers its
+#: contrast, and the foreground hides it more often)
+INNER_WEIGHT = 0.6
 #: silhouettes nearer than this (km) weigh less, down to a tenth (coarse cells, GPS error)
 NEAR_FULL_KM = 3.0
 #: distance samples along each ray (geometric spacing: 2 % of the distance apart)
@@ -79,6 +87,10 @@ SEPARATION_DEG = 1.5
 #: below this confidence (1 - runner-up / best, in excess edge score) the fit gives up; chosen on the marked
 #: trek photos (docs/GEO.md): every accepted fit there is better than its compass
 MIN_CONFIDENCE = 0.25
+#: the best fit, scored again at full resolution with the exact projection, must keep this share of its coarse
+#: score (a coarse match that falls apart when looked at closely was a blur-level coincidence: clouds taken for
+#: the skyline); chosen on the marked trek photos (docs/GEO.md): right fits kept >= 0.69, wrong ones <= 0.58
+MIN_FINE_SHARE = 0.65
 #: the terrain's skyline must rise and fall by this much (degrees) across the frame to fix a direction
 MIN_RELIEF_DEG = 0.5
 #: a photo whose skyline lies nearer than NEAR_SKYLINE_KM (km) in more than MAX_NEAR_SKYLINE of its columns is
@@ -241,7 +253,7 @@ def render_silhouettes(
     # near terrain is drawn coarsely by 90 m cells and moves with every metre of GPS error: full weight from
     # NEAR_FULL_KM, a tenth at the nearest
     nearness = np.clip(distances[cols] / NEAR_FULL_KM, 0.1, 1.0)
-    weight = (np.where(np.isinf(ratio), 1.0, 0.6) * nearness)[keep]
+    weight = (np.where(np.isinf(ratio), 1.0, INNER_WEIGHT) * nearness)[keep]
     el_bins = np.round((angles[rows, cols][keep] - EL_MIN_DEG) / step).astype(np.intp)
     inside = el_bins <= round((EL_MAX_DEG - EL_MIN_DEG) / step)
     last_seen = angles.shape[1] - 1 - np.argmax(seen[:, ::-1], axis=1)
@@ -429,6 +441,36 @@ def _correlate(window: np.ndarray, sky: np.ndarray, template: np.ndarray) -> np.
     return _score(agreement, mass, clutter, sky_cells, th, tw)
 
 
+def _skyline_inside(
+    pano: Panorama,
+    factor: int,
+    az_lo: float,
+    tw: int,
+    shape: tuple[int, int],
+    pano_el0: float,
+    step: float,
+    template: np.ndarray,
+) -> np.ndarray:
+    """Per placement (template row 0 on window row r, column 0 on window column c): whether the terrain's
+    skyline lies inside the photo in at least MIN_SKYLINE_IN_FRAME of its columns (a level camera's footprint:
+    the rows the template covers in each column)."""
+    rows, cols = shape
+    start = math.floor((az_lo % 360.0) / pano.step_deg)
+    _, sky_deg = pano.skyline(start * pano.step_deg, (start + (cols + tw - 1) * factor) * pano.step_deg)
+    sky_deg = sky_deg[: (cols + tw - 1) * factor]
+    sky_deg = np.pad(sky_deg, (0, (cols + tw - 1) * factor - sky_deg.size), constant_values=np.nan)
+    sky_deg = np.nanmax(sky_deg.reshape(-1, factor), axis=1) if factor > 1 else sky_deg
+    sky_row = (sky_deg - pano_el0) / step  # window rows, NaN where the DEM has none
+    covered = np.nonzero((template != 0).any(axis=1))[0]
+    lo, hi = (covered[0], covered[-1]) if covered.size else (0, template.shape[0] - 1)
+    r = np.arange(rows)[:, None]
+    with np.errstate(invalid="ignore"):
+        inside = ((sky_row[None, :] - r) >= lo) & ((sky_row[None, :] - r) <= hi)
+    counts = np.cumsum(np.pad(inside.astype(np.int32), ((0, 0), (1, 0))), axis=1)
+    share = (counts[:, tw : tw + cols] - counts[:, :cols]) / tw
+    return np.asarray(share >= MIN_SKYLINE_IN_FRAME)
+
+
 def _parabola(a: float, b: float, c: float) -> float:
     """Where the parabola through three equally spaced values peaks, in cells from the middle one."""
     curvature = a - 2 * b + c
@@ -480,7 +522,7 @@ def _refine(
     return float(scores[i, j]), offset, found_pitch
 
 
-def _runner_up(scores: np.ndarray, best: int, apart: int) -> float:
+def _runner_up(scores: np.ndarray, best: int, apart: int) -> tuple[float, int]:
     """The best score outside the best one's own lobe (the slopes falling away from it on both sides) and at
     least ``apart`` cells from it: a second heading the photo also fits."""
     left = best
@@ -491,7 +533,10 @@ def _runner_up(scores: np.ndarray, best: int, apart: int) -> float:
         right += 1
     cells = np.arange(scores.size)
     elsewhere = ((cells < left) | (cells > right)) & (np.abs(cells - best) > apart)
-    return float(scores[elsewhere].max()) if elsewhere.any() else 0.0
+    if not elsewhere.any():
+        return 0.0, -1
+    where = int(np.argmax(np.where(elsewhere, scores, -np.inf)))
+    return float(scores[where]), where
 
 
 @dataclass
@@ -503,6 +548,11 @@ class _Best:
     edge_columns: float
     pitch_at_edge: bool = False
     relief_deg: float = 0.0
+    #: the best score outside the best one's lobe among all placements, the skyline in the picture or not
+    runner_any: float = 0.0
+    #: where the runner-up among the placements with the skyline in the picture is (scored again finely)
+    runner_offset_deg: float | None = None
+    runner_pitch_deg: float = 0.0
 
 
 def _search(
@@ -549,11 +599,23 @@ def _search(
     # the compass as a prior: a heading far from it must match better to win (trek compasses: within ~10°)
     offsets = (np.arange(scores.shape[1]) - n_shift) * step
     scores = scores - COMPASS_PRIOR * (offsets / COMPASS_SIGMA_DEG) ** 2
+    # only placements that put the terrain's skyline inside the picture win: a photo of summits shows the ridge
+    # they stand on against the sky, and placements without it were the wrong fits (foreground edges matched
+    # to inner ridges); the others still compete as runners-up
+    anywhere = scores.max(axis=0)
+    inside = _skyline_inside(pano, factor, az_lo, tw, scores.shape, pano_el0, step, template)
+    if not inside.any():
+        return None
+    scores = np.where(inside, scores, scores.min())
     by_heading = scores.max(axis=0)
     best_col = int(np.argmax(by_heading))
     best_row = int(np.argmax(scores[:, best_col]))
     best = float(by_heading[best_col])
-    runner = _runner_up(by_heading, best_col, max(round(max(SEPARATION_DEG, hfov / 10) / step), 2))
+    apart = max(round(max(SEPARATION_DEG, hfov / 10) / step), 2)
+    runner, runner_col = _runner_up(by_heading, best_col, apart)
+    runner_any = _runner_up(np.maximum(anywhere, by_heading), best_col, apart)[0]
+    runner_offset = (runner_col - n_shift) * step + geo.signed_angle_deg(az_lo % 360.0, first_az)
+    runner_pitch = pitch + (pano_el0 + int(np.argmax(scores[:, runner_col])) * step - el0)
     offset = (best_col - n_shift) * step + geo.signed_angle_deg(az_lo % 360.0, first_az)
     # sub-cell precision: a parabola through the neighbours in heading and in pitch
     if 0 < best_col < by_heading.size - 1:
@@ -574,7 +636,18 @@ def _search(
     # the relief of the terrain's skyline across the frame: a flat horizon fixes no direction
     tops = [np.nonzero(column)[0].max() for column in on_edge.T if column.any()]
     relief = (max(tops) - min(tops)) * step if tops else 0.0
-    return _Best(best, runner, offset, found_pitch, edge_columns, at_edge, relief)
+    return _Best(
+        best,
+        runner,
+        offset,
+        found_pitch,
+        edge_columns,
+        at_edge,
+        relief,
+        runner_any,
+        runner_offset if runner_col >= 0 else None,
+        runner_pitch,
+    )
 
 
 class Registrar:
@@ -664,6 +737,7 @@ class Registrar:
             "edge_columns": coarse.edge_columns,
             "near_skyline": near,
             "skyline_in_frame": skyline_share,
+            "runner_any": coarse.runner_any,
         }
         if skyline_share < MIN_SKYLINE_IN_FRAME:
             return Registration(
@@ -673,6 +747,16 @@ class Registrar:
                 confidence,
                 f"the terrain's skyline is in only {skyline_share:.0%} of the frame at the best fit (no ridge "
                 "against the sky to trust)",
+                details,
+            )
+        if coarse.runner_any > coarse.score:
+            return Registration(
+                None,
+                None,
+                None,
+                confidence,
+                "a placement without the skyline in the picture matches better elsewhere (the photo's strongest "
+                "edges are not the terrain's)",
                 details,
             )
         if confidence < MIN_CONFIDENCE:
@@ -709,7 +793,44 @@ class Registrar:
             (*_refine(pano, fine_gray, heading_fit, hfov, fine_step, coarse.pitch_deg, roll, windows), roll)
             for roll in ROLLS_DEG
         )
-        _, offset, pitch, roll = best
+        fine_score, offset, pitch, roll = best
+        if coarse.runner_offset_deg is not None:
+            # the runner-up heading scored as finely as the best: a match that only the coarse grid preferred
+            # is no match
+            other, _, _ = _refine(
+                pano,
+                fine_gray,
+                heading + coarse.runner_offset_deg,
+                hfov,
+                fine_step,
+                coarse.runner_pitch_deg,
+                0.0,
+                {},
+            )
+            details["fine_score"] = fine_score
+            details["fine_runner_up"] = other
+            fine_confidence = 1.0 - max(other, 0.0) / fine_score if fine_score > 0 else 0.0
+            if fine_score < MIN_FINE_SHARE * coarse.score:
+                return Registration(
+                    None,
+                    None,
+                    None,
+                    confidence,
+                    f"the match does not hold at full resolution ({fine_score:.2f} against {coarse.score:.2f} on the "
+                    "coarse grid)",
+                    details,
+                )
+            confidence = min(confidence, fine_confidence)
+            if confidence < MIN_CONFIDENCE:
+                return Registration(
+                    None,
+                    None,
+                    None,
+                    confidence,
+                    f"another heading fits almost as well at full resolution (confidence {confidence:.2f} < "
+                    f"{MIN_CONFIDENCE})",
+                    details,
+                )
         return Registration(coarse.offset_deg + offset, pitch, roll, confidence, None, details)
 
 

@@ -254,7 +254,12 @@ def _bearing_deg(a: GeoPoint, b: GeoPoint) -> float:
 
 
 @needs_real
-@pytest.mark.parametrize("photo", ["IMG_2195.jpg", "IMG_2114.jpg", "IMG_2844.jpg"])
+@pytest.mark.parametrize(
+    "photo",
+    # IMG_2197 and IMG_2200 (120 mm on the Everest-Lhotse wall) gave up before the search kept to placements
+    # with the skyline in the picture: another heading scored almost as well with the skyline out of it
+    ["IMG_2195.jpg", "IMG_2114.jpg", "IMG_2844.jpg", "IMG_2197.jpg", "IMG_2200.jpg"],
+)
 def test_real_trek_photos_are_registered_to_their_hand_marks(real_dem: Dem, photo: str) -> None:
     """The heading registration finds agrees with the one the photo's most confident hand mark implies: the
     catalog bearing of the marked peak less its angle off axis at the marked x."""
@@ -274,9 +279,18 @@ def test_real_trek_photos_are_registered_to_their_hand_marks(real_dem: Dem, phot
 
 
 @needs_real
-@pytest.mark.parametrize("photo", ["IMG_2742.jpg", "IMG_2609.jpg"])
+@pytest.mark.parametrize(
+    "photo",
+    [
+        "IMG_2742.jpg",  # a telephoto of one face
+        "IMG_2609.jpg",  # a portrait before a near ridge
+        "IMG_2288.jpg",  # a pine's outline matched the skyline 5° from Ama Dablam's (the wrong fit it was)
+        "IMG_2321.jpg",  # a stupa's outline, likewise 3° off
+        "IMG_2656.jpg",  # 16 mm: clouds taken for the skyline at a pitch of -23° instead of -4°
+    ],
+)
 def test_real_photos_without_a_usable_ridge_keep_their_compass(real_dem: Dem, photo: str) -> None:
-    """A telephoto of one face (IMG_2742) and a portrait before a near ridge (IMG_2609): no fit, a reason."""
+    """Photos whose strongest edges are not the terrain's: no fit (the compass stays), and a reason."""
     loaded = open_photo(REPO.parent / "shared" / "trek" / "jpeg" / photo)
     camera = camera_of(loaded.meta, loaded.width, loaded.height)
     assert camera is not None
