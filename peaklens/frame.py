@@ -211,6 +211,52 @@ def pitch_for(off_axis_deg: float, elevation_deg: float, hfov_deg: float, aspect
     return math.degrees(in_plane - math.atan(t))
 
 
+def aim_at(
+    elevation_deg: float,
+    hfov_deg: float,
+    aspect: float,
+    pitch_deg: float,
+    roll_deg: float,
+    x: float,
+    y: float | None = None,
+) -> tuple[float, float]:
+    """The angle off axis (degrees) and the pitch that put a direction of ``elevation_deg`` at ``x`` and, when
+    given, ``y`` in a camera of that roll (the pitch stays without ``y``): what a click on a summit fixes.
+
+    With no roll the two are ``off_axis_of`` and ``pitch_for``; a rolled camera couples them, so a few Newton
+    steps on the exact projection follow from there.
+    """
+    off = off_axis_of(x, hfov_deg)
+    pitch = pitch_for(off, elevation_deg, hfov_deg, aspect, y) if y is not None else pitch_deg
+    h = 1e-4
+    for _ in range(20):
+        px, py = project(off, elevation_deg, hfov_deg, aspect, pitch, roll_deg)
+        if px is None or py is None:
+            break
+        rx, ry = px - x, (py - y) if y is not None else 0.0
+        if abs(rx) < 1e-9 and abs(ry) < 1e-9:
+            break
+        ax, ay = project(off + h, elevation_deg, hfov_deg, aspect, pitch, roll_deg)
+        if ax is None or ay is None:
+            break
+        if y is None:
+            dx = (ax - px) / h
+            if dx == 0:
+                break
+            off -= rx / dx
+            continue
+        bx, by = project(off, elevation_deg, hfov_deg, aspect, pitch + h, roll_deg)
+        if bx is None or by is None:
+            break
+        j11, j12, j21, j22 = (ax - px) / h, (bx - px) / h, (ay - py) / h, (by - py) / h
+        det = j11 * j22 - j12 * j21
+        if det == 0:
+            break
+        off -= (j22 * rx - j12 * ry) / det
+        pitch -= (-j21 * rx + j11 * ry) / det
+    return off, pitch
+
+
 def _x_span(off_axis: float, hfov: float, uncertainty: float) -> tuple[float, float] | None:
     lo = max(off_axis - uncertainty, -_MAX_PROJECTED_DEG)
     hi = min(off_axis + uncertainty, _MAX_PROJECTED_DEG)

@@ -12,7 +12,8 @@ Scores, so a geometry change is measured on real photos rather than argued, for 
   give each label a y; ``made_worse`` lists the photos whose mean |x error| the fit raised by more than
   WORSE_BY, ``registered_photos`` of ``registration_tried`` says how often it fitted;
 - **one click**: the photo's most confident mark is "dragged" into place (``frame.heading_offset_for``; with a
-  marked y, ``frame.pitch_for`` fixes the pitch too) and only the OTHER marked peaks of that photo are scored;
+  marked y, ``frame.aim_at`` fixes the pitch too, x and y solved together) and only the OTHER marked
+  peaks of that photo are scored;
 
 and for each: |x error| median and p90 over every marked peak, |y error| over the marks that carry a ``y``
 (fraction of the displayed height from the top), and in-frame precision and recall against the marks — also for
@@ -38,7 +39,7 @@ from peaklens import geo
 from peaklens.dem import Dem
 from peaklens.enrich import camera_of
 from peaklens.errors import BadInput
-from peaklens.frame import FramePeak, FrameView, frame_view, heading_offset_for, pitch_for
+from peaklens.frame import FramePeak, FrameView, aim_at, frame_view, heading_offset_for
 from peaklens.imaging import BadImage, open_photo
 from peaklens.names import normalise_name
 from peaklens.records import PeakDoc
@@ -441,8 +442,11 @@ def evaluate_frames(
             clicked = camera
             dragged = view.by_id(drag.peak_id)
             if drag.y is not None and camera.aspect and dragged is not None:
-                off = geo.signed_angle_deg(view.compass_heading_deg or 0.0, dragged.bearing_deg) - offset
-                pitch = pitch_for(off, dragged.elevation_angle_deg, view.hfov_deg, camera.aspect, drag.y)
+                # as Library.correct_heading: x and y solved together on the exact projection
+                off, pitch = aim_at(
+                    dragged.elevation_angle_deg, view.hfov_deg, camera.aspect, 0.0, 0.0, drag.x, drag.y
+                )
+                offset = geo.signed_angle_deg(view.compass_heading_deg or 0.0, dragged.bearing_deg - off)
                 clicked = replace(camera, pitch_deg=pitch, roll_deg=0.0)
             corrected = frame_view(clicked, peaks, dem, heading_offset_deg=offset, heading_source="user")
             user = {m.peak_id: _error(corrected.by_id(m.peak_id), m) for m in kept if m != drag}

@@ -515,18 +515,34 @@ class Library:
         """A user's click: ``peak_id``'s summit really stands at ``x`` (0..1 across the photo) and, when
         given, ``y`` (0..1 down it). One click fixes the heading and, with ``y``, the pitch; every other label
         moves with them, and the photo's peaks are predicted again with the new frame."""
-        from peaklens.frame import heading_offset_for, off_axis_of, pitch_for
+        from peaklens import geo
+        from peaklens.frame import aim_at, camera_of_hit, heading_offset_for
 
         hit, view = self._stored_frame(photo_id)
-        offset = heading_offset_for(view, peak_id, x)
+        offset = heading_offset_for(view, peak_id, x)  # checks x and the peak; exact for a level camera
+        if y is not None and not 0.0 <= y <= 1.0:
+            raise BadInput(f"A label height must be between 0 and 1 down the photo, not {y!r}.")
         pitch = None
         placed = view.by_id(peak_id)
-        aspect = hit.extra.get("aspect")
-        if y is not None and placed is not None and isinstance(aspect, int | float):
-            if not 0.0 <= y <= 1.0:
-                raise BadInput(f"A label height must be between 0 and 1 down the photo, not {y!r}.")
-            off_axis = off_axis_of(x, view.hfov_deg)
-            pitch = pitch_for(off_axis, placed.elevation_angle_deg, view.hfov_deg, float(aspect), y)
+        camera = camera_of_hit(hit)
+        if (
+            placed is not None
+            and camera is not None
+            and camera.aspect
+            and view.compass_heading_deg is not None
+        ):
+            # the camera as stored (registered pitch and roll): x, and y when given, put the summit there
+            off_axis, aimed_pitch = aim_at(
+                placed.elevation_angle_deg,
+                view.hfov_deg,
+                camera.aspect,
+                camera.pitch_deg or 0.0,
+                camera.roll_deg or 0.0,
+                x,
+                y,
+            )
+            offset = geo.signed_angle_deg(view.compass_heading_deg, placed.bearing_deg - off_axis)
+            pitch = aimed_pitch if y is not None else None
         return self._set_heading(hit, offset, "user", pitch)
 
     def reset_heading(self, photo_id: str) -> PhotoAnswer:

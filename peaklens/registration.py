@@ -12,10 +12,12 @@ Pipeline, per photo:
 
 1. the panorama of silhouette edges around the camera (``render_panorama``: one 360° render per camera
    position, reused for photos within ``REUSE_M`` of it by ``Registrar``);
-2. the photo's gradient magnitude resampled into the same (azimuth, elevation) grid as the panorama for a level
+2. the photo's edges — of its gray levels and of its blueness (snow against a pale sky is a colour edge more
+   than a brightness one) — resampled into the same (azimuth, elevation) grid as the panorama for a level
    camera (``photo_edges``), softly saturated so one strong edge cannot outweigh many matching ones;
 3. a coarse search over heading × pitch by one FFT cross-correlation, then a fine one around the best at 0.1°
-   with the exact rectilinear projection of the coarse pitch and three small rolls;
+   with the exact rectilinear projection of the coarse pitch and three small rolls (a roll kept only where it
+   fits ``ROLL_MARGIN`` better than a level camera);
    Only placements that put the terrain's skyline inside the picture can win (a photo of summits shows the
    ridge they stand on against the sky); if a placement without it matches better, the photo's strongest
    edges are not the terrain's (a pine, a stupa, clouds) and the fit gives up;
@@ -73,8 +75,16 @@ SEARCH_DEG = 12.0
 PITCH_RANGE_DEG = 35.0
 #: the coarse grid is about this many cells across the photo (its step never finer than the panorama's)
 COARSE_CELLS = 64
-#: how much the photo's edges where the terrain says sky count against a match
+#: how much the photo's edges where the terrain says sky count against a match, from this many coarse cells
+#: above the terrain's highest edge in a column
 SKY_WEIGHT = 0.5
+SKY_MARGIN_CELLS = 2
+#: the photo's blueness (blue less red) counts this many times a gray level: snow against a pale sky differs
+#: little in brightness but much in colour, and so does the bluish shade under a ridge (chosen on the marked
+#: trek photos, docs/GEO.md: 2 and 3 register 27-28 of the 50, 4 and more make a fit worse)
+BLUE_GAIN = 3.0
+#: a rolled camera must fit this much better (as a share of the score) than a level one to be kept
+ROLL_MARGIN = 0.03
 #: the compass prior on the heading: COMPASS_PRIOR · (offset / COMPASS_SIGMA_DEG)² is taken from a score
 COMPASS_PRIOR = 0.05
 COMPASS_SIGMA_DEG = 8.0
@@ -99,7 +109,7 @@ NEAR_SKYLINE_KM = 2.5
 MAX_NEAR_SKYLINE = 0.5
 #: the best fit must put the terrain's skyline (a ridge against the sky) inside the picture in at least this
 #: share of its columns: matches on inner ridges alone (a forested slope, a selfie) were the wrong fits
-MIN_SKYLINE_IN_FRAME = 0.5
+MIN_SKYLINE_IN_FRAME = 0.75
 #: a placement is only scored where the terrain has silhouette mass under this share of the photo's columns
 MIN_EDGE_COLUMNS = 0.3
 #: the best fit must show a rendered silhouette in at least this share of the frame's columns (else the photo
@@ -264,11 +274,14 @@ def render_silhouettes(
 
 
 # --- the photo side --------------------------------------------------------------------------------------------
-def photo_gray(image: Image.Image, width: int) -> np.ndarray:
-    """The photo in gray levels, scaled to ``width`` columns and slightly blurred (the grid's resolution)."""
+def photo_channels(image: Image.Image, width: int) -> np.ndarray:
+    """The photo's gray levels and its blueness (BLUE_GAIN · (blue − red)), scaled to ``width`` columns and
+    slightly blurred (the grid's resolution): (2, height, width)."""
     height = max(8, round(image.height * width / image.width))
-    gray = image.convert("L").resize((width, height), Image.Resampling.BILINEAR)
-    return np.asarray(gray.filter(ImageFilter.GaussianBlur(0.7)), dtype=np.float32)
+    small = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+    rgb = np.asarray(small.filter(ImageFilter.GaussianBlur(0.7)), dtype=np.float32)
+    gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return np.stack([gray, BLUE_GAIN * (rgb[..., 2] - rgb[..., 0])])
 
 
 def _blur(values: np.ndarray, passes: int = 2) -> np.ndarray:
@@ -308,7 +321,7 @@ def oriented(values: np.ndarray) -> np.ndarray:
 
 
 def photo_edges(
-    gray: np.ndarray,
+    channels: np.ndarray,
     hfov_deg: float,
     step_deg: float,
     pitch_deg: float = 0.0,
@@ -321,7 +334,7 @@ def photo_edges(
     Returns the grid (rows from the lowest elevation up, columns from the left edge's azimuth) and the
     elevation of its row 0 (degrees).
     """
-    height, width = gray.shape
+    height, width = channels.shape[-2:]
     focal = width / (2 * math.tan(math.radians(hfov_deg / 2)))
     half_v = math.degrees(math.atan(height / 2 / focal))
     half_h = hfov_deg / 2
@@ -340,8 +353,9 @@ def photo_edges(
     # pixel i spans [i, i + 1): its centre is at i + 0.5
     ui = np.clip(np.round(np.nan_to_num(u) - 0.5), 0, width - 1).astype(np.intp)
     vi = np.clip(np.round(np.nan_to_num(v) - 0.5), 0, height - 1).astype(np.intp)
-    values = gray[vi, ui]
-    z = oriented(values)
+    # the channels' edge tensors add up (an edge in either counts, a colour edge and a brightness edge at the
+    # same place count more)
+    z = sum((oriented(channel[vi, ui]) for channel in channels), np.zeros(vi.shape, dtype=np.complex128))
     # the photo's border is no edge: keep cells whose whole neighbourhood lies inside
     core = inside.copy()
     for shift in (1, -1):
@@ -380,7 +394,7 @@ def _window(
     # the sky: every cell two above the highest edge of its column (a column without edges has none)
     has = edges > 0
     top = np.where(has.any(axis=0), edges.shape[0] - 1 - np.argmax(has[::-1], axis=0), edges.shape[0])
-    sky = (np.arange(edges.shape[0])[:, None] > top[None, :] + 2).astype(np.float32)
+    sky = (np.arange(edges.shape[0])[:, None] > top[None, :] + SKY_MARGIN_CELLS).astype(np.float32)
     return (grown * direction).astype(np.complex64), sky, first_az, first_el
 
 
@@ -479,7 +493,7 @@ def _parabola(a: float, b: float, c: float) -> float:
 
 def _refine(
     pano: Panorama,
-    gray: np.ndarray,
+    channels: np.ndarray,
     heading: float,
     hfov: float,
     step: float,
@@ -493,7 +507,7 @@ def _refine(
     rolls (two rolls of one size share theirs)."""
     factor = max(1, round(step / pano.step_deg))
     step = factor * pano.step_deg
-    template, el0 = photo_edges(gray, hfov, step, pitch, roll)
+    template, el0 = photo_edges(channels, hfov, step, pitch, roll)
     th, tw = template.shape
     reach = REFINE_CELLS
     az_lo = heading - hfov / 2 - 1.0 - reach * step
@@ -557,7 +571,7 @@ class _Best:
 
 def _search(
     pano: Panorama,
-    gray: np.ndarray,
+    channels: np.ndarray,
     heading: float,
     hfov: float,
     step: float,
@@ -568,7 +582,7 @@ def _search(
 ) -> _Best | None:
     factor = max(1, round(step / pano.step_deg))
     step = factor * pano.step_deg
-    template, el0 = photo_edges(gray, hfov, step, pitch, roll)
+    template, el0 = photo_edges(channels, hfov, step, pitch, roll)
     th, tw = template.shape
     alpha_lo = -hfov / 2 - 1.0
     n_shift = round(search / step)
@@ -708,8 +722,8 @@ class Registrar:
         heading = camera.heading_deg
         coarse_step = max(PANORAMA_STEP_DEG, hfov / COARSE_CELLS)
         coarse_cols = max(16, round(hfov / coarse_step))
-        gray = photo_gray(image, coarse_cols)
-        coarse = _search(pano, gray, heading, hfov, coarse_step, SEARCH_DEG, 0.0, PITCH_RANGE_DEG, 0.0)
+        channels = photo_channels(image, coarse_cols)
+        coarse = _search(pano, channels, heading, hfov, coarse_step, SEARCH_DEG, 0.0, PITCH_RANGE_DEG, 0.0)
         if coarse is None:
             return _gave_up("the terrain around the camera has no silhouette edge to match")
         if coarse.edge_columns < MIN_FRAME_SILHOUETTE:
@@ -787,19 +801,27 @@ class Registrar:
                 details,
             )
         fine_step = max(PANORAMA_STEP_DEG, coarse_step / 2)
-        fine_gray = photo_gray(image, max(16, round(hfov / fine_step)))
+        fine_channels = photo_channels(image, max(16, round(hfov / fine_step)))
         windows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float, float]] = {}
+        # a roll must fit clearly better than a level camera to be kept (phones are mostly held level, and a
+        # roll picked by a hair moves the pitch with it)
         best = max(
-            (*_refine(pano, fine_gray, heading_fit, hfov, fine_step, coarse.pitch_deg, roll, windows), roll)
+            (
+                *_refine(pano, fine_channels, heading_fit, hfov, fine_step, coarse.pitch_deg, roll, windows),
+                roll,
+            )
             for roll in ROLLS_DEG
         )
+        level = _refine(pano, fine_channels, heading_fit, hfov, fine_step, coarse.pitch_deg, 0.0, windows)
+        if best[3] != 0.0 and best[0] < level[0] * (1.0 + ROLL_MARGIN):
+            best = (*level, 0.0)
         fine_score, offset, pitch, roll = best
         if coarse.runner_offset_deg is not None:
             # the runner-up heading scored as finely as the best: a match that only the coarse grid preferred
             # is no match
             other, _, _ = _refine(
                 pano,
-                fine_gray,
+                fine_channels,
                 heading + coarse.runner_offset_deg,
                 hfov,
                 fine_step,

@@ -102,9 +102,10 @@ def test_a_click_fixes_the_heading_and_survives_a_catalog_rebuild(library: Libra
     clicked = library.correct_heading(photo_id, target.peak_id, 0.4, 0.3)
     assert clicked.frame is not None
     summit = clicked.frame.by_id(target.peak_id)
-    # the roll a registration found stays: it moves x by a little once the pitch is fixed too
-    assert summit is not None and summit.x == pytest.approx(0.4, abs=0.01)
-    assert summit.y == pytest.approx(0.3, abs=0.01)
+    # the roll a registration found stays, and x and y are solved together with it: the summit is where clicked
+    # (to the 0.001° the pitch is stored with)
+    assert summit is not None and summit.x == pytest.approx(0.4, abs=1e-4)
+    assert summit.y == pytest.approx(0.3, abs=1e-4)
     back = library.reset_heading(photo_id)
     assert back.hit.heading_source == "compass"
 

@@ -139,7 +139,9 @@ def test_a_wrong_compass_is_corrected_and_the_pitch_found(
     fit = Registrar(mountains_dem).register(image, _camera(heading + compass_error, hfov))
     assert fit is not None and fit.ok, fit
     assert fit.heading_offset_deg == pytest.approx(-compass_error, abs=0.25)
-    assert fit.pitch_deg == pytest.approx(pitch, abs=0.4)
+    # the sky term (photo edges where the terrain says sky cost) pulls the pitch down by up to about a fine
+    # cell (0.4-0.6° at 40-50°); docs/GEO.md "Registration"
+    assert fit.pitch_deg == pytest.approx(pitch, abs=0.6)
     assert fit.confidence >= MIN_CONFIDENCE
 
 
@@ -257,8 +259,18 @@ def _bearing_deg(a: GeoPoint, b: GeoPoint) -> float:
 @pytest.mark.parametrize(
     "photo",
     # IMG_2197 and IMG_2200 (120 mm on the Everest-Lhotse wall) gave up before the search kept to placements
-    # with the skyline in the picture: another heading scored almost as well with the skyline out of it
-    ["IMG_2195.jpg", "IMG_2114.jpg", "IMG_2844.jpg", "IMG_2197.jpg", "IMG_2200.jpg"],
+    # with the skyline in the picture: another heading scored almost as well with the skyline out of it;
+    # IMG_2288 (Ama Dablam behind a pine) and IMG_2609 (before a near ridge) before the photo's edges counted
+    # blueness as well as brightness (snow against a pale sky)
+    [
+        "IMG_2195.jpg",
+        "IMG_2114.jpg",
+        "IMG_2844.jpg",
+        "IMG_2197.jpg",
+        "IMG_2200.jpg",
+        "IMG_2288.jpg",
+        "IMG_2609.jpg",
+    ],
 )
 def test_real_trek_photos_are_registered_to_their_hand_marks(real_dem: Dem, photo: str) -> None:
     """The heading registration finds agrees with the one the photo's most confident hand mark implies: the
@@ -283,10 +295,9 @@ def test_real_trek_photos_are_registered_to_their_hand_marks(real_dem: Dem, phot
     "photo",
     [
         "IMG_2742.jpg",  # a telephoto of one face
-        "IMG_2609.jpg",  # a portrait before a near ridge
-        "IMG_2288.jpg",  # a pine's outline matched the skyline 5° from Ama Dablam's (the wrong fit it was)
-        "IMG_2321.jpg",  # a stupa's outline, likewise 3° off
+        "IMG_2321.jpg",  # a stupa's outline matched the skyline 3° from Ama Dablam's (the wrong fit it was)
         "IMG_2656.jpg",  # 16 mm: clouds taken for the skyline at a pitch of -23° instead of -4°
+        "IMG_2906.jpg",  # 163 mm: a lenticular cloud's edge against blue sky taken for the skyline, 12° off
     ],
 )
 def test_real_photos_without_a_usable_ridge_keep_their_compass(real_dem: Dem, photo: str) -> None:
