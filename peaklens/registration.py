@@ -520,7 +520,7 @@ def _refine(
     magnitude = np.abs(template)
     placements = sliding_window_view(window, (th, tw))
     skies = sliding_window_view(sky, (th, tw))
-    agreement = np.einsum("ijkl,kl->ij", placements.conj(), template).real
+    agreement = np.einsum("ijkl,kl->ij", placements, template.conj()).real
     mass = np.einsum("ijkl,kl->ij", sliding_window_view(np.abs(window), (th, tw)), footprint)
     clutter = np.einsum("ijkl,kl->ij", skies, magnitude)
     sky_cells = np.einsum("ijkl,kl->ij", skies, footprint)
@@ -805,17 +805,14 @@ class Registrar:
         windows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float, float]] = {}
         # a roll must fit clearly better than a level camera to be kept (phones are mostly held level, and a
         # roll picked by a hair moves the pitch with it)
-        best = max(
-            (
-                *_refine(pano, fine_channels, heading_fit, hfov, fine_step, coarse.pitch_deg, roll, windows),
-                roll,
-            )
-            for roll in ROLLS_DEG
-        )
-        level = _refine(pano, fine_channels, heading_fit, hfov, fine_step, coarse.pitch_deg, 0.0, windows)
-        if best[3] != 0.0 and best[0] < level[0] * (1.0 + ROLL_MARGIN):
-            best = (*level, 0.0)
-        fine_score, offset, pitch, roll = best
+        fits = {
+            roll: _refine(pano, fine_channels, heading_fit, hfov, fine_step, coarse.pitch_deg, roll, windows)
+            for roll in dict.fromkeys((0.0, *ROLLS_DEG))
+        }
+        roll = max(fits, key=lambda r: fits[r][0])
+        if roll != 0.0 and fits[roll][0] < fits[0.0][0] * (1.0 + ROLL_MARGIN):
+            roll = 0.0
+        fine_score, offset, pitch = fits[roll]
         if coarse.runner_offset_deg is not None:
             # the runner-up heading scored as finely as the best: a match that only the coarse grid preferred
             # is no match
