@@ -52,6 +52,9 @@ CAMERA_CLEARANCE_M = 150.0
 TARGET_CLEARANCE_KM = 2.0
 #: terrain must rise this far above the sight line to block it (DEM noise, trees, snow)
 BLOCK_MARGIN_M = 20.0
+#: a catalog summit's terrain height is the highest sample within this many cells of its position (catalog
+#: positions sit within ~150 m of the SRTM summit, docs/CATALOG.md)
+SUMMIT_CELLS = 2
 #: most samples along one sight line: a 25 km line is sampled every 1″ cell (31 m), a longer one more sparsely
 #: (a ridge that hides a summit is hundreds of metres wide); keeps a photo's whole catalog within ~5 ms
 MAX_SAMPLES = 800
@@ -170,6 +173,26 @@ class Dem:
         """Terrain height at a point; None outside the tiles or in a void."""
         value = float(self.heights(np.array([lat]), np.array([lon]))[0][0])
         return value if math.isfinite(value) else None
+
+    def summits_m(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+        """The terrain's own summit height near each point: the highest sample within SUMMIT_CELLS cells
+        (NaN outside the tiles). 3″ cells round sharp summits down by 30-120 m, and a camera registered
+        against this terrain sees its summits there, so labels placed at these heights land on the photo's."""
+        lats = np.asarray(lats, dtype=np.float64)
+        lons = np.asarray(lons, dtype=np.float64)
+        if lats.size == 0 or not self.tiles:
+            return np.full(lats.shape, np.nan)
+        cells = np.arange(-SUMMIT_CELLS, SUMMIT_CELLS + 1)
+        d_lat, d_lon = np.meshgrid(
+            cells * min(t.dlat for t in self.tiles), cells * min(t.dlon for t in self.tiles), indexing="ij"
+        )
+        grid_lat = lats[:, None] + d_lat.ravel()[None, :]
+        grid_lon = lons[:, None] + d_lon.ravel()[None, :]
+        heights, _ = self.heights(grid_lat.ravel(), grid_lon.ravel())
+        heights = heights.reshape(grid_lat.shape)
+        with np.errstate(all="ignore"):
+            top = np.nanmax(np.where(np.isfinite(heights), heights, -np.inf), axis=1)
+        return np.where(np.isfinite(top), top, np.nan)
 
     def cell_m(self) -> float:
         """The finest sample spacing of the registered tiles, in metres (north-south)."""

@@ -327,17 +327,29 @@ def frame_view(
             np.array([np.nan if p.elev_m is None else float(p.elev_m) for p in located]),
         )
         occlusion = [bool(b) if c else None for b, c in zip(sight.blocked, sight.checked, strict=True)]
+        # where the summit stands in the picture: at the terrain's own summit height, as registration fitted
+        # the camera to that terrain (the published height where the DEM has none)
+        summits = dem.summits_m(
+            np.array([p.latlon.lat for p in located if p.latlon is not None]),
+            np.array([p.latlon.lon for p in located if p.latlon is not None]),
+        )
+        shown_elev = [None if not math.isfinite(h) else float(h) for h in summits]
+    else:
+        shown_elev = [None] * len(located)
     uncertainty = HEADING_UNCERTAINTY_DEG.get(source or "", 0.0)
     placed_peaks = []
-    for peak, occluded in zip(located, occlusion, strict=True):
+    for peak, occluded, terrain_elev in zip(located, occlusion, shown_elev, strict=True):
         assert peak.latlon is not None
         elev = None if peak.elev_m is None else float(peak.elev_m)
         view = geo.view_of(placed, peak.id, peak.latlon, elev, occluded)
+        elevation_angle = view.elevation_angle_deg
+        if terrain_elev is not None:
+            elevation_angle = geo.elevation_angle_deg(view.distance_km, altitude, terrain_elev)
         off = view.off_axis_deg
         y: float | None = None
         if off is not None and attitude is not None:
             pitch, roll, aspect = attitude
-            x, y = project(off, view.elevation_angle_deg, hfov, aspect, pitch, roll)
+            x, y = project(off, elevation_angle, hfov, aspect, pitch, roll)
         else:
             x = None if off is None else x_of(off, hfov)
         span = _x_span(off, hfov, uncertainty) if off is not None and source == "compass" else None
@@ -350,7 +362,7 @@ def frame_view(
                 distance_km=view.distance_km,
                 bearing_deg=view.bearing_deg,
                 off_axis_deg=off,
-                elevation_angle_deg=view.elevation_angle_deg,
+                elevation_angle_deg=elevation_angle,
                 x=x,
                 x_span=span,
                 in_frame=inside and view.visible and not occluded,

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from peaklens.dem import add_tiles, fetch_tiles, load_dem
+from peaklens.dem import Dem, Tile, add_tiles, fetch_tiles, load_dem
 from peaklens.errors import BadInput
 from peaklens.frame import frame_view
 from peaklens.geo import EARTH_RADIUS_KM, PRIOR_FLOOR, REFRACTION_K, Camera
@@ -287,3 +287,23 @@ def test_fetch_downloads_the_tiles_of_the_bounding_box_and_skips_missing_ones(
     dem = load_dem(data_dir)
     assert dem is not None and dem.ground_m(27.8, 86.7) == pytest.approx(3333)
     assert fetch_tiles(data_dir, bbox, base_url=tile_server()) == []  # already registered
+
+
+def test_a_summit_height_is_the_highest_terrain_sample_within_two_cells() -> None:
+    """Catalog positions sit within ~150 m of the SRTM summit: the terrain's own summit is the highest sample
+    within two cells of it, NaN outside the tiles."""
+    heights = np.full((21, 21), 4000, dtype=np.int16)
+    heights[10, 10] = 6000  # the summit, at (27.5 - 10/1200, 86.5 + 10/1200)
+    heights[10, 14] = 7000  # a higher one four cells east: not this summit's
+    tile = Tile(
+        "T", heights, 27.5, 86.5, 1 / 1200, 1 / 1200, None, (27.5 - 20 / 1200, 86.5, 27.5, 86.5 + 20 / 1200)
+    )
+    dem = Dem([tile])
+    lat, lon = 27.5 - 10 / 1200, 86.5 + 10 / 1200
+    tops = dem.summits_m(
+        np.array([lat, lat + 2 / 1200, lat, 10.0]), np.array([lon, lon, lon - 2 / 1200, 10.0])
+    )
+    assert tops[:3] == pytest.approx([6000, 6000, 6000], abs=1e-3)
+    assert np.isnan(tops[3])
+    # two cells away from the higher one, on the far side: it counts
+    assert dem.summits_m(np.array([lat]), np.array([lon + 2 / 1200]))[0] == pytest.approx(7000, abs=1e-3)
