@@ -10,6 +10,7 @@ at, so a name reads the same on a small upload and on a large photo.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -95,13 +96,17 @@ def draw_labels(
         rows_end[row] = left + text_width
         top = size / 2 + row * row_height
         boxes.append((peak, x, left, top, top + row_height - size / 3, text_width, name, detail))
+    boxes = _below_high_summits(boxes, height, size, row_height)
     leader_end = size / 2 + max(1, len(rows_end)) * row_height + size * 4
     line_width = max(2, size // 8)
-    for peak, x, _left, _top, bottom, *_ in boxes:
+    for peak, x, _left, top, bottom, *_ in boxes:
         if peak.x_span is not None:  # where the peak may be, given the compass's uncertainty
             lo, hi = peak.x_span
             draw.rectangle([lo * width, bottom, hi * width, bottom + size / 3], fill=SPAN_COLOUR)
         y = summit_y(peak)
+        if y is not None and y * height < top:  # a label hung below its summit: the leader goes up to it
+            draw.line([x, y * height, x, top], fill=LINE_COLOUR, width=line_width)
+            continue
         end = leader_end if y is None else min(float(height), max(bottom, y * height))
         draw.line([x, bottom, x, end], fill=LINE_COLOUR, width=line_width)
     for _peak, _x, left, top, bottom, text_width, name, detail in boxes:
@@ -111,6 +116,32 @@ def draw_labels(
     if ghost is not None and ghost.x is not None and ghost.peak_id not in {b[0].peak_id for b in boxes}:
         _draw_ghost(draw, ghost, width, height, size, font, small, leader_end, line_width)
     return Image.alpha_composite(base, overlay).convert("RGB")
+
+
+def _below_high_summits(boxes: list[Any], height: int, size: int, row_height: int) -> list[Any]:
+    """Labels whose summit stands in or above their own label row hang below the summit instead (a label at
+    the top would hide the summit it names, and its leader would have nowhere to go), stepping down a row
+    where they would overlap each other."""
+    out = []
+    placed: list[tuple[float, float, float]] = []  # left, right, top of the labels moved below
+    for box in boxes:
+        peak, x, left, _top, bottom, text_width, name, detail = box
+        y = summit_y(peak)
+        if y is None or y * height > bottom + size:
+            out.append(box)
+            continue
+        below = y * height + size * 3
+        while any(
+            left < right + size / 2
+            and other < left + text_width + size / 2
+            and abs(other_top - below) < row_height
+            for other, right, other_top in placed
+        ):
+            below += row_height
+        below = min(below, height - row_height)
+        placed.append((left, left + text_width, below))
+        out.append((peak, x, left, below, below + row_height - size / 3, text_width, name, detail))
+    return out
 
 
 def _draw_ghost(

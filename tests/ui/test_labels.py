@@ -84,10 +84,16 @@ def test_the_leader_ends_on_the_summit_where_its_height_is_known() -> None:
     assert unknown.size and unknown.max() < 0.5 * 900
 
 
-def test_a_summit_above_the_label_row_keeps_a_leader_no_longer_than_the_label() -> None:
-    drawn = draw_labels(photo(1200, 900), view(peak("pumori", 0.5, y=0.0)))
+def test_a_summit_in_the_label_row_gets_its_label_below_and_a_leader_up_to_it() -> None:
+    """A summit near the top edge (y 0.02) would sit under its own label: the label hangs below it instead,
+    and the leader runs from the summit down to the label; the summit itself is not covered."""
+    image = photo(1200, 900)
+    drawn = draw_labels(image, view(peak("pumori", 0.5, y=0.02)))
     rows = yellow_rows(drawn, 0.5)
-    assert rows.size == 0 or rows.max() - rows.min() < 10
+    assert rows.size and abs(rows.min() - 0.02 * 900) <= 2  # the leader starts on the summit
+    dark = np.flatnonzero((np.asarray(drawn, dtype=int).sum(axis=2) < 150).any(axis=1))
+    assert dark.min() > 0.02 * 900 + 10  # the box is below the summit
+    assert rows.max() >= dark.min() - 2  # and the leader reaches it
 
 
 def test_the_correction_lists_the_labelled_peaks_first() -> None:
