@@ -30,6 +30,7 @@ Pipeline, per photo:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -286,24 +287,41 @@ def photo_channels(image: Image.Image, width: int) -> np.ndarray:
 
 def _blur(values: np.ndarray, passes: int = 2) -> np.ndarray:
     """A small separable [1 2 1]/4 blur, ``passes`` times (a Gaussian of sigma ~0.7·sqrt(passes) cells);
-    the border cells keep half their own weight."""
-    out = np.array(values, copy=True)
+    the border cells keep half their own weight. Real or complex (the two parts blurred alike)."""
+    out = values
     for _ in range(passes):
-        if out.shape[0] >= 3:
-            down = 0.5 * out
-            down[1:] += 0.25 * out[:-1]
-            down[:-1] += 0.25 * out[1:]
-            down[0] += 0.25 * out[0]
-            down[-1] += 0.25 * out[-1]
-            out = down
-        if out.shape[1] >= 3:
-            across = 0.5 * out
-            across[:, 1:] += 0.25 * out[:, :-1]
-            across[:, :-1] += 0.25 * out[:, 1:]
-            across[:, 0] += 0.25 * out[:, 0]
-            across[:, -1] += 0.25 * out[:, -1]
-            out = across
+        for axis in (0, 1):
+            if out.shape[axis] >= 3:
+                out = _blur_axis(np.moveaxis(out, axis, 0))
+                out = np.moveaxis(out, 0, axis)
+    return np.array(out, copy=True) if out is values else out
+
+
+def _blur_axis(values: np.ndarray) -> np.ndarray:
+    """One [1 2 1]/4 pass along the first axis (at least 3 long), the border cells counted twice."""
+    out = 0.5 * values
+    quarter = 0.25 * values
+    out[1:] += quarter[:-1]
+    out[:-1] += quarter[1:]
+    out[0] += quarter[0]
+    out[-1] += quarter[-1]
     return out
+
+
+def _double_angle(values: np.ndarray) -> np.ndarray:
+    """The unblurred ``oriented`` tensor (gx + i·gy)² of the last two axes, the central differences halved
+    at the borders (the border value repeated)."""
+    gx = np.zeros_like(values)
+    gy = np.zeros_like(values)
+    if values.shape[-1] >= 2:
+        gx[..., 1:-1] = values[..., 2:] - values[..., :-2]
+        gx[..., 0] = values[..., 1] - values[..., 0]
+        gx[..., -1] = values[..., -1] - values[..., -2]
+    if values.shape[-2] >= 2:
+        gy[..., 1:-1, :] = values[..., 2:, :] - values[..., :-2, :]
+        gy[..., 0, :] = values[..., 1, :] - values[..., 0, :]
+        gy[..., -1, :] = values[..., -1, :] - values[..., -2, :]
+    return np.square(0.5 * gx + 0.5j * gy)
 
 
 def oriented(values: np.ndarray) -> np.ndarray:
@@ -313,11 +331,46 @@ def oriented(values: np.ndarray) -> np.ndarray:
     angles cancel, and so does texture, whose directions are spread evenly: what is left is the coherent,
     long edges a silhouette makes (the orientation term of Baboud et al.'s metric).
     """
-    padded = np.pad(values, 1, mode="edge")
-    gx = 0.5 * (padded[1:-1, 2:] - padded[1:-1, :-2])
-    gy = 0.5 * (padded[2:, 1:-1] - padded[:-2, 1:-1])
-    z = (gx + 1j * gy) ** 2
-    return np.asarray(_blur(z.real) + 1j * _blur(z.imag))
+    return _blur(_double_angle(values))
+
+
+@functools.lru_cache(maxsize=16)
+def _projection(
+    height: int, width: int, hfov_deg: float, step_deg: float, pitch_deg: float, roll_deg: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Where each cell of the (elevation, azimuth offset) grid falls in a ``height`` × ``width`` photo: the
+    flat index of its pixel, whether the cell's whole neighbourhood lies inside the photo, and the elevation of
+    row 0. Cached: the coarse search projects every photo of a camera level, on the same grid."""
+    focal = width / (2 * math.tan(math.radians(hfov_deg / 2)))
+    half_v = math.degrees(math.atan(height / 2 / focal))
+    half_h = hfov_deg / 2
+    tilt = math.radians(abs(roll_deg))
+    up = half_v * math.cos(tilt) + half_h * math.sin(tilt)
+    lo_e = pitch_deg - up - 1.0
+    hi_e = pitch_deg + up + 1.0
+    alphas = np.arange(-half_h - 1.0, half_h + 1.0 + step_deg / 2, step_deg)
+    elevations = np.arange(lo_e, hi_e + step_deg / 2, step_deg)
+    # the directions' trigonometry on the grid's axes, broadcast to the grid by the rotation
+    cx, cy, cz = rotate_to_camera(
+        np.radians(alphas)[None, :], np.radians(elevations)[:, None], pitch_deg, roll_deg
+    )
+    shape = (elevations.size, alphas.size)
+    cx, cy, cz = (np.broadcast_to(c, shape) for c in (cx, cy, cz))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = width / 2 + focal * cx / cz
+        v = height / 2 - focal * cy / cz
+    inside = (cz > 0) & (u >= 1) & (u <= width - 2) & (v >= 1) & (v <= height - 2)
+    # pixel i spans [i, i + 1): its centre is at i + 0.5
+    ui = np.clip(np.round(np.nan_to_num(u) - 0.5), 0, width - 1).astype(np.intp)
+    vi = np.clip(np.round(np.nan_to_num(v) - 0.5), 0, height - 1).astype(np.intp)
+    # the photo's border is no edge: keep cells whose whole neighbourhood lies inside
+    core = inside.copy()
+    for shift in (1, -1):
+        core &= np.roll(inside, shift, axis=0) & np.roll(inside, shift, axis=1)
+    index = vi * width + ui
+    index.flags.writeable = False
+    core.flags.writeable = False
+    return index, core, float(elevations[0])
 
 
 def photo_edges(
@@ -335,35 +388,14 @@ def photo_edges(
     elevation of its row 0 (degrees).
     """
     height, width = channels.shape[-2:]
-    focal = width / (2 * math.tan(math.radians(hfov_deg / 2)))
-    half_v = math.degrees(math.atan(height / 2 / focal))
-    half_h = hfov_deg / 2
-    tilt = math.radians(abs(roll_deg))
-    up = half_v * math.cos(tilt) + half_h * math.sin(tilt)
-    lo_e = pitch_deg - up - 1.0
-    hi_e = pitch_deg + up + 1.0
-    alphas = np.arange(-half_h - 1.0, half_h + 1.0 + step_deg / 2, step_deg)
-    elevations = np.arange(lo_e, hi_e + step_deg / 2, step_deg)
-    a, e = np.meshgrid(np.radians(alphas), np.radians(elevations))
-    cx, cy, cz = rotate_to_camera(a, e, pitch_deg, roll_deg)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = width / 2 + focal * cx / cz
-        v = height / 2 - focal * cy / cz
-    inside = (cz > 0) & (u >= 1) & (u <= width - 2) & (v >= 1) & (v <= height - 2)
-    # pixel i spans [i, i + 1): its centre is at i + 0.5
-    ui = np.clip(np.round(np.nan_to_num(u) - 0.5), 0, width - 1).astype(np.intp)
-    vi = np.clip(np.round(np.nan_to_num(v) - 0.5), 0, height - 1).astype(np.intp)
+    index, core, el0 = _projection(height, width, hfov_deg, step_deg, pitch_deg, roll_deg)
     # the channels' edge tensors add up (an edge in either counts, a colour edge and a brightness edge at the
-    # same place count more)
-    z = sum((oriented(channel[vi, ui]) for channel in channels), np.zeros(vi.shape, dtype=np.complex128))
-    # the photo's border is no edge: keep cells whose whole neighbourhood lies inside
-    core = inside.copy()
-    for shift in (1, -1):
-        core &= np.roll(inside, shift, axis=0) & np.roll(inside, shift, axis=1)
+    # same place count more); the blur is linear, so the sum is blurred once
+    z = _blur(_double_angle(channels.reshape(channels.shape[0], -1)[:, index]).sum(axis=0))
     magnitude = np.abs(z)
     typical = float(np.percentile(magnitude[core], 75)) + 1.0 if core.any() else 1.0
     grid = np.where(core, z / (magnitude + typical), 0.0)
-    return grid.astype(np.complex64), float(elevations[0])
+    return grid.astype(np.complex64), el0
 
 
 # --- matching --------------------------------------------------------------------------------------------------
@@ -386,9 +418,9 @@ def _window(
         block = block.reshape(n_az, factor, -1).max(axis=1)
         block = block.reshape(n_az, n_el, factor).max(axis=2)
     edges = block.T
-    tensor = oriented(_blur(edges, 1))
-    direction = tensor / np.maximum(np.abs(tensor), 1e-6)
     grown = _blur(edges, 1)
+    tensor = oriented(grown)
+    direction = tensor / np.maximum(np.abs(tensor), 1e-6)
     first_az = (start + (factor - 1) / 2) * pano.step_deg
     first_el = EL_MIN_DEG + (el_first * factor + (factor - 1) / 2) * pano.step_deg
     # the sky: every cell two above the highest edge of its column (a column without edges has none)
@@ -414,14 +446,6 @@ def _fast_length(n: int) -> int:
     return best
 
 
-def _valid(window: np.ndarray, template: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Valid real cross-correlation of a real window with a real template, through ``shape``-sized FFTs."""
-    wh, ww = window.shape
-    th, tw = template.shape
-    spectrum = np.fft.rfft2(window, shape) * np.conj(np.fft.rfft2(template, shape))
-    return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
-
-
 def _score(
     agreement: np.ndarray, mass: np.ndarray, clutter: np.ndarray, sky_cells: np.ndarray, th: int, tw: int
 ) -> np.ndarray:
@@ -440,7 +464,8 @@ def _correlate(window: np.ndarray, sky: np.ndarray, template: np.ndarray) -> np.
     where the terrain says sky (clouds cost a little, a ridge drawn into the blue sky a lot)."""
     wh, ww = window.shape
     th, tw = template.shape
-    shape = (_fast_length(wh + th), _fast_length(ww + tw))
+    # a circular correlation as long as the window wraps only onto the shifts beyond the valid ones
+    shape = (_fast_length(wh), _fast_length(ww))
 
     def valid(spectrum: np.ndarray) -> np.ndarray:
         return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
