@@ -92,28 +92,29 @@ class Tile:
         rows, cols = self.heights.shape
         r = np.clip((self.north - lat) / self.dlat, 0, rows - 1)
         c = np.clip((lon - self.west) / self.dlon, 0, cols - 1)
-        r0 = np.minimum(np.floor(r).astype(np.intp), max(rows - 2, 0))
-        c0 = np.minimum(np.floor(c).astype(np.intp), max(cols - 2, 0))
+        # r and c are >= 0 here: truncation is the floor
+        r0 = np.minimum(r.astype(np.intp), max(rows - 2, 0))
+        c0 = np.minimum(c.astype(np.intp), max(cols - 2, 0))
         fr, fc = r - r0, c - c0
         flat = self.heights.reshape(-1)
-        base = r0 * cols + c0
-        down = rows > 1
-        right = cols > 1
-        corners = [
-            (base, (1 - fr) * (1 - fc)),
-            (base + right, (1 - fr) * fc),
-            (base + down * cols, fr * (1 - fc)),
-            (base + down * cols + right, fr * fc),
+        top_left = r0 * cols + c0
+        bottom_left = top_left + (cols if rows > 1 else 0)
+        right = 1 if cols > 1 else 0
+        values = [
+            flat[index].astype(np.float64)
+            for index in (top_left, top_left + right, bottom_left, bottom_left + right)
         ]
-        values = [np.asarray(flat[index], dtype=np.float64) for index, _ in corners]
         if self.gapless:  # the common case (void-filled SRTM): no corner to leave out
-            return sum((v * w for v, (_, w) in zip(values, corners, strict=True)), np.zeros(lat.shape))
+            v00, v01, v10, v11 = values
+            top = v00 + fc * (v01 - v00)
+            return np.asarray(top + fr * (v10 + fc * (v11 - v10) - top))
+        weights = [(1 - fr) * (1 - fc), (1 - fr) * fc, fr * (1 - fc), fr * fc]
         goods = [np.isfinite(v) if self.void is None else np.isfinite(v) & (v != self.void) for v in values]
         if all(g.all() for g in goods):  # no void around any sample
-            return sum((v * w for v, (_, w) in zip(values, corners, strict=True)), np.zeros(lat.shape))
+            return sum((v * w for v, w in zip(values, weights, strict=True)), np.zeros(lat.shape))
         total = np.zeros(lat.shape)
         weight = np.zeros(lat.shape)
-        for value, good, (_, w) in zip(values, goods, corners, strict=True):
+        for value, good, w in zip(values, goods, weights, strict=True):
             total += np.where(good, value, 0.0) * w
             weight += np.where(good, w, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):

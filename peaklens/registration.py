@@ -69,6 +69,8 @@ RAY_SAMPLES = 220
 DEPTH_RATIO = 1.2
 #: the panorama is rendered in sectors of this width (degrees), as photos need them
 SECTOR_DEG = 5.0
+#: sectors ray-marched together (a batch's arrays stay small enough for the CPU's cache)
+RENDER_BATCH = 2
 #: a photo taken within this distance (m) and altitude difference of a rendered panorama reuses it
 REUSE_M = 50.0
 #: how far from the compass the heading is searched, each way; and the pitch range
@@ -163,6 +165,12 @@ class Panorama:
         return self._skyline_km[cells], self._skyline_deg[cells]
 
     def _render(self, sectors: list[int]) -> None:
+        # a few sectors per ray march: its temporaries (~20k samples) stay small and in the CPU's cache, about
+        # twice as quick on a 90° view as one march over all of it
+        for first in range(0, len(sectors), RENDER_BATCH):
+            self._render_batch(sectors[first : first + RENDER_BATCH])
+
+    def _render_batch(self, sectors: list[int]) -> None:
         cells = np.concatenate([np.arange(k * self._per_sector, (k + 1) * self._per_sector) for k in sectors])
         az, el, weight, skyline_km, skyline_deg = render_silhouettes(
             self.dem, self.position, self.altitude_m, cells * self.step_deg
@@ -244,7 +252,9 @@ def render_silhouettes(
     )
     heights, _ = dem.heights(np.degrees(lat2).ravel(), np.degrees(lon2).ravel())
     heights = heights.reshape(lat2.shape)
-    angles = geo.elevation_angles_deg(np.broadcast_to(distances, heights.shape), altitude_m, heights)
+    angles = geo.elevation_angles_deg(
+        distances, altitude_m, heights
+    )  # the distances broadcast along each ray
     angles = np.where(np.isfinite(heights), angles, -90.0)
     best_before = np.maximum.accumulate(angles, axis=1)
     seen = np.zeros(angles.shape, dtype=bool)
