@@ -565,9 +565,11 @@ def _refine(
     window, sky, first_az, pano_el0 = windows[key]
     footprint = (template != 0).astype(np.float32)
     magnitude = np.abs(template)
-    placements = sliding_window_view(window, (th, tw))
     skies = sliding_window_view(sky, (th, tw))
-    agreement = np.einsum("ijkl,kl->ij", placements, template.conj()).real
+    # Re(window · conj(template)) = re·re + im·im: the real sum over both arrays' interleaved floats, every
+    # other float a placement (three times quicker than the complex sum)
+    floats = sliding_window_view(np.ascontiguousarray(window).view(np.float32), (th, 2 * tw))[:, ::2]
+    agreement = np.einsum("ijkl,kl->ij", floats, np.ascontiguousarray(template).view(np.float32))
     mass = np.einsum("ijkl,kl->ij", sliding_window_view(np.abs(window), (th, tw)), footprint)
     clutter = np.einsum("ijkl,kl->ij", skies, magnitude)
     sky_cells = np.einsum("ijkl,kl->ij", skies, footprint)
