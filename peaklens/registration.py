@@ -252,9 +252,8 @@ def render_silhouettes(
     )
     heights, _ = dem.heights(np.degrees(lat2).ravel(), np.degrees(lon2).ravel())
     heights = heights.reshape(lat2.shape)
-    angles = geo.elevation_angles_deg(
-        distances, altitude_m, heights
-    )  # the distances broadcast along each ray
+    # the distances broadcast along each ray (their trigonometry once, not once a ray)
+    angles = geo.elevation_angles_deg(distances, altitude_m, heights)
     angles = np.where(np.isfinite(heights), angles, -90.0)
     best_before = np.maximum.accumulate(angles, axis=1)
     seen = np.zeros(angles.shape, dtype=bool)
@@ -289,7 +288,8 @@ def photo_channels(image: Image.Image, width: int) -> np.ndarray:
     """The photo's gray levels and its blueness (BLUE_GAIN · (blue − red)), scaled to ``width`` columns and
     slightly blurred (the grid's resolution): (2, height, width)."""
     height = max(8, round(image.height * width / image.width))
-    small = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+    rgb_image = image if image.mode == "RGB" else image.convert("RGB")
+    small = rgb_image.resize((width, height), Image.Resampling.BILINEAR)
     rgb = np.asarray(small.filter(ImageFilter.GaussianBlur(0.7)), dtype=np.float32)
     gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     return np.stack([gray, BLUE_GAIN * (rgb[..., 2] - rgb[..., 0])])
@@ -300,10 +300,10 @@ def _blur(values: np.ndarray, passes: int = 2) -> np.ndarray:
     the border cells keep half their own weight. Real or complex (the two parts blurred alike)."""
     out = values
     for _ in range(passes):
-        for axis in (0, 1):
-            if out.shape[axis] >= 3:
-                out = _blur_axis(np.moveaxis(out, axis, 0))
-                out = np.moveaxis(out, 0, axis)
+        if out.shape[0] >= 3:
+            out = _blur_axis(out)
+        if out.shape[1] >= 3:
+            out = _blur_axis(out.T).T
     return np.array(out, copy=True) if out is values else out
 
 
