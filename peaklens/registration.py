@@ -405,7 +405,7 @@ def photo_edges(
     index, core, el0 = project(height, width, hfov_deg, step_deg, pitch_deg, roll_deg)
     # the channels' edge tensors add up (an edge in either counts, a colour edge and a brightness edge at the
     # same place count more); the blur is linear, so the sum is blurred once
-    tensors = _double_angle(channels.reshape(channels.shape[0], -1)[:, index])
+    tensors = _double_angle(np.take(channels.reshape(channels.shape[0], -1), index, axis=1))
     z = _blur(sum(tensors[1:], tensors[0]))
     magnitude = np.abs(z)
     typical = float(np.percentile(magnitude[core], 75)) + 1.0 if core.any() else 1.0
