@@ -37,7 +37,6 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageFilter
 
 from peaklens import geo
@@ -538,6 +537,16 @@ def _parabola(a: float, b: float, c: float) -> float:
     return 0.5 * (a - c) / curvature if curvature < 0 and math.isfinite(curvature) else 0.0
 
 
+def _placements(window: np.ndarray, templates: np.ndarray, rows: int, cols: int, unit: int = 1) -> np.ndarray:
+    """Σ window[i + k, j·unit + l] · templates[k, l, ...] for the few placements (i, j) of the refinement:
+    (rows, cols, templates) sums. Each column shift is copied once, and every row shift is then a contiguous
+    block, summed by a matrix product (three times quicker than an einsum over a sliding window)."""
+    height, width = templates.shape[:2]
+    flat = templates.reshape(height * width, -1)
+    shifted = np.stack([window[:, j * unit : j * unit + width] for j in range(cols)])
+    return np.stack([shifted[:, i : i + height].reshape(cols, -1) @ flat for i in range(rows)])
+
+
 def _refine(
     pano: Panorama,
     channels: np.ndarray,
@@ -563,16 +572,20 @@ def _refine(
     if key not in windows:
         windows[key] = _window(pano, factor, az_lo % 360.0, tw + 2 * reach, el_first, th + 2 * reach + 1)
     window, sky, first_az, pano_el0 = windows[key]
+    rows, cols = window.shape[0] - th + 1, window.shape[1] - tw + 1
     footprint = (template != 0).astype(np.float32)
-    magnitude = np.abs(template)
-    skies = sliding_window_view(sky, (th, tw))
-    # Re(window · conj(template)) = re·re + im·im: the real sum over both arrays' interleaved floats, every
-    # other float a placement (three times quicker than the complex sum)
-    floats = sliding_window_view(np.ascontiguousarray(window).view(np.float32), (th, 2 * tw))[:, ::2]
-    agreement = np.einsum("ijkl,kl->ij", floats, np.ascontiguousarray(template).view(np.float32))
-    mass = np.einsum("ijkl,kl->ij", sliding_window_view(np.abs(window), (th, tw)), footprint)
-    clutter = np.einsum("ijkl,kl->ij", skies, magnitude)
-    sky_cells = np.einsum("ijkl,kl->ij", skies, footprint)
+    # Re(window · conj(template)) = re·re + im·im: a real sum over both arrays' interleaved floats
+    agreement = _placements(
+        np.ascontiguousarray(window).view(np.float32),
+        np.ascontiguousarray(template).view(np.float32),
+        rows,
+        cols,
+        2,
+    )[..., 0]
+    mass = _placements(np.abs(window), footprint, rows, cols)[..., 0]
+    clutter, sky_cells = np.moveaxis(
+        _placements(sky, np.stack([np.abs(template), footprint], axis=-1), rows, cols), -1, 0
+    )
     rows, cols = agreement.shape
     scores = _score(agreement, mass, clutter, sky_cells, th, tw)
     if not np.isfinite(scores).any():
