@@ -425,7 +425,8 @@ def _window(
     # rows outside the rendered band (a tall portrait pitched far) hold no edges: pad them with zeros
     below = max(-el_first * factor, 0)
     above = max((el_first + n_el) * factor - block.shape[1], 0)
-    block = np.pad(block, ((0, 0), (below, above)))
+    if below or above:
+        block = np.pad(block, ((0, 0), (below, above)))
     lo = el_first * factor + below
     block = block[:, lo : lo + n_el * factor]
     if factor > 1:
@@ -708,10 +709,11 @@ def _search(
     at_edge = abs(found_pitch - pitch) >= pitch_range - 1.5 * step
     placed = band[best_row : best_row + th, best_col : best_col + tw]
     on_edge = (np.abs(placed) > 0.05) & (template != 0)  # an edge of weight 0.2 or more, blurred
-    edge_columns = float(on_edge.any(axis=0).mean())
+    edged = on_edge.any(axis=0)
+    edge_columns = float(edged.mean())
     # the relief of the terrain's skyline across the frame: a flat horizon fixes no direction
-    tops = [np.nonzero(column)[0].max() for column in on_edge.T if column.any()]
-    relief = (max(tops) - min(tops)) * step if tops else 0.0
+    tops = on_edge.shape[0] - 1 - np.argmax(on_edge[::-1, edged], axis=0)
+    relief = float(tops.max() - tops.min()) * step if tops.size else 0.0
     return _Best(
         best,
         runner,
