@@ -101,13 +101,22 @@ class Tile:
         bottom_left = top_left + (cols if rows > 1 else 0)
         right = 1 if cols > 1 else 0
         values = [
-            flat[index].astype(np.float64)
+            flat.take(index).astype(np.float64)
             for index in (top_left, top_left + right, bottom_left, bottom_left + right)
         ]
         if self.gapless:  # the common case (void-filled SRTM): no corner to leave out
             v00, v01, v10, v11 = values
-            top = v00 + fc * (v01 - v00)
-            return np.asarray(top + fr * (v10 + fc * (v11 - v10) - top))
+            # in place (a terrain panorama samples 20k points a call): top, bottom, then between them
+            v01 -= v00
+            v01 *= fc
+            v00 += v01
+            v11 -= v10
+            v11 *= fc
+            v10 += v11
+            v10 -= v00
+            v10 *= fr
+            v00 += v10
+            return v00
         weights = [(1 - fr) * (1 - fc), (1 - fr) * fc, fr * (1 - fc), fr * fc]
         goods = [np.isfinite(v) if self.void is None else np.isfinite(v) & (v != self.void) for v in values]
         if all(g.all() for g in goods):  # no void around any sample
@@ -154,14 +163,26 @@ class Dem:
         if lat.size == 0:
             return out, covered
         lo_lat, hi_lat, lo_lon, hi_lon = lat.min(), lat.max(), lon.min(), lon.max()
+        # the points no tile has answered yet (flat indices): each tile looks only at those (a panorama's rays
+        # cross tile edges, and the first tile answers most of their samples)
+        todo = np.arange(lat.size)
+        flat_lat, flat_lon = lat.reshape(-1), lon.reshape(-1)
         for tile in self.tiles:
             south, west, north, east = tile.bounds
+            if todo.size == 0:
+                break
             if south > hi_lat or north < lo_lat or west > hi_lon or east < lo_lon:
                 continue
-            inside = tile.contains(lat, lon) & ~covered
+            if todo.size < lat.size:
+                lat_left, lon_left = flat_lat[todo], flat_lon[todo]
+            else:
+                lat_left, lon_left = flat_lat, flat_lon
+            inside = tile.contains(lat_left, lon_left)
             if inside.any():
-                out[inside] = tile.sample(lat[inside], lon[inside])
-                covered |= inside
+                hit = todo[inside]
+                out.reshape(-1)[hit] = tile.sample(lat_left[inside], lon_left[inside])
+                covered.reshape(-1)[hit] = True
+                todo = todo[~inside]
         return out, covered
 
     def covers(self, lat: float, lon: float) -> bool:
