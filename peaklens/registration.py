@@ -142,9 +142,7 @@ class Panorama:
         stored: 0..255 (a quarter of the memory traffic of floats while they are pooled and cut)."""
         cells = (first + np.arange(count)) % self.n_az
         sectors = cells // self._per_sector
-        missing = [int(k) for k in np.unique(sectors) if int(k) not in self._sectors]
-        if missing:
-            self._render(missing)
+        self._render_missing(sectors)
         # consecutive runs of one sector are one slice of its dense block
         out = np.empty((count, self.n_el), dtype=np.uint8)
         bounds = [0, *(np.flatnonzero(np.diff(sectors)) + 1).tolist(), count]
@@ -159,9 +157,14 @@ class Panorama:
         ``first_deg`` to ``last_deg``."""
         first = math.floor(first_deg / self.step_deg)
         count = max(math.ceil(last_deg / self.step_deg) - first, 1)
-        self.window(first, count)  # renders what is missing
         cells = (first + np.arange(count)) % self.n_az
+        self._render_missing(cells // self._per_sector)
         return self._skyline_km[cells], self._skyline_deg[cells]
+
+    def _render_missing(self, sectors: np.ndarray) -> None:
+        missing = [int(k) for k in np.unique(sectors) if int(k) not in self._sectors]
+        if missing:
+            self._render(missing)
 
     def _render(self, sectors: list[int]) -> None:
         # a few sectors per ray march: its temporaries (~20k samples) stay small and in the CPU's cache, about
