@@ -673,9 +673,10 @@ def _search(
         return None
     band = window
     scores = _correlate(band, sky, template)
-    if not np.isfinite(scores).any():
+    finite = np.isfinite(scores)
+    if not finite.any():
         return None
-    scores = np.where(np.isfinite(scores), scores, np.nanmin(np.where(np.isfinite(scores), scores, np.nan)))
+    scores = np.where(finite, scores, scores[finite].min())
     # the compass as a prior: a heading far from it must match better to win (trek compasses: within ~10°)
     offsets = (np.arange(scores.shape[1]) - n_shift) * step
     scores = scores - COMPASS_PRIOR * (offsets / COMPASS_SIGMA_DEG) ** 2
