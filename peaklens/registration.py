@@ -495,8 +495,11 @@ def _correlate(window: np.ndarray, sky: np.ndarray, template: np.ndarray) -> np.
     def valid(spectrum: np.ndarray) -> np.ndarray:
         return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
 
-    product = np.fft.ifft2(np.fft.fft2(window, shape) * np.conj(np.fft.fft2(template, shape)))
-    agreement = product[: wh - th + 1, : ww - tw + 1].real
+    # Re(window · conj(template)) = re·re + im·im: two real correlations summed in the spectrum, one inverse
+    # (real transforms of the four parts are quicker than complex ones of the two arrays)
+    agreement_spectrum = np.fft.rfft2(window.real, shape) * np.conj(np.fft.rfft2(template.real, shape))
+    agreement_spectrum += np.fft.rfft2(window.imag, shape) * np.conj(np.fft.rfft2(template.imag, shape))
+    agreement = valid(agreement_spectrum)
     footprint = np.conj(np.fft.rfft2((template != 0).astype(np.float32), shape))
     sky_spectrum = np.fft.rfft2(sky, shape)
     mass = valid(np.fft.rfft2(np.abs(window), shape) * footprint)
