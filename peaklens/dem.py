@@ -95,28 +95,38 @@ class Tile:
         rows, cols = self.heights.shape
         r = np.clip((self.north - lat) / self.dlat, 0, rows - 1)
         c = np.clip((lon - self.west) / self.dlon, 0, cols - 1)
-        r0 = np.minimum(np.floor(r).astype(np.intp), max(rows - 2, 0))
-        c0 = np.minimum(np.floor(c).astype(np.intp), max(cols - 2, 0))
+        # r and c are >= 0 here: truncation is the floor
+        r0 = np.minimum(r.astype(np.intp), max(rows - 2, 0))
+        c0 = np.minimum(c.astype(np.intp), max(cols - 2, 0))
         fr, fc = r - r0, c - c0
         flat = self.heights.reshape(-1)
-        base = r0 * cols + c0
-        down = rows > 1
-        right = cols > 1
-        corners = [
-            (base, (1 - fr) * (1 - fc)),
-            (base + right, (1 - fr) * fc),
-            (base + down * cols, fr * (1 - fc)),
-            (base + down * cols + right, fr * fc),
+        top_left = r0 * cols + c0
+        bottom_left = top_left + (cols if rows > 1 else 0)
+        right = 1 if cols > 1 else 0
+        values = [
+            flat.take(index).astype(np.float64)
+            for index in (top_left, top_left + right, bottom_left, bottom_left + right)
         ]
-        values = [np.asarray(flat[index], dtype=np.float64) for index, _ in corners]
         if self.gapless:  # the common case (void-filled SRTM): no corner to leave out
-            return sum((v * w for v, (_, w) in zip(values, corners, strict=True)), np.zeros(lat.shape))
+            v00, v01, v10, v11 = values
+            # in place (a terrain panorama samples 20k points a call): top, bottom, then between them
+            v01 -= v00
+            v01 *= fc
+            v00 += v01
+            v11 -= v10
+            v11 *= fc
+            v10 += v11
+            v10 -= v00
+            v10 *= fr
+            v00 += v10
+            return v00
+        weights = [(1 - fr) * (1 - fc), (1 - fr) * fc, fr * (1 - fc), fr * fc]
         goods = [np.isfinite(v) if self.void is None else np.isfinite(v) & (v != self.void) for v in values]
         if all(g.all() for g in goods):  # no void around any sample
-            return sum((v * w for v, (_, w) in zip(values, corners, strict=True)), np.zeros(lat.shape))
+            return sum((v * w for v, w in zip(values, weights, strict=True)), np.zeros(lat.shape))
         total = np.zeros(lat.shape)
         weight = np.zeros(lat.shape)
-        for value, good, (_, w) in zip(values, goods, corners, strict=True):
+        for value, good, w in zip(values, goods, weights, strict=True):
             total += np.where(good, value, 0.0) * w
             weight += np.where(good, w, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -156,14 +166,26 @@ class Dem:
         if lat.size == 0:
             return out, covered
         lo_lat, hi_lat, lo_lon, hi_lon = lat.min(), lat.max(), lon.min(), lon.max()
+        # the points no tile has answered yet (flat indices): each tile looks only at those (a panorama's rays
+        # cross tile edges, and the first tile answers most of their samples)
+        todo = np.arange(lat.size)
+        flat_lat, flat_lon = lat.reshape(-1), lon.reshape(-1)
         for tile in self.tiles:
             south, west, north, east = tile.bounds
+            if todo.size == 0:
+                break
             if south > hi_lat or north < lo_lat or west > hi_lon or east < lo_lon:
                 continue
-            inside = tile.contains(lat, lon) & ~covered
+            if todo.size < lat.size:
+                lat_left, lon_left = flat_lat[todo], flat_lon[todo]
+            else:
+                lat_left, lon_left = flat_lat, flat_lon
+            inside = tile.contains(lat_left, lon_left)
             if inside.any():
-                out[inside] = tile.sample(lat[inside], lon[inside])
-                covered |= inside
+                hit = todo[inside]
+                out.reshape(-1)[hit] = tile.sample(lat_left[inside], lon_left[inside])
+                covered.reshape(-1)[hit] = True
+                todo = todo[~inside]
         return out, covered
 
     def covers(self, lat: float, lon: float) -> bool:

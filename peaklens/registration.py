@@ -30,13 +30,13 @@ Pipeline, per photo:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageFilter
 
 from peaklens import geo
@@ -68,6 +68,8 @@ RAY_SAMPLES = 220
 DEPTH_RATIO = 1.2
 #: the panorama is rendered in sectors of this width (degrees), as photos need them
 SECTOR_DEG = 5.0
+#: sectors ray-marched together (a batch's arrays stay small enough for the CPU's cache)
+RENDER_BATCH = 2
 #: a photo taken within this distance (m) and altitude difference of a rendered panorama reuses it
 REUSE_M = 50.0
 #: how far from the compass the heading is searched, each way; and the pitch range
@@ -136,20 +138,18 @@ class Panorama:
         self._skyline_deg = np.full(self.n_az, np.nan)
 
     def window(self, first: int, count: int) -> np.ndarray:
-        """Edge weights (count, n_el) for the azimuth cells first .. first + count - 1 (wrapping at 360°)."""
+        """Edge weights (count, n_el) for the azimuth cells first .. first + count - 1 (wrapping at 360°), as
+        stored: 0..255 (a quarter of the memory traffic of floats while they are pooled and cut)."""
         cells = (first + np.arange(count)) % self.n_az
         sectors = cells // self._per_sector
-        missing = [int(k) for k in np.unique(sectors) if int(k) not in self._sectors]
-        if missing:
-            self._render(missing)
+        self._render_missing(sectors)
         # consecutive runs of one sector are one slice of its dense block
-        out = np.empty((count, self.n_el), dtype=np.float32)
+        out = np.empty((count, self.n_el), dtype=np.uint8)
         bounds = [0, *(np.flatnonzero(np.diff(sectors)) + 1).tolist(), count]
         for start, end in pairwise(bounds):
             sector = int(sectors[start])
             local = int(cells[start]) - sector * self._per_sector
             out[start:end] = self._sectors[sector][local : local + end - start]
-        out *= 1.0 / 255.0
         return out
 
     def skyline(self, first_deg: float, last_deg: float) -> tuple[np.ndarray, np.ndarray]:
@@ -157,11 +157,22 @@ class Panorama:
         ``first_deg`` to ``last_deg``."""
         first = math.floor(first_deg / self.step_deg)
         count = max(math.ceil(last_deg / self.step_deg) - first, 1)
-        self.window(first, count)  # renders what is missing
         cells = (first + np.arange(count)) % self.n_az
+        self._render_missing(cells // self._per_sector)
         return self._skyline_km[cells], self._skyline_deg[cells]
 
+    def _render_missing(self, sectors: np.ndarray) -> None:
+        missing = [int(k) for k in np.unique(sectors) if int(k) not in self._sectors]
+        if missing:
+            self._render(missing)
+
     def _render(self, sectors: list[int]) -> None:
+        # a few sectors per ray march: its temporaries (~20k samples) stay small and in the CPU's cache, about
+        # twice as quick on a 90° view as one march over all of it
+        for first in range(0, len(sectors), RENDER_BATCH):
+            self._render_batch(sectors[first : first + RENDER_BATCH])
+
+    def _render_batch(self, sectors: list[int]) -> None:
         cells = np.concatenate([np.arange(k * self._per_sector, (k + 1) * self._per_sector) for k in sectors])
         az, el, weight, skyline_km, skyline_deg = render_silhouettes(
             self.dem, self.position, self.altitude_m, cells * self.step_deg
@@ -243,7 +254,8 @@ def render_silhouettes(
     )
     heights, _ = dem.heights(np.degrees(lat2).ravel(), np.degrees(lon2).ravel())
     heights = heights.reshape(lat2.shape)
-    angles = geo.elevation_angles_deg(np.broadcast_to(distances, heights.shape), altitude_m, heights)
+    # the distances broadcast along each ray (their trigonometry once, not once a ray)
+    angles = geo.elevation_angles_deg(distances, altitude_m, heights)
     angles = np.where(np.isfinite(heights), angles, -90.0)
     best_before = np.maximum.accumulate(angles, axis=1)
     seen = np.zeros(angles.shape, dtype=bool)
@@ -278,7 +290,8 @@ def photo_channels(image: Image.Image, width: int) -> np.ndarray:
     """The photo's gray levels and its blueness (BLUE_GAIN · (blue − red)), scaled to ``width`` columns and
     slightly blurred (the grid's resolution): (2, height, width)."""
     height = max(8, round(image.height * width / image.width))
-    small = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+    rgb_image = image if image.mode == "RGB" else image.convert("RGB")
+    small = rgb_image.resize((width, height), Image.Resampling.BILINEAR)
     rgb = np.asarray(small.filter(ImageFilter.GaussianBlur(0.7)), dtype=np.float32)
     gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     return np.stack([gray, BLUE_GAIN * (rgb[..., 2] - rgb[..., 0])])
@@ -286,24 +299,41 @@ def photo_channels(image: Image.Image, width: int) -> np.ndarray:
 
 def _blur(values: np.ndarray, passes: int = 2) -> np.ndarray:
     """A small separable [1 2 1]/4 blur, ``passes`` times (a Gaussian of sigma ~0.7·sqrt(passes) cells);
-    the border cells keep half their own weight."""
-    out = np.array(values, copy=True)
+    the border cells keep half their own weight. Real or complex (the two parts blurred alike)."""
+    out = values
     for _ in range(passes):
         if out.shape[0] >= 3:
-            down = 0.5 * out
-            down[1:] += 0.25 * out[:-1]
-            down[:-1] += 0.25 * out[1:]
-            down[0] += 0.25 * out[0]
-            down[-1] += 0.25 * out[-1]
-            out = down
+            out = _blur_axis(out)
         if out.shape[1] >= 3:
-            across = 0.5 * out
-            across[:, 1:] += 0.25 * out[:, :-1]
-            across[:, :-1] += 0.25 * out[:, 1:]
-            across[:, 0] += 0.25 * out[:, 0]
-            across[:, -1] += 0.25 * out[:, -1]
-            out = across
+            out = _blur_axis(out.T).T
+    return np.array(out, copy=True) if out is values else out
+
+
+def _blur_axis(values: np.ndarray) -> np.ndarray:
+    """One [1 2 1]/4 pass along the first axis (at least 3 long), the border cells counted twice."""
+    out = 0.5 * values
+    quarter = 0.25 * values
+    out[1:] += quarter[:-1]
+    out[:-1] += quarter[1:]
+    out[0] += quarter[0]
+    out[-1] += quarter[-1]
     return out
+
+
+def _double_angle(values: np.ndarray) -> np.ndarray:
+    """The unblurred ``oriented`` tensor (gx + i·gy)² of the last two axes, the central differences halved
+    at the borders (the border value repeated)."""
+    gx = np.zeros_like(values)
+    gy = np.zeros_like(values)
+    if values.shape[-1] >= 2:
+        gx[..., 1:-1] = values[..., 2:] - values[..., :-2]
+        gx[..., 0] = values[..., 1] - values[..., 0]
+        gx[..., -1] = values[..., -1] - values[..., -2]
+    if values.shape[-2] >= 2:
+        gy[..., 1:-1, :] = values[..., 2:, :] - values[..., :-2, :]
+        gy[..., 0, :] = values[..., 1, :] - values[..., 0, :]
+        gy[..., -1, :] = values[..., -1, :] - values[..., -2, :]
+    return np.square(0.5 * gx + 0.5j * gy)
 
 
 def oriented(values: np.ndarray) -> np.ndarray:
@@ -313,11 +343,49 @@ def oriented(values: np.ndarray) -> np.ndarray:
     angles cancel, and so does texture, whose directions are spread evenly: what is left is the coherent,
     long edges a silhouette makes (the orientation term of Baboud et al.'s metric).
     """
-    padded = np.pad(values, 1, mode="edge")
-    gx = 0.5 * (padded[1:-1, 2:] - padded[1:-1, :-2])
-    gy = 0.5 * (padded[2:, 1:-1] - padded[:-2, 1:-1])
-    z = (gx + 1j * gy) ** 2
-    return np.asarray(_blur(z.real) + 1j * _blur(z.imag))
+    return _blur(_double_angle(values))
+
+
+def _projection(
+    height: int, width: int, hfov_deg: float, step_deg: float, pitch_deg: float, roll_deg: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Where each cell of the (elevation, azimuth offset) grid falls in a ``height`` × ``width`` photo: the
+    flat index of its pixel, whether the cell's whole neighbourhood lies inside the photo, and the elevation of
+    row 0."""
+    focal = width / (2 * math.tan(math.radians(hfov_deg / 2)))
+    half_v = math.degrees(math.atan(height / 2 / focal))
+    half_h = hfov_deg / 2
+    tilt = math.radians(abs(roll_deg))
+    up = half_v * math.cos(tilt) + half_h * math.sin(tilt)
+    lo_e = pitch_deg - up - 1.0
+    hi_e = pitch_deg + up + 1.0
+    alphas = np.arange(-half_h - 1.0, half_h + 1.0 + step_deg / 2, step_deg)
+    elevations = np.arange(lo_e, hi_e + step_deg / 2, step_deg)
+    # the directions' trigonometry on the grid's axes, broadcast to the grid by the rotation
+    cx, cy, cz = rotate_to_camera(
+        np.radians(alphas)[None, :], np.radians(elevations)[:, None], pitch_deg, roll_deg
+    )
+    shape = (elevations.size, alphas.size)
+    cx, cy, cz = (np.broadcast_to(c, shape) for c in (cx, cy, cz))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = width / 2 + focal * cx / cz
+        v = height / 2 - focal * cy / cz
+    inside = (cz > 0) & (u >= 1) & (u <= width - 2) & (v >= 1) & (v <= height - 2)
+    # pixel i spans [i, i + 1): its centre is at i + 0.5
+    ui = np.clip(np.round(np.nan_to_num(u) - 0.5), 0, width - 1).astype(np.intp)
+    vi = np.clip(np.round(np.nan_to_num(v) - 0.5), 0, height - 1).astype(np.intp)
+    # the photo's border is no edge: keep cells whose whole neighbourhood lies inside
+    core = inside.copy()
+    for shift in (1, -1):
+        core &= np.roll(inside, shift, axis=0) & np.roll(inside, shift, axis=1)
+    index = vi * width + ui
+    index.flags.writeable = False
+    core.flags.writeable = False
+    return index, core, float(elevations[0])
+
+
+#: the coarse search projects every photo of a camera level, on the same grid (a refined pitch never repeats)
+_level_projection = functools.lru_cache(maxsize=16)(_projection)
 
 
 def photo_edges(
@@ -335,35 +403,16 @@ def photo_edges(
     elevation of its row 0 (degrees).
     """
     height, width = channels.shape[-2:]
-    focal = width / (2 * math.tan(math.radians(hfov_deg / 2)))
-    half_v = math.degrees(math.atan(height / 2 / focal))
-    half_h = hfov_deg / 2
-    tilt = math.radians(abs(roll_deg))
-    up = half_v * math.cos(tilt) + half_h * math.sin(tilt)
-    lo_e = pitch_deg - up - 1.0
-    hi_e = pitch_deg + up + 1.0
-    alphas = np.arange(-half_h - 1.0, half_h + 1.0 + step_deg / 2, step_deg)
-    elevations = np.arange(lo_e, hi_e + step_deg / 2, step_deg)
-    a, e = np.meshgrid(np.radians(alphas), np.radians(elevations))
-    cx, cy, cz = rotate_to_camera(a, e, pitch_deg, roll_deg)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = width / 2 + focal * cx / cz
-        v = height / 2 - focal * cy / cz
-    inside = (cz > 0) & (u >= 1) & (u <= width - 2) & (v >= 1) & (v <= height - 2)
-    # pixel i spans [i, i + 1): its centre is at i + 0.5
-    ui = np.clip(np.round(np.nan_to_num(u) - 0.5), 0, width - 1).astype(np.intp)
-    vi = np.clip(np.round(np.nan_to_num(v) - 0.5), 0, height - 1).astype(np.intp)
+    project = _level_projection if pitch_deg == 0.0 and roll_deg == 0.0 else _projection
+    index, core, el0 = project(height, width, hfov_deg, step_deg, pitch_deg, roll_deg)
     # the channels' edge tensors add up (an edge in either counts, a colour edge and a brightness edge at the
-    # same place count more)
-    z = sum((oriented(channel[vi, ui]) for channel in channels), np.zeros(vi.shape, dtype=np.complex128))
-    # the photo's border is no edge: keep cells whose whole neighbourhood lies inside
-    core = inside.copy()
-    for shift in (1, -1):
-        core &= np.roll(inside, shift, axis=0) & np.roll(inside, shift, axis=1)
+    # same place count more); the blur is linear, so the sum is blurred once
+    tensors = _double_angle(np.take(channels.reshape(channels.shape[0], -1), index, axis=1))
+    z = _blur(sum(tensors[1:], tensors[0]))
     magnitude = np.abs(z)
     typical = float(np.percentile(magnitude[core], 75)) + 1.0 if core.any() else 1.0
     grid = np.where(core, z / (magnitude + typical), 0.0)
-    return grid.astype(np.complex64), float(elevations[0])
+    return grid.astype(np.complex64), el0
 
 
 # --- matching --------------------------------------------------------------------------------------------------
@@ -379,16 +428,17 @@ def _window(
     # rows outside the rendered band (a tall portrait pitched far) hold no edges: pad them with zeros
     below = max(-el_first * factor, 0)
     above = max((el_first + n_el) * factor - block.shape[1], 0)
-    block = np.pad(block, ((0, 0), (below, above)))
+    if below or above:
+        block = np.pad(block, ((0, 0), (below, above)))
     lo = el_first * factor + below
     block = block[:, lo : lo + n_el * factor]
-    if factor > 1:  # pooled one axis at a time (much quicker than both at once on a strided view)
-        block = block.reshape(n_az, factor, -1).max(axis=1)
-        block = block.reshape(n_az, n_el, factor).max(axis=2)
-    edges = block.T
-    tensor = oriented(_blur(edges, 1))
-    direction = tensor / np.maximum(np.abs(tensor), 1e-6)
+    if factor > 1:
+        block = _max_pool(block, factor)
+    edges = block.T.astype(np.float32)
+    edges *= 1.0 / 255.0
     grown = _blur(edges, 1)
+    tensor = oriented(grown)
+    direction = tensor / np.maximum(np.abs(tensor), 1e-6)
     first_az = (start + (factor - 1) / 2) * pano.step_deg
     first_el = EL_MIN_DEG + (el_first * factor + (factor - 1) / 2) * pano.step_deg
     # the sky: every cell two above the highest edge of its column (a column without edges has none)
@@ -396,6 +446,13 @@ def _window(
     top = np.where(has.any(axis=0), edges.shape[0] - 1 - np.argmax(has[::-1], axis=0), edges.shape[0])
     sky = (np.arange(edges.shape[0])[:, None] > top[None, :] + SKY_MARGIN_CELLS).astype(np.float32)
     return (grown * direction).astype(np.complex64), sky, first_az, first_el
+
+
+def _max_pool(block: np.ndarray, factor: int) -> np.ndarray:
+    """The maximum of each ``factor`` × ``factor`` cell of ``block``; one axis at a time, the second as the
+    elementwise maximum of strided slices (a reduction over a short innermost axis is ten times slower)."""
+    rows = block.reshape(block.shape[0] // factor, factor, -1).max(axis=1)
+    return np.asarray(np.maximum.reduce([rows[:, i::factor] for i in range(factor)]))
 
 
 def _fast_length(n: int) -> int:
@@ -412,14 +469,6 @@ def _fast_length(n: int) -> int:
             f35 *= 3
         f5 *= 5
     return best
-
-
-def _valid(window: np.ndarray, template: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Valid real cross-correlation of a real window with a real template, through ``shape``-sized FFTs."""
-    wh, ww = window.shape
-    th, tw = template.shape
-    spectrum = np.fft.rfft2(window, shape) * np.conj(np.fft.rfft2(template, shape))
-    return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
 
 
 def _score(
@@ -440,13 +489,17 @@ def _correlate(window: np.ndarray, sky: np.ndarray, template: np.ndarray) -> np.
     where the terrain says sky (clouds cost a little, a ridge drawn into the blue sky a lot)."""
     wh, ww = window.shape
     th, tw = template.shape
-    shape = (_fast_length(wh + th), _fast_length(ww + tw))
+    # a circular correlation as long as the window wraps only onto the shifts beyond the valid ones
+    shape = (_fast_length(wh), _fast_length(ww))
 
     def valid(spectrum: np.ndarray) -> np.ndarray:
         return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
 
-    product = np.fft.ifft2(np.fft.fft2(window, shape) * np.conj(np.fft.fft2(template, shape)))
-    agreement = product[: wh - th + 1, : ww - tw + 1].real
+    # Re(window · conj(template)) = re·re + im·im: two real correlations summed in the spectrum, one inverse
+    # (real transforms of the four parts are quicker than complex ones of the two arrays)
+    agreement_spectrum = np.fft.rfft2(window.real, shape) * np.conj(np.fft.rfft2(template.real, shape))
+    agreement_spectrum += np.fft.rfft2(window.imag, shape) * np.conj(np.fft.rfft2(template.imag, shape))
+    agreement = valid(agreement_spectrum)
     footprint = np.conj(np.fft.rfft2((template != 0).astype(np.float32), shape))
     sky_spectrum = np.fft.rfft2(sky, shape)
     mass = valid(np.fft.rfft2(np.abs(window), shape) * footprint)
@@ -491,6 +544,16 @@ def _parabola(a: float, b: float, c: float) -> float:
     return 0.5 * (a - c) / curvature if curvature < 0 and math.isfinite(curvature) else 0.0
 
 
+def _placements(window: np.ndarray, templates: np.ndarray, rows: int, cols: int, unit: int = 1) -> np.ndarray:
+    """Σ window[i + k, j·unit + l] · templates[k, l, ...] for the few placements (i, j) of the refinement:
+    (rows, cols, templates) sums. Each column shift is copied once, and every row shift is then a contiguous
+    block, summed by a matrix product (three times quicker than an einsum over a sliding window)."""
+    height, width = templates.shape[:2]
+    flat = templates.reshape(height * width, -1)
+    shifted = np.stack([window[:, j * unit : j * unit + width] for j in range(cols)])
+    return np.stack([shifted[:, i : i + height].reshape(cols, -1) @ flat for i in range(rows)])
+
+
 def _refine(
     pano: Panorama,
     channels: np.ndarray,
@@ -516,14 +579,20 @@ def _refine(
     if key not in windows:
         windows[key] = _window(pano, factor, az_lo % 360.0, tw + 2 * reach, el_first, th + 2 * reach + 1)
     window, sky, first_az, pano_el0 = windows[key]
+    rows, cols = window.shape[0] - th + 1, window.shape[1] - tw + 1
     footprint = (template != 0).astype(np.float32)
-    magnitude = np.abs(template)
-    placements = sliding_window_view(window, (th, tw))
-    skies = sliding_window_view(sky, (th, tw))
-    agreement = np.einsum("ijkl,kl->ij", placements, template.conj()).real
-    mass = np.einsum("ijkl,kl->ij", sliding_window_view(np.abs(window), (th, tw)), footprint)
-    clutter = np.einsum("ijkl,kl->ij", skies, magnitude)
-    sky_cells = np.einsum("ijkl,kl->ij", skies, footprint)
+    # Re(window · conj(template)) = re·re + im·im: a real sum over both arrays' interleaved floats
+    agreement = _placements(
+        np.ascontiguousarray(window).view(np.float32),
+        np.ascontiguousarray(template).view(np.float32),
+        rows,
+        cols,
+        2,
+    )[..., 0]
+    mass = _placements(np.abs(window), footprint, rows, cols)[..., 0]
+    clutter, sky_cells = np.moveaxis(
+        _placements(sky, np.stack([np.abs(template), footprint], axis=-1), rows, cols), -1, 0
+    )
     rows, cols = agreement.shape
     scores = _score(agreement, mass, clutter, sky_cells, th, tw)
     if not np.isfinite(scores).any():
@@ -607,9 +676,10 @@ def _search(
         return None
     band = window
     scores = _correlate(band, sky, template)
-    if not np.isfinite(scores).any():
+    finite = np.isfinite(scores)
+    if not finite.any():
         return None
-    scores = np.where(np.isfinite(scores), scores, np.nanmin(np.where(np.isfinite(scores), scores, np.nan)))
+    scores = np.where(finite, scores, scores[finite].min())
     # the compass as a prior: a heading far from it must match better to win (trek compasses: within ~10°)
     offsets = (np.arange(scores.shape[1]) - n_shift) * step
     scores = scores - COMPASS_PRIOR * (offsets / COMPASS_SIGMA_DEG) ** 2
@@ -646,10 +716,11 @@ def _search(
     at_edge = abs(found_pitch - pitch) >= pitch_range - 1.5 * step
     placed = band[best_row : best_row + th, best_col : best_col + tw]
     on_edge = (np.abs(placed) > 0.05) & (template != 0)  # an edge of weight 0.2 or more, blurred
-    edge_columns = float(on_edge.any(axis=0).mean())
+    edged = on_edge.any(axis=0)
+    edge_columns = float(edged.mean())
     # the relief of the terrain's skyline across the frame: a flat horizon fixes no direction
-    tops = [np.nonzero(column)[0].max() for column in on_edge.T if column.any()]
-    relief = (max(tops) - min(tops)) * step if tops else 0.0
+    tops = on_edge.shape[0] - 1 - np.argmax(on_edge[::-1, edged], axis=0)
+    relief = float(tops.max() - tops.min()) * step if tops.size else 0.0
     return _Best(
         best,
         runner,
