@@ -15,17 +15,16 @@ Pipeline, per photo:
 2. the photo's edges — of its gray levels and of its blueness (snow against a pale sky is a colour edge more
    than a brightness one) — resampled into the same (azimuth, elevation) grid as the panorama for a level
    camera (``photo_edges``), softly saturated so one strong edge cannot outweigh many matching ones;
-3. a coarse search over heading × pitch by one FFT cross-correlation, then a fine one around the best at 0.1°
-   with the exact rectilinear projection of the coarse pitch and three small rolls (a roll kept only where it
-   fits ``ROLL_MARGIN`` better than a level camera);
-   Only placements that put the terrain's skyline inside the picture can win (a photo of summits shows the
-   ridge they stand on against the sky); if a placement without it matches better, the photo's strongest
-   edges are not the terrain's (a pine, a stupa, clouds) and the fit gives up;
-4. the confidence: how far the best peak of the score stands above the best one at least ``SEPARATION_DEG``
-   away in heading (a second heading that fits as well means the photo does not fix the direction), on the
-   coarse grid and again at full resolution (the runner-up refined like the best); and the best must keep
-   ``MIN_FINE_SHARE`` of its coarse score when refined. Below ``MIN_CONFIDENCE`` the fit gives up and says
-   why; the compass stays.
+3. a coarse search over heading × pitch by one FFT cross-correlation. Only placements that put the terrain's
+   skyline inside the picture can win (a photo of summits shows the ridge they stand on against the sky); if a
+   placement without it matches better, the photo's strongest edges are not the terrain's (a pine, a stupa,
+   clouds) and the fit gives up;
+4. the coarse grid's best ``TOP_HEADINGS`` headings scored again at full resolution with the exact rectilinear
+   projection (the coarse grid blurs, and its winner is not always the photo's heading); the best of them is
+   refined with three small rolls (a roll kept only where it fits ``ROLL_MARGIN`` better than level);
+5. the confidence: how far the best full-resolution score stands above the next heading's (a second heading
+   that fits as well means the photo does not fix the direction). Below ``MIN_CONFIDENCE`` the fit gives up
+   and says why; the compass stays.
 """
 
 from __future__ import annotations
@@ -96,13 +95,12 @@ REFINE_CELLS = 2
 ROLLS_DEG = (-2.0, 0.0, 2.0)
 #: the runner-up heading must lie at least this far (degrees, or a tenth of the field of view) from the best
 SEPARATION_DEG = 1.5
-#: below this confidence (1 - runner-up / best, in excess edge score) the fit gives up; chosen on the marked
-#: trek photos (docs/GEO.md): every accepted fit there is better than its compass
-MIN_CONFIDENCE = 0.25
-#: the best fit, scored again at full resolution with the exact projection, must keep this share of its coarse
-#: score (a coarse match that falls apart when looked at closely was a blur-level coincidence: clouds taken for
-#: the skyline); chosen on the marked trek photos (docs/GEO.md): right fits kept >= 0.69, wrong ones <= 0.58
-MIN_FINE_SHARE = 0.65
+#: below this confidence (1 - runner-up / best among the coarse grid's best headings scored at full resolution)
+#: the fit gives up; chosen on the marked trek photos (docs/GEO.md): the wrong fits there stay under 0.05, the
+#: right ones 0.06-0.75
+MIN_CONFIDENCE = 0.15
+#: the coarse grid's best this-many headings are scored again at full resolution
+TOP_HEADINGS = 3
 #: the terrain's skyline must rise and fall by this much (degrees) across the frame to fix a direction
 MIN_RELIEF_DEG = 0.5
 #: a photo whose skyline lies nearer than NEAR_SKYLINE_KM (km) in more than MAX_NEAR_SKYLINE of its columns is
@@ -225,8 +223,8 @@ class Registration:
         }
 
 
-def _gave_up(reason: str, confidence: float = 0.0) -> Registration:
-    return Registration(None, None, None, confidence, reason)
+def _gave_up(reason: str, confidence: float = 0.0, details: dict[str, float] | None = None) -> Registration:
+    return Registration(None, None, None, confidence, reason, details or {})
 
 
 # --- the terrain side ------------------------------------------------------------------------------------------
@@ -538,6 +536,11 @@ def _skyline_inside(
     return np.asarray(share >= MIN_SKYLINE_IN_FRAME)
 
 
+def _parabola_at(values: np.ndarray, i: int) -> float:
+    """Where the parabola through ``values[i - 1 : i + 2]`` peaks, in cells from ``i`` (0 at either end)."""
+    return _parabola(*values[i - 1 : i + 2]) if 0 < i < values.size - 1 else 0.0
+
+
 def _parabola(a: float, b: float, c: float) -> float:
     """Where the parabola through three equally spaced values peaks, in cells from the middle one."""
     curvature = a - 2 * b + c
@@ -633,9 +636,9 @@ class _Best:
     relief_deg: float = 0.0
     #: the best score outside the best one's lobe among all placements, the skyline in the picture or not
     runner_any: float = 0.0
-    #: where the runner-up among the placements with the skyline in the picture is (scored again finely)
-    runner_offset_deg: float | None = None
-    runner_pitch_deg: float = 0.0
+    #: (heading offset, pitch) of the coarse grid's best TOP_HEADINGS headings, the best first, each at least
+    #: the separation from the others: scored again at full resolution
+    candidates: tuple[tuple[float, float], ...] = ()
 
 
 def _search(
@@ -696,23 +699,29 @@ def _search(
     best_row = int(np.argmax(scores[:, best_col]))
     best = float(by_heading[best_col])
     apart = max(round(max(SEPARATION_DEG, hfov / 10) / step), 2)
-    runner, runner_col = _runner_up(by_heading, best_col, apart)
+    runner, _ = _runner_up(by_heading, best_col, apart)
     runner_any = _runner_up(np.maximum(anywhere, by_heading), best_col, apart)[0]
-    runner_offset = (runner_col - n_shift) * step + geo.signed_angle_deg(az_lo % 360.0, first_az)
-    runner_pitch = pitch + (pano_el0 + int(np.argmax(scores[:, runner_col])) * step - el0)
-    offset = (best_col - n_shift) * step + geo.signed_angle_deg(az_lo % 360.0, first_az)
-    # sub-cell precision: a parabola through the neighbours in heading and in pitch
-    if 0 < best_col < by_heading.size - 1:
-        a, b, c = by_heading[best_col - 1], by_heading[best_col], by_heading[best_col + 1]
-        if a - 2 * b + c < 0:
-            offset += 0.5 * (a - c) / (a - 2 * b + c) * step
-    d_row = 0.0
-    column = scores[:, best_col]
-    if 0 < best_row < column.size - 1:
-        a, b, c = column[best_row - 1], column[best_row], column[best_row + 1]
-        if a - 2 * b + c < 0:
-            d_row = 0.5 * (a - c) / (a - 2 * b + c)
-    found_pitch = pitch + (pano_el0 + (best_row + d_row) * step - el0)
+    first_offset = geo.signed_angle_deg(az_lo % 360.0, first_az) - n_shift * step
+
+    def placement(column: int) -> tuple[float, float]:
+        """The heading offset and pitch of the best placement in a column, to a fraction of a cell (a parabola
+        through the neighbours in heading and in pitch)."""
+        row = int(np.argmax(scores[:, column]))
+        return (
+            (column + _parabola_at(by_heading, column)) * step + first_offset,
+            pitch + (pano_el0 + (row + _parabola_at(scores[:, column], row)) * step - el0),
+        )
+
+    candidates = []
+    open_columns = by_heading.copy()
+    floor = scores.min()
+    for _ in range(TOP_HEADINGS):
+        column = int(np.argmax(open_columns))
+        if not open_columns[column] > floor:
+            break
+        candidates.append(placement(column))
+        open_columns[max(0, column - apart) : column + apart + 1] = -np.inf
+    offset, found_pitch = placement(best_col)
     at_edge = abs(found_pitch - pitch) >= pitch_range - 1.5 * step
     placed = band[best_row : best_row + th, best_col : best_col + tw]
     on_edge = (np.abs(placed) > 0.05) & (template != 0)  # an edge of weight 0.2 or more, blurred
@@ -730,8 +739,7 @@ def _search(
         at_edge,
         relief,
         runner_any,
-        runner_offset if runner_col >= 0 else None,
-        runner_pitch,
+        tuple(candidates),
     )
 
 
@@ -812,116 +820,87 @@ class Registrar:
                 f"a ridge nearer than {NEAR_SKYLINE_KM:g} km forms {near:.0%} of the skyline (the DEM's cells "
                 "and the GPS are too coarse for it)"
             )
-        confidence = 1.0 - coarse.runner_up / coarse.score if coarse.score > 0 else 0.0
+        coarse_confidence = 1.0 - coarse.runner_up / coarse.score if coarse.score > 0 else 0.0
         skyline_share = self._skyline_share(
             pano, heading_fit, coarse.pitch_deg, hfov, image.height / image.width
         )
         details = {
             "score": coarse.score,
             "runner_up": coarse.runner_up,
+            "coarse_confidence": coarse_confidence,
             "edge_columns": coarse.edge_columns,
             "near_skyline": near,
             "skyline_in_frame": skyline_share,
             "runner_any": coarse.runner_any,
         }
         if skyline_share < MIN_SKYLINE_IN_FRAME:
-            return Registration(
-                None,
-                None,
-                None,
-                confidence,
+            return _gave_up(
                 f"the terrain's skyline is in only {skyline_share:.0%} of the frame at the best fit (no ridge "
                 "against the sky to trust)",
+                coarse_confidence,
                 details,
             )
         if coarse.runner_any > coarse.score:
-            return Registration(
-                None,
-                None,
-                None,
-                confidence,
+            return _gave_up(
                 "a placement without the skyline in the picture matches better elsewhere (the photo's strongest "
                 "edges are not the terrain's)",
-                details,
-            )
-        if confidence < MIN_CONFIDENCE:
-            return Registration(
-                None,
-                None,
-                None,
-                confidence,
-                f"another heading fits almost as well (confidence {confidence:.2f} < {MIN_CONFIDENCE})",
+                coarse_confidence,
                 details,
             )
         if coarse.pitch_at_edge:
-            return Registration(
-                None,
-                None,
-                None,
-                confidence,
+            return _gave_up(
                 f"the best match needs a pitch at the edge of the ±{PITCH_RANGE_DEG:.0f}° search",
+                coarse_confidence,
                 details,
             )
         if abs(coarse.offset_deg) >= SEARCH_DEG - coarse_step:
-            return Registration(
-                None,
-                None,
-                None,
-                confidence,
-                f"the best match is at the edge of the ±{SEARCH_DEG:.0f}° search",
-                details,
+            return _gave_up(
+                f"the best match is at the edge of the ±{SEARCH_DEG:.0f}° search", coarse_confidence, details
             )
         fine_step = max(PANORAMA_STEP_DEG, coarse_step / 2)
         fine_channels = photo_channels(image, max(16, round(hfov / fine_step)))
-        windows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float, float]] = {}
+        # the coarse grid's best headings scored again at full resolution (exact projection, level camera): the
+        # coarse grid blurs, and its winner is not always the photo's heading; the margin of the best over the
+        # next is the confidence
+        refined = sorted(
+            (
+                (
+                    *_refine(pano, fine_channels, heading + offset, hfov, fine_step, pitch, 0.0, {}),
+                    offset,
+                    pitch,
+                )
+                for offset, pitch in coarse.candidates
+            ),
+            key=lambda fit: fit[0],
+            reverse=True,
+        )
+        if not refined:
+            return _gave_up("the terrain around the camera has no silhouette edge to match", 0.0, details)
+        best, coarse_offset, coarse_pitch = refined[0][:3], refined[0][3], refined[0][4]
+        confidence = coarse_confidence
+        if len(refined) > 1:
+            confidence = 1.0 - max(refined[1][0], 0.0) / best[0] if best[0] > 0 else 0.0
+            details["fine_score"], details["fine_runner_up"] = best[0], refined[1][0]
+        if confidence < MIN_CONFIDENCE:
+            return _gave_up(
+                f"another heading fits almost as well (confidence {confidence:.2f} < {MIN_CONFIDENCE})",
+                confidence,
+                details,
+            )
         # a roll must fit clearly better than a level camera to be kept (phones are mostly held level, and a
         # roll picked by a hair moves the pitch with it)
-        fits = {
-            roll: _refine(pano, fine_channels, heading_fit, hfov, fine_step, coarse.pitch_deg, roll, windows)
-            for roll in dict.fromkeys((0.0, *ROLLS_DEG))
-        }
+        windows: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, float, float]] = {}
+        fits = {0.0: best}
+        for roll in ROLLS_DEG:
+            if roll != 0.0:
+                fits[roll] = _refine(
+                    pano, fine_channels, heading + coarse_offset, hfov, fine_step, coarse_pitch, roll, windows
+                )
         roll = max(fits, key=lambda r: fits[r][0])
         if roll != 0.0 and fits[roll][0] < fits[0.0][0] * (1.0 + ROLL_MARGIN):
             roll = 0.0
-        fine_score, offset, pitch = fits[roll]
-        if coarse.runner_offset_deg is not None:
-            # the runner-up heading scored as finely as the best: a match that only the coarse grid preferred
-            # is no match
-            other, _, _ = _refine(
-                pano,
-                fine_channels,
-                heading + coarse.runner_offset_deg,
-                hfov,
-                fine_step,
-                coarse.runner_pitch_deg,
-                0.0,
-                {},
-            )
-            details["fine_score"] = fine_score
-            details["fine_runner_up"] = other
-            fine_confidence = 1.0 - max(other, 0.0) / fine_score if fine_score > 0 else 0.0
-            if fine_score < MIN_FINE_SHARE * coarse.score:
-                return Registration(
-                    None,
-                    None,
-                    None,
-                    confidence,
-                    f"the match does not hold at full resolution ({fine_score:.2f} against {coarse.score:.2f} on the "
-                    "coarse grid)",
-                    details,
-                )
-            confidence = min(confidence, fine_confidence)
-            if confidence < MIN_CONFIDENCE:
-                return Registration(
-                    None,
-                    None,
-                    None,
-                    confidence,
-                    f"another heading fits almost as well at full resolution (confidence {confidence:.2f} < "
-                    f"{MIN_CONFIDENCE})",
-                    details,
-                )
-        return Registration(coarse.offset_deg + offset, pitch, roll, confidence, None, details)
+        _, offset, pitch = fits[roll]
+        return Registration(coarse_offset + offset, pitch, roll, confidence, None, details)
 
 
 def place_photo(

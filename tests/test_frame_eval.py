@@ -178,7 +178,7 @@ SHARED_DEM = REPO.parent / "shared" / "dem"
     reason="needs ../shared/trek and ../shared/dem",
 )
 def test_registration_against_the_real_terrain_meets_the_hand_marks(catalog_peaks: list[PeakDoc]) -> None:
-    """The 50 marked trek photos registered against the SRTM tiles (issue 16's measure): more than half
+    """The 50 marked trek photos registered against the SRTM tiles (issue 16's measure): 30 or more
     register, none ends up worse than its compass, and over all 76 marked summits (the compass kept where the
     fit gives up) the median label is within 0.02 of the width of its summit and, where a pitch is
     registered, within 0.01 of the height."""
@@ -186,7 +186,7 @@ def test_registration_against_the_real_terrain_meets_the_hand_marks(catalog_peak
 
     dem = Dem([read_hgt(p.name, p.read_bytes()) for p in sorted(SHARED_DEM.glob("*.hgt"))])
     report = evaluate_frames(load_frame_labels(TREK_LABELS, catalog_peaks), catalog_peaks, dem)
-    assert report.registered_photos >= 26
+    assert report.registered_photos >= 30
     assert report.made_worse == []
     assert report.registered.median is not None and report.registered.median <= 0.02
     y = report.y_errors["registered"]

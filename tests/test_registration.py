@@ -270,6 +270,10 @@ def _bearing_deg(a: GeoPoint, b: GeoPoint) -> float:
         "IMG_2200.jpg",
         "IMG_2288.jpg",
         "IMG_2609.jpg",
+        # IMG_2532 (Lhotse above Dingboche, 58 mm) and IMG_1920 (Everest above the forest at Namche) before
+        # the coarse grid's best headings were scored again at full resolution
+        "IMG_2532.jpg",
+        "IMG_1920.jpg",
     ],
 )
 def test_real_trek_photos_are_registered_to_their_hand_marks(real_dem: Dem, photo: str) -> None:
@@ -295,7 +299,6 @@ def test_real_trek_photos_are_registered_to_their_hand_marks(real_dem: Dem, phot
     "photo",
     [
         "IMG_2742.jpg",  # a telephoto of one face
-        "IMG_2321.jpg",  # a stupa's outline matched the skyline 3° from Ama Dablam's (the wrong fit it was)
         "IMG_2656.jpg",  # 16 mm: clouds taken for the skyline at a pitch of -23° instead of -4°
         "IMG_2906.jpg",  # 163 mm: a lenticular cloud's edge against blue sky taken for the skyline, 12° off
     ],
