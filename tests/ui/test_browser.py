@@ -19,6 +19,7 @@ import pytest
 from peaklens.ui.labels import UPLOAD_SHOWN_PX
 from tests.conftest import TREK_JPEGS, IndexedAlbum
 from tests.ui.browser_support import (
+    CARD,
     FIRST_SEEN,
     READY_MS,
     assert_map_is_readable,
@@ -116,7 +117,7 @@ def test_browse_filter_map_view_and_identify(
         page.locator("h1").first.click()  # the picker commits when it loses focus
         expect(page.get_by_role("button", name="✕ 2023-10-28")).to_be_visible(timeout=READY_MS)
         settled(page)
-        captions = page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
+        captions = page.locator(f"{CARD} .when").all_inner_texts()
         dated = [c for c in captions if " · 2023-" in c]
         assert dated and all(" · 2023-10-28 " in c for c in dated)
         page.get_by_role("button", name="Clear all").click()
@@ -130,7 +131,7 @@ def test_browse_filter_map_view_and_identify(
         assert now == album_range  # "Clear all" puts the picker back on the album's days
 
         # "View": a lightbox with date, place, peaks and labels drawn on a trek photo; previous/next
-        trek_card = page.locator("[data-testid='stColumn']", has_text="trek/IMG_").first
+        trek_card = page.locator(CARD, has_text="trek/IMG_").first
         trek_card.get_by_role("button", name="View").click()
         dialog = page.get_by_role("dialog")
         expect(dialog.get_by_text("Heading ")).to_be_visible(timeout=READY_MS)
