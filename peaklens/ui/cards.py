@@ -1,15 +1,14 @@
 """A result grid as one block of HTML: every card (thumbnail, scores, peak badges, capture time, "View") in it.
 
 Streamlit draws each element it is sent on its own: 24 cards as images, markdown, captions, buttons and columns
-were ~120 elements, and the browser painted the first page ~0.5 s after the page's own frame. One HTML block
-(``st.html``, sanitised by Streamlit) with the thumbnails inline as JPEG data URIs is painted at once, with no
-request per thumbnail. A click on a card's "View" or its picture is read by ``peaklens.ui.grid``'s small
+were ~120 elements, much of the browser's work for the first page. One HTML block (``st.html``, sanitised by
+Streamlit) is painted at once; its pictures load lazily, so only those inside the window are fetched and decoded
+with the first paint. A click on a card's "View" or its picture is read by ``peaklens.ui.grid``'s small
 component. Every name and path in the HTML is escaped here.
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from html import escape
 
@@ -37,10 +36,11 @@ STYLE = """<style>
 
 @dataclass(frozen=True)
 class Card:
-    """What one card shows: the words are the text of its lines, the picture JPEG bytes (None: not found)."""
+    """What one card shows: the words are the text of its lines, the picture where the browser fetches it
+    (None: the photo's file was not found)."""
 
     path: str
-    jpeg: bytes | None
+    picture: str | None
     score: str | None
     badges: tuple[str, ...]
     when: str
@@ -77,16 +77,16 @@ def when_text(result: PhotoAnswer) -> str:
     return f"{hit.path} · {when.strftime('%Y-%m-%d %H:%M') if when else 'no capture time'}"
 
 
-def card_of(result: PhotoAnswer, jpeg: bytes | None, scored: bool) -> Card:
-    return Card(result.hit.path, jpeg, score_text(result, scored), badge_texts(result), when_text(result))
+def card_of(result: PhotoAnswer, picture: str | None, scored: bool) -> Card:
+    return Card(result.hit.path, picture, score_text(result, scored), badge_texts(result), when_text(result))
 
 
 def card_html(card: Card, section: str, index: int) -> str:
-    if card.jpeg:
-        uri = "data:image/jpeg;base64," + base64.b64encode(card.jpeg).decode("ascii")
-        # lazy: a picture below the window is decoded when it is scrolled to, not with the first paint
+    if card.picture:
+        # lazy: a picture below the window is fetched and decoded when it is scrolled to, not with the first paint
         picture = (
-            f'<img src="{uri}" alt="{escape(card.path)}" loading="lazy" decoding="async" data-view="1"/>'
+            f'<img src="{escape(card.picture)}" alt="{escape(card.path)}" loading="lazy" decoding="async" '
+            'data-view="1"/>'
         )
     else:
         picture = f'<div class="missing" role="alert">{escape(card.path)}: file not available</div>'

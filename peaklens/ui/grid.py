@@ -9,11 +9,13 @@ X" and "Visually similar photos") never collides.
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
+from streamlit import runtime
 
 from peaklens.answers import PhotoAnswer, SearchAnswer
 from peaklens.errors import PeaklensError
@@ -66,6 +68,20 @@ def thumbnail(services: Services, rel_path: str) -> bytes | None:
         return services.thumbs.jpeg(resolve_in_album(root, rel_path), THUMB_SIDE, CARD_ASPECT)
     except (PeaklensError, OSError):
         return None
+
+
+def picture_url(jpeg: bytes | None, section: str, index: int) -> str | None:
+    """Where the browser fetches a card's thumbnail: Streamlit's media endpoint, as ``st.image`` serves its
+    pictures (the grid's HTML stays small and only the pictures inside the window are fetched), relative to the
+    page so that a base URL path is kept; a data URI where no server runs (AppTest)."""
+    if jpeg is None:
+        return None
+    if runtime.exists():
+        url = runtime.get_instance().media_file_mgr.add(
+            jpeg, "image/jpeg", f"peaklens.card.{section}.{index}"
+        )
+        return url.lstrip("/")
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
 def open_viewer(section: str, index: int) -> None:
@@ -126,7 +142,10 @@ def grid(
         st.info(empty_hint)
         return
     st.caption(count_caption(len(results), total if more else len(results)))
-    cards = [card_of(result, thumbnail(services, result.hit.path), scored) for result in results]
+    cards = [
+        card_of(result, picture_url(thumbnail(services, result.hit.path), section, index), scored)
+        for index, result in enumerate(results)
+    ]
     st.html(grid_html(cards, section, GRID_COLUMNS, CARD_ASPECT))
     if more:
         st.button(

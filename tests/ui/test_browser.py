@@ -45,7 +45,16 @@ def test_browse_filter_map_view_and_identify(
         assert seen.get("map") is not None and seen["map"] <= seen["grid"], (
             seen
         )  # the map comes with the grid
-        _, total = counted(page)
+        shown, total = counted(page)
+        pictures = page.locator(f"{CARD} img")
+        assert pictures.count() == shown  # every card has its thumbnail, each one loaded when in view
+        pictures.nth(shown - 1).scroll_into_view_if_needed()
+        page.wait_for_function(
+            "n => [...document.querySelectorAll('.peaklens-card img')].slice(n - 4)"
+            ".every(i => i.complete && i.naturalWidth > 0)",
+            arg=shown,
+        )
+        page.locator("h1").first.scroll_into_view_if_needed()
         assert total == sum(
             1 for p in indexed_album.album.rglob("*") if p.is_file() and not p.name.endswith(".md")
         )
