@@ -1,18 +1,16 @@
 """The album map panel: photos (clustered), the photos shown, catalog peaks and the area filter's box.
 
-The map is one SVG (``peaklens.ui.map_svg``) framed and labelled by ``peaklens.ui.map_layout``. A small
-``st.components.v2`` component puts it in the page as it is (as Markdown, Streamlit's Markdown pipeline turned
-its ~200 nodes into React elements: about a third of a second of the browser's first paint on a busy machine)
-and lets the user drag a box on it: the box comes back as coordinates and becomes the area filter, and the map
-then frames the photos inside it (drawing a box is how one looks closer). Its script listens on the document,
-so it serves whichever map SVG the page shows now. OpenStreetMap tiles lie under the map as images: the browser draws
+The map is one SVG (``peaklens.ui.map_svg``) framed and labelled by ``peaklens.ui.map_layout``, sent as HTML so
+it is painted with the rest of the page. A small ``st.components.v2`` component (no visible element of its own)
+lets the user drag a box on it: the box comes back as coordinates and becomes the area filter, and the map then
+frames the photos inside it (drawing a box is how one looks closer). Its script listens on the document, so it
+serves whichever map SVG the page shows now. OpenStreetMap tiles lie under the map as images: the browser draws
 them when it is online and shows a plain background when it is not.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -31,18 +29,8 @@ MAP_KEY = "map"
 #: right] in degrees (the SVG carries its extent and plot area in data attributes)
 _JS = """
 export default function(component) {
-  const { setTriggerValue, data, parentElement } = component;
+  const { setTriggerValue } = component;
   window.__peaklensMapTrigger = setTriggerValue;  // the newest instance answers
-  let holder = parentElement.querySelector('div.peaklens-map-holder');
-  if (!holder) {
-    holder = document.createElement('div');
-    holder.className = 'peaklens-map-holder';
-    parentElement.appendChild(holder);
-  }
-  if (holder.dataset.drawn !== data.digest) {  // a rerun with the same map leaves it (and a box being drawn)
-    holder.innerHTML = data.svg;
-    holder.dataset.drawn = data.digest;
-  }
   if (window.__peaklensMapBound) return;
   window.__peaklensMapBound = true;
   const ns = 'http://www.w3.org/2000/svg';
@@ -169,16 +157,12 @@ def map_panel(
         "Green: album photos (numbers are clusters), blue: photos shown below, red ▲: peaks "
         "(hover for every name and height)."
     )
-    # the component puts the SVG in the page as it is (peaklens wrote every byte of it and escaped every name
-    # and path in it); its height is kept from the start, so nothing below it moves when it is drawn
-    svg = map_svg_of(photos, results, marks, extent, box)
-    result = _component()(
-        key=MAP_KEY,
-        data={"svg": svg, "digest": hashlib.sha1(svg.encode()).hexdigest()},
-        on_box_change=lambda: None,
-        width="stretch",
-        height=layout.MAP_HEIGHT_PX,
-    )
+    # as HTML, drawn with the page (a component's own element came 1-3 s later); peaklens wrote every byte of it
+    # and escaped every name and path in it
+    st.markdown(
+        map_svg_of(photos, results, marks, extent, box), unsafe_allow_html=True
+    )  # drawn with the page, before any script runs
+    result = _component()(key=MAP_KEY, on_box_change=lambda: None, width="content", height=1)
     drawn = box_from_drawn(getattr(result, "box", None))
     if drawn is not None and drawn != st.session_state.get(AREA_BOX):
         st.session_state[AREA_BOX] = drawn

@@ -4,7 +4,7 @@ Why not plotly: plotly.js is a 4.7 MB script the browser must fetch, compile and
 a busy 2-core machine that came 5-8 s after the grid (docs/UI.md). An SVG of a few kilobytes arrives with the
 page's first paint, puts every name exactly where ``map_layout`` placed it, and the browser shows each ``<title>``
 (a peak's name and height, a cluster's photos) on hover. The box drawn with the mouse is read by a few lines of
-script (``peaklens.ui.map``). Every text in it is escaped: it goes into the page as HTML.
+script (``peaklens.ui.map``). Every text in it is escaped: it is sent as HTML.
 """
 
 from __future__ import annotations
