@@ -47,7 +47,7 @@ def test_browse_filter_map_view_and_identify(
         )  # the map comes with the grid
         shown, total = counted(page)
         pictures = page.locator(f"{CARD} img")
-        assert pictures.count() == shown  # every card has its thumbnail, each one loaded when in view
+        expect(pictures).to_have_count(shown)  # every card has its thumbnail, each one loaded when in view
         pictures.nth(shown - 1).scroll_into_view_if_needed()
         page.wait_for_function(
             "n => [...document.querySelectorAll('.peaklens-card img')].slice(n - 4)"
@@ -139,6 +139,7 @@ def test_browse_filter_map_view_and_identify(
         expect(page.get_by_role("button", name="✕ 2023-10-28")).to_be_visible(timeout=READY_MS)
         settled(page)
         expect(sidebar.get_by_role("button", name="Capture days: 2023-10-28", exact=True)).to_be_visible()
+        expect(page.locator(f"{CARD} .when").first).to_contain_text(" · 2023-10-28 ")
         captions = page.locator(f"{CARD} .when").all_inner_texts()
         dated = [c for c in captions if " · 2023-" in c]
         assert dated and all(" · 2023-10-28 " in c for c in dated)
