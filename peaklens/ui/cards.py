@@ -15,21 +15,22 @@ from html import escape
 from peaklens.answers import PhotoAnswer
 
 #: the card's styles; sent inside the grid's block, so the cards arrive styled (Streamlit keeps a <style> in
-#: st.html). Colours follow Streamlit's light theme: its caption grey, its blue badge, its secondary button.
+#: st.html). Colours read on Streamlit's light and dark themes alike: text in the theme's colour (the capture
+#: line dimmed), translucent backgrounds, Streamlit's blue for badges and its red for the button's hover.
 STYLE = """<style>
 .peaklens-grid { display: grid; grid-template-columns: repeat(var(--columns), minmax(0, 1fr)); gap: 1rem; }
 .peaklens-card { display: flex; flex-direction: column; gap: 0.5rem; min-width: 0; }
 .peaklens-card img { width: 100%; aspect-ratio: var(--aspect); object-fit: cover; border-radius: 0.5rem;
   cursor: zoom-in; display: block; }
 .peaklens-card .missing { aspect-ratio: var(--aspect); border-radius: 0.5rem; padding: 1rem;
-  background: rgba(255, 189, 69, 0.2); color: rgb(146, 108, 5); overflow-wrap: anywhere; }
+  background: rgba(255, 189, 69, 0.2); overflow-wrap: anywhere; }
 .peaklens-card p { margin: 0; overflow-wrap: anywhere; }
 .peaklens-card .badges { display: flex; flex-wrap: wrap; gap: 0.25rem; }
-.peaklens-card .badge { background: rgba(28, 131, 225, 0.1); color: rgb(0, 84, 163); border-radius: 0.5rem;
+.peaklens-card .badge { background: rgba(28, 131, 225, 0.15); color: rgb(28, 131, 225); border-radius: 0.5rem;
   padding: 0 0.375rem; font-size: 0.875rem; }
-.peaklens-card .when { color: rgba(49, 51, 63, 0.6); font-size: 0.875rem; }
+.peaklens-card .when { opacity: 0.6; font-size: 0.875rem; }
 .peaklens-card button { align-self: flex-start; font: inherit; color: inherit; background: transparent;
-  border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; padding: 0.25rem 0.75rem; cursor: pointer; }
+  border: 1px solid rgba(128, 128, 128, 0.4); border-radius: 0.5rem; padding: 0.25rem 0.75rem; cursor: pointer; }
 .peaklens-card button:hover { border-color: rgb(255, 75, 75); color: rgb(255, 75, 75); }
 </style>"""
 
