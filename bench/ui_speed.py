@@ -5,16 +5,21 @@ and Debian's headless Chromium (Playwright) opens the page, offline like the tes
 user's browser has it). Timings are taken
 in the browser, from navigation (or from pressing Enter) until what the user sees is there:
 
-* first paint: the grid's heading and count, the map with its peak names drawn, every thumbnail inside the
-  window decoded (Streamlit renders images below the fold only when scrolled to), and Streamlit's script run
-  finished (nothing still to arrive);
+* first paint: the grid's heading and count, the map with its peak names drawn, the grid's thumbnails inside the
+  window (its first row) all decoded (images below the fold load only when scrolled to), and Streamlit's script
+  run finished (nothing still to arrive);
 * a typed query: "Results for “…”" with the thumbnails inside the window, after the model has loaded (one
   query first).
 
 Each fresh page is a new Streamlit session; the first one after the server starts also pays the server's cold
 caches (the store, thumbnails), so it is reported apart.
 
+With ``--baseline REF`` the package as it is at git ref REF (``git archive``, into a temporary folder) serves the
+same store beside this checkout, and pages and queries alternate between the two servers (the order flips every
+round): on a shared machine both see the same load, so before and after are comparable.
+
     .venv/bin/python -m bench.ui_speed [--model DIR] [--pages 5] [--queries 5] [--album ../shared/trek]
+                                       [--baseline main]
 """
 
 from __future__ import annotations
@@ -49,12 +54,14 @@ _GRID = """(heading) => [...document.querySelectorAll('h3')].some(h => h.innerTe
   ? performance.now() : null"""
 _MAP_DRAWN = """() => document.querySelectorAll("svg.peaklens-map text.peak-name").length > 0
   ? performance.now() : null"""
-#: every image in the window decoded and no placeholder left in it
+#: the grid's first thumbnails in the window (its first row is, at 1400 × 1000), every image in the window decoded
+#: and no placeholder left in it (Streamlit may mark the run finished before the grid is drawn)
 _WINDOW_DONE = """() => {
   const inView = e => { const r = e.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight && r.height > 0; };
   const images = [...document.querySelectorAll("[data-testid='stMain'] img")].filter(inView);
   const waiting = [...document.querySelectorAll("[data-testid='stSkeleton']")].filter(inView);
-  return images.every(i => i.complete && i.naturalWidth > 0) && waiting.length === 0 ? performance.now() : null;
+  return images.length > 0 && images.every(i => i.complete && i.naturalWidth > 0) && waiting.length === 0
+    ? performance.now() : null;
 }"""
 
 
@@ -72,14 +79,24 @@ def _env(model: str, work: Path) -> dict[str, str]:
             "PEAKLENS_CONFIG": str(config), "PEAKLENS_STORE": "embedded"}  # fmt: skip
 
 
+def export_baseline(ref: str, folder: Path) -> Path:
+    """The ``peaklens`` package as it is at git ref ``ref``, written into ``folder`` (no git state changes)."""
+    folder.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", ref, "peaklens"], cwd=REPO, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
+
+
 @contextlib.contextmanager
-def running_ui(album: Path, env: dict[str, str], log: Path) -> Iterator[str]:
-    """`peaklens ui` on a free loopback port until the block ends (stopped by its process group)."""
+def running_ui(album: Path, env: dict[str, str], log: Path, code: Path = REPO) -> Iterator[str]:
+    """`peaklens ui` of the package in ``code`` on a free loopback port until the block ends (stopped by its
+    process group)."""
     port = free_port()
+    env = {**env, "PYTHONPATH": str(code)}
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "peaklens.cli", "ui", "--port", str(port), "--album", str(album)],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=code, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -137,39 +154,73 @@ def _query(page: Any, text: str) -> float:
     return float(done - started) / 1000
 
 
-def measure(album: Path, env: dict[str, str], work: Path, pages: int, queries: int) -> list[list[object]]:
+PARTS = (("grid", "grid heading and count"), ("map", "map with peak names"),
+         ("settled", "first paint (all of it, settled)"))  # fmt: skip
+
+
+def _query_page(context: Any, url: str) -> tuple[Any, float]:
+    """A page on ``url`` that has run one query (which loads the model), and that query's seconds."""
+    page = context.new_page()
+    page.set_default_timeout(300_000)
+    page.goto(url)
+    page.wait_for_selector(SETTLED)
+    return page, _query(page, "snowy mountain")
+
+
+def _alternating(servers: list[str], rounds: int, measure: Any) -> dict[str, list[Any]]:
+    """``measure(server)`` ``rounds`` times per server, the servers taking turns (the order flips each round)."""
+    found: dict[str, list[Any]] = {server: [] for server in servers}
+    for i in range(rounds):
+        for server in servers if i % 2 == 0 else servers[::-1]:
+            found[server].append(measure(server))
+    return found
+
+
+def measure(album: Path, env: dict[str, str], work: Path, pages: int, queries: int,
+            baseline: Path | None = None) -> list[list[object]]:  # fmt: skip
+    """Rows of the table: per server ("before" is ``baseline``'s, "now" this checkout's) the cold first visit,
+    the median and worst of ``pages`` new sessions and ``queries`` typed queries."""
     from playwright.sync_api import sync_playwright
 
-    rows: list[list[object]] = []
-    with running_ui(album, env, work / "ui.log") as url, sync_playwright() as pw:
+    codes = {"now": REPO} if baseline is None else {"before": baseline, "now": REPO}
+    with contextlib.ExitStack() as stack:
+        urls = {name: stack.enter_context(running_ui(album, env, work / f"ui-{name}.log", code))
+                for name, code in codes.items()}  # fmt: skip
+        pw = stack.enter_context(sync_playwright())
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                      args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", OFFLINE])  # fmt: skip
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        cold = _first_paint(context, url)
-        warm = [_first_paint(context, url) for _ in range(pages)]
-        for part, label in (("grid", "grid heading and count"), ("map", "map with peak names"),
-                            ("settled", "first paint (all of it, settled)")):  # fmt: skip
-            med = statistics.median(w[part] for w in warm)
-            target = f"≤ {FIRST_PAINT_TARGET_S} s" if part == "settled" else ""
-            rows.append([f"new session: {label}", f"{cold[part]:.2f}", f"{med:.2f}",
-                         f"{max(w[part] for w in warm):.2f}", target])  # fmt: skip
-        page = context.new_page()
-        page.set_default_timeout(300_000)
-        page.goto(url)
-        page.wait_for_selector(SETTLED)
-        load = _query(page, "snowy mountain")  # loads the model
-        times = [_query(page, QUERIES[i % len(QUERIES)]) for i in range(queries)]
-        rows.append(["first query (loads the model)", f"{load:.2f}", "", "", ""])
-        rows.append(["typed query, model loaded", "", f"{statistics.median(times):.2f}", f"{max(times):.2f}",
-                     f"≤ {QUERY_TARGET_S} s"])  # fmt: skip
+        cold = {name: _first_paint(context, url) for name, url in urls.items()}
+        warm = _alternating(list(urls), pages, lambda name: _first_paint(context, urls[name]))
+        loaded = {name: _query_page(context, url) for name, url in urls.items()}
+        asked = dict.fromkeys(urls, 0)
+
+        def typed_query(name: str) -> float:
+            asked[name] += 1
+            return _query(loaded[name][0], QUERIES[(asked[name] - 1) % len(QUERIES)])
+
+        typed = _alternating(list(urls), queries, typed_query)
         browser.close()
+    rows: list[list[object]] = []
+    for name in urls:
+        tag = f"{name}: " if baseline is not None else ""
+        for part, label in PARTS:
+            times = [w[part] for w in warm[name]]
+            target = f"≤ {FIRST_PAINT_TARGET_S} s" if part == "settled" else ""
+            rows.append([f"{tag}new session: {label}", f"{cold[name][part]:.2f}", f"{statistics.median(times):.2f}",
+                         f"{max(times):.2f}", target])  # fmt: skip
+        rows.append([f"{tag}first query (loads the model)", f"{loaded[name][1]:.2f}", "", "", ""])
+        rows.append([f"{tag}typed query, model loaded", "", f"{statistics.median(typed[name]):.2f}",
+                     f"{max(typed[name]):.2f}", f"≤ {QUERY_TARGET_S} s"])  # fmt: skip
     return rows
 
 
-def run(model: str | None = None, album: Path | None = None, pages: int = 5, queries: int = 5) -> Section:
+def run(model: str | None = None, album: Path | None = None, pages: int = 5, queries: int = 5,
+        baseline: str | None = None) -> Section:  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="peaklens-ui-speed-"))
     album = album or TREK
     try:
+        before = export_baseline(baseline, work / "baseline") if baseline else None
         if model is None:
             from peaklens.embed.tiny import build_tiny_model
 
@@ -182,7 +233,7 @@ def run(model: str | None = None, album: Path | None = None, pages: int = 5, que
             raise RuntimeError(f"index failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
         indexed = time.perf_counter() - started
         load_before = os.getloadavg()[0]
-        rows = measure(album, env, work, pages, queries)
+        rows = measure(album, env, work, pages, queries, before)
         load_after = os.getloadavg()[0]
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -191,7 +242,13 @@ def run(model: str | None = None, album: Path | None = None, pages: int = 5, que
         f"{'the tiny random SigLIP' if 'tiny' in model else model}. Seconds in the browser (headless Chromium, "
         f"offline), from navigation or from Enter; {pages} new sessions after the first, {queries} queries. "
         f"Machine load (1-minute average) {load_before:.1f} before, {load_after:.1f} after: on a shared machine "
-        "these are wall times under that load.\n\n"
+        "these are wall times under that load."
+        + (
+            f" Before: the package at `{baseline}`, now: this checkout, both serving the same store, pages and "
+            "queries taking turns (the first cold visit, before's, renders the thumbnails both use).\n\n"
+            if baseline
+            else "\n\n"
+        )
         + table(["what the user waits for", "first (cold server)", "median", "worst", "target"], rows)
     )
     return Section("UI speed", body)
@@ -203,8 +260,10 @@ def main() -> None:
     parser.add_argument("--album", type=Path, default=None, help="album folder (default: ../shared/trek)")
     parser.add_argument("--pages", type=int, default=5, help="new sessions timed after the first")
     parser.add_argument("--queries", type=int, default=5, help="typed queries timed after the model loaded")
+    parser.add_argument("--baseline", default=None, metavar="REF",
+                        help="also serve the package at this git ref, taking turns with this checkout")  # fmt: skip
     args = parser.parse_args()
-    section = run(args.model, args.album, args.pages, args.queries)
+    section = run(args.model, args.album, args.pages, args.queries, args.baseline)
     print(f"## {section.title}\n\n{section.body}")
 
 

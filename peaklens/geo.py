@@ -92,6 +92,18 @@ def haversine_km(a: GeoPoint, b: GeoPoint) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
+def nearest_km(points: Sequence[GeoPoint], others: Sequence[GeoPoint]) -> list[float]:
+    """Each point's ``haversine_km`` to the nearest of ``others`` (infinite without any), every pair at once: a
+    catalog by an album is ~15,000 pairs, which the map weighs on every page run."""
+    if not others or not points:
+        return [math.inf] * len(points)
+    lat1, lon1 = np.radians([[p.lat] for p in points]), np.radians([[p.lon] for p in points])
+    lat2, lon2 = np.radians([p.lat for p in others]), np.radians([p.lon for p in others])
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return [float(d) for d in km.min(axis=1)]
+
+
 def initial_bearing_deg(a: GeoPoint, b: GeoPoint) -> float:
     """Compass bearing from a towards b, clockwise from true north, in [0, 360) (0 when a == b)."""
     lat1, lat2 = math.radians(a.lat), math.radians(b.lat)

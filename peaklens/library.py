@@ -74,6 +74,7 @@ _REEXPORTED = {
     "filters_from_ui": "peaklens.filters",
     "parse_bbox": "peaklens.filters",
     "haversine_km": "peaklens.geo",
+    "nearest_km": "peaklens.geo",
 }
 
 

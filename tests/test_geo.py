@@ -33,6 +33,7 @@ from peaklens.geo import (
     haversine_km,
     horizontal_fov_deg,
     initial_bearing_deg,
+    nearest_km,
     signed_angle_deg,
     view_of,
 )
@@ -69,6 +70,16 @@ def test_distances_against_the_sphere() -> None:
 )
 def test_cardinal_bearings(to: tuple[float, float], bearing: float) -> None:
     assert initial_bearing_deg(GeoPoint(0, 0), GeoPoint(*to)) == pytest.approx(bearing, abs=1e-9)
+
+
+def test_nearest_km_is_the_distance_to_the_nearest_other_point() -> None:
+    points = [TENGBOCHE, AMA_DABLAM, GeoPoint(0, 179.9), GeoPoint(55.7, 12.6)]
+    others = [AMA_DABLAM, GeoPoint(0, -179.9), GeoPoint(27.9, 86.7)]
+    expected = [min(haversine_km(p, o) for o in others) for p in points]
+    assert nearest_km(points, others) == pytest.approx(expected, rel=1e-9)
+    assert nearest_km(points, others)[1] == 0.0
+    assert nearest_km(points, []) == [math.inf] * len(points)
+    assert nearest_km([], others) == []
 
 
 def test_bearings_wrap_around_north_and_the_antimeridian() -> None:

@@ -202,6 +202,7 @@ def page() -> None:
                 total=section.total,
                 scored=section.scored,
             )
+        grid.view_clicks()
         if st.session_state.get(grid.VIEWING):
             viewer.lightbox(svc)
     except PeaklensError as exc:

@@ -1,17 +1,25 @@
 """Result grids: even rows of cropped thumbnails, the scores a result really has, paging, and "View".
 
+The cards are one HTML block (``peaklens.ui.cards``: one element painted at once instead of ~120); a click on
+a card's picture or "View" comes back through a small component (``view_clicks``) and opens the lightbox.
+
 Every widget key carries the grid's section name, so one photo shown in two grids (an upload's "Your photos of
 X" and "Visually similar photos") never collides.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
+from streamlit import runtime
 
 from peaklens.answers import PhotoAnswer, SearchAnswer
 from peaklens.errors import PeaklensError
+from peaklens.ui.cards import card_of, grid_html
 from peaklens.ui.files import resolve_in_album
 from peaklens.ui.services import Services
 from peaklens.ui.thumbs import CARD_ASPECT, THUMB_SIDE
@@ -62,50 +70,57 @@ def thumbnail(services: Services, rel_path: str) -> bytes | None:
         return None
 
 
-def score_line(result: PhotoAnswer, scored: bool) -> str | None:
-    """Only the scores a result has: none when browsing; the score the list is ordered by, and the visual
-    score beside it where they differ (a query naming a peak is ordered by the fused score), as the CLI."""
-    if not scored:
+def picture_url(jpeg: bytes | None, section: str, index: int) -> str | None:
+    """Where the browser fetches a card's thumbnail: Streamlit's media endpoint, as ``st.image`` serves its
+    pictures (the grid's HTML stays small and only the pictures inside the window are fetched), relative to the
+    page so that a base URL path is kept; a data URI where no server runs (AppTest)."""
+    if jpeg is None:
         return None
-    parts = [f"score **{result.rank_score:.4f}**"]
-    if result.rank_score != result.visual_score:
-        parts.append(f"visual {result.visual_score:.4f}")
-    if result.confidence is not None:
-        parts.append(f"confidence {result.confidence:.0%}")
-    return " · ".join(parts)
-
-
-def peak_badges(result: PhotoAnswer) -> str:
-    views = result.hit.extra.get("peak_views") if isinstance(result.hit.extra, dict) else None
-    badges = []
-    for name in result.hit.predicted_peaks:
-        detail = ""
-        if isinstance(views, dict) and isinstance(views.get(name), dict):
-            view = views[name]
-            detail = f" · {view.get('distance_km', 0):.1f} km"
-        badges.append(f":blue-badge[▲ {name}{detail}]")
-    return " ".join(badges)
+    if runtime.exists():
+        url = runtime.get_instance().media_file_mgr.add(
+            jpeg, "image/jpeg", f"peaklens.card.{section}.{index}"
+        )
+        return url.lstrip("/")
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
 def open_viewer(section: str, index: int) -> None:
     st.session_state[VIEWING] = {"section": section, "index": index}
 
 
-def card(services: Services, section: str, result: PhotoAnswer, index: int, scored: bool) -> None:
-    hit = result.hit
-    image = thumbnail(services, hit.path)
-    if image:
-        st.image(image, width="stretch")
-    else:
-        st.warning(f"{hit.path}: file not available")
-    line = score_line(result, scored)
-    if line:
-        st.markdown(line)
-    if hit.predicted_peaks:
-        st.markdown(peak_badges(result))
-    when = hit.local_time or hit.shot_time
-    st.caption(f"{hit.path} · {when.strftime('%Y-%m-%d %H:%M') if when else 'no capture time'}")
-    st.button("View", key=f"view::{section}::{hit.id}", on_click=open_viewer, args=(section, index))
+#: a click on a card's picture or its "View" button goes back as [section, index] (the cards are HTML, not
+#: widgets); the listener is on the document, so it serves whichever grids the page shows now
+_JS = """
+export default function(component) {
+  window.__peaklensViewTrigger = component.setTriggerValue;  // the newest instance answers
+  if (window.__peaklensViewBound) return;
+  window.__peaklensViewBound = true;
+  document.addEventListener('click', (e) => {
+    const opener = e.target.closest && e.target.closest('.peaklens-card [data-view]');
+    if (!opener) return;
+    const card = opener.closest('.peaklens-card');
+    window.__peaklensViewTrigger('view', [card.dataset.section, Number(card.dataset.index)]);
+  });
+}
+"""
+VIEW_KEY = "grid::view"
+
+
+@functools.cache
+def _view_component() -> Any:
+    """The component, registered once per server process."""
+    return st.components.v2.component("peaklens.grid_view", js=_JS)
+
+
+def view_clicks() -> None:
+    """Mount the listener for the cards' "View" (once per page, before the lightbox is drawn): a click opens
+    that photo in this run."""
+    result = _view_component()(key=VIEW_KEY, on_view_change=lambda: None, width="content", height=1)
+    clicked = getattr(result, "view", None)
+    if isinstance(clicked, (list, tuple)) and len(clicked) == 2:
+        section, index = clicked
+        if isinstance(section, str) and isinstance(index, (int, float)):
+            open_viewer(section, int(index))
 
 
 def grid(
@@ -127,11 +142,11 @@ def grid(
         st.info(empty_hint)
         return
     st.caption(count_caption(len(results), total if more else len(results)))
-    for start in range(0, len(results), GRID_COLUMNS):
-        columns = st.columns(GRID_COLUMNS)
-        for offset, result in enumerate(results[start : start + GRID_COLUMNS]):
-            with columns[offset]:
-                card(services, section, result, start + offset, scored)
+    cards = [
+        card_of(result, picture_url(thumbnail(services, result.hit.path), section, index), scored)
+        for index, result in enumerate(results)
+    ]
+    st.html(grid_html(cards, section, GRID_COLUMNS, CARD_ASPECT))
     if more:
         st.button(
             "Show more",

@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from peaklens.library import haversine_km
+from peaklens.library import nearest_km
 from peaklens.records import BBox, GeoPoint
 
 MAP_WIDTH_PX = 860
@@ -109,16 +109,15 @@ def _core(points: Sequence[GeoPoint]) -> list[GeoPoint]:
     return near if len(near) * 2 > len(points) else list(points)
 
 
-def near_km(point: GeoPoint, photos: Sequence[GeoPoint]) -> float:
-    """Distance to the nearest photo (infinite without photos)."""
-    return min((haversine_km(point, p) for p in photos), default=math.inf)
-
-
 def marks_near(
     peaks: Iterable[tuple[GeoPoint, str, int | None]], photos: Sequence[GeoPoint]
 ) -> list[PeakMark]:
     """Every peak with its distance to the nearest photo shown."""
-    return [PeakMark(point, name, elev, near_km(point, photos)) for point, name, elev in peaks]
+    listed = list(peaks)
+    distances = nearest_km([point for point, _, _ in listed], photos)
+    return [
+        PeakMark(point, name, elev, km) for (point, name, elev), km in zip(listed, distances, strict=True)
+    ]
 
 
 def fit_shape(box: BBox, width_px: float = MAP_WIDTH_PX, height_px: float = PLOT_HEIGHT_PX) -> BBox:

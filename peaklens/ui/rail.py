@@ -48,6 +48,15 @@ def album_days(photos: Sequence[PhotoHit]) -> tuple[date, date] | None:
     return album_day_range(photos)
 
 
+def days_label(picked: object) -> str:
+    """The date picker's button: the days picked ("Capture days: 2023-10-24 – 2023-11-04", one day alone)."""
+    days = [d for d in (picked if isinstance(picked, (tuple, list)) else (picked,)) if isinstance(d, date)]
+    if not days:
+        return "Capture days: any"
+    first, last = min(days), max(days)
+    return f"Capture days: {first}" if first == last else f"Capture days: {first} – {last}"
+
+
 def _peak_key(field: str, name: str) -> str:
     return f"peak::{field}::{name}"
 
@@ -142,7 +151,10 @@ def rail(services: Services, days: tuple[date, date] | None, photos: Sequence[Ge
     else:
         if DATES not in st.session_state:
             st.session_state[DATES] = days  # the album's own days, not today
-        bar.date_input(
+        # in a popover, whose button names the days: Streamlit's date picker (a fifth of a megabyte of script)
+        # loads when it is opened, not with the first paint
+        picker = bar.popover(days_label(st.session_state[DATES]), key="dates::open", width="stretch")
+        picker.date_input(
             "Capture days (local)",
             min_value=days[0],
             max_value=days[1],
@@ -150,7 +162,7 @@ def rail(services: Services, days: tuple[date, date] | None, photos: Sequence[Ge
             help="Pick one day, or a first and a last day.",
         )
     sort = bar.radio("Sort by", ["score", "capture time"], horizontal=True, key="sort")
-    with bar.expander("Advanced"):
+    with bar.popover("Advanced", width="stretch"):  # loads its widget's script when opened
         candidates = int(
             st.number_input(
                 "Photos compared per query",

@@ -47,6 +47,8 @@ READY_MS = 240_000
 
 
 SETTLED = "[data-testid='stApp'][data-test-script-state='notRunning']"
+#: one photo's card in a result grid (thumbnail, scores, peak badges, capture time, "View")
+CARD = ".peaklens-card"
 
 
 def free_port() -> int:

@@ -8,6 +8,7 @@ import http.server
 import threading
 import urllib.request
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
 
@@ -39,8 +40,42 @@ def app(indexed_album: IndexedAlbum, monkeypatch: pytest.MonkeyPatch) -> AppTest
 
 def _texts(at: AppTest) -> str:
     return "\n".join(
-        [m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.subheader]
+        [m.value for m in at.markdown]
+        + [c.value for c in at.caption]
+        + [s.value for s in at.subheader]
+        + [card_text(h.value) for h in at.get("html")]
     )
+
+
+def card_text(html: str) -> str:
+    """The words of an HTML block as the browser shows them, each paragraph, badge and button on a line."""
+
+    class Words(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[str] = []
+            self.in_style = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.in_style = tag == "style"
+            if tag in ("p", "div", "span", "button"):
+                self.parts.append("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            self.in_style = False
+
+        def handle_data(self, data: str) -> None:
+            if not self.in_style:
+                self.parts.append(data)
+
+    words = Words()
+    words.feed(html)
+    return "".join(words.parts)
+
+
+def score_lines(at: AppTest) -> list[str]:
+    """Each card's score line ("score 0.0312 · visual 0.5120 · confidence 40%")."""
+    return [line for line in _texts(at).splitlines() if line.startswith("score ")]
 
 
 def test_browsing_needs_no_model_and_shows_no_score(
@@ -52,7 +87,8 @@ def test_browsing_needs_no_model_and_shows_no_score(
     at.run()
     assert not at.exception and not at.error  # the store alone paints the first page
     assert "Your photos" in _texts(at)
-    assert "score **" not in _texts(at)
+    assert "Your photos" in _texts(at) and " · 2023-" in _texts(at)  # the cards are there, with their times
+    assert not score_lines(at)
     at.text_input(key="query").input("snowy mountain").run()
     assert not at.exception
     assert any("does not exist" in e.value for e in at.error)  # the model loads only for a query
@@ -63,14 +99,14 @@ def test_a_peak_query_shows_the_fused_score_it_is_ordered_by_and_the_visual_one(
     between 0 and 2/61) and `visual` (the cosine score, (1 + cos) / 2, near 0.5)."""
     peak = app.sidebar.checkbox[0].label.rsplit(" (", 1)[0]
     app.text_input(key="query").input(peak).run()
-    scores = [m.value for m in app.markdown if m.value.startswith("score **")]
+    scores = score_lines(app)
     assert scores
     for line in scores:
-        fused = float(line.split("**")[1])
+        fused = float(line.split()[1])
         visual = float(line.split(" · visual ")[1].split()[0])
         assert 0.0 < fused <= 2 / 61 and 0.3 < visual < 0.7, line
     app.text_input(key="query").input("snowy mountain").run()
-    scores = [m.value for m in app.markdown if m.value.startswith("score **")]
+    scores = score_lines(app)
     assert scores and all("visual" not in s and "confidence" in s for s in scores)
 
 

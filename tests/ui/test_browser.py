@@ -19,6 +19,7 @@ import pytest
 from peaklens.ui.labels import UPLOAD_SHOWN_PX
 from tests.conftest import TREK_JPEGS, IndexedAlbum
 from tests.ui.browser_support import (
+    CARD,
     FIRST_SEEN,
     READY_MS,
     assert_map_is_readable,
@@ -44,7 +45,16 @@ def test_browse_filter_map_view_and_identify(
         assert seen.get("map") is not None and seen["map"] <= seen["grid"], (
             seen
         )  # the map comes with the grid
-        _, total = counted(page)
+        shown, total = counted(page)
+        pictures = page.locator(f"{CARD} img")
+        expect(pictures).to_have_count(shown)  # every card has its thumbnail, each one loaded when in view
+        pictures.nth(shown - 1).scroll_into_view_if_needed()
+        page.wait_for_function(
+            "n => [...document.querySelectorAll('.peaklens-card img')].slice(n - 4)"
+            ".every(i => i.complete && i.naturalWidth > 0)",
+            arg=shown,
+        )
+        page.locator("h1").first.scroll_into_view_if_needed()
         assert total == sum(
             1 for p in indexed_album.album.rglob("*") if p.is_file() and not p.name.endswith(".md")
         )
@@ -52,10 +62,20 @@ def test_browse_filter_map_view_and_identify(
         assert page.get_by_role("button", name="Deploy").count() == 0
         assert page.get_by_text(re.compile(r"score \d")).count() == 0  # browsing has no score
 
-        # the date picker opens on the album's days, not on today
+        # the date picker (behind a button naming the days) opens on the album's days, not on today
+        sidebar = page.locator("[data-testid='stSidebar']")
+
         def segment(part: str, end: str) -> Any:
             return page.get_by_role("spinbutton", name=f"{part}, Capture days (local) {end} date")
 
+        def open_days() -> str:
+            button = sidebar.get_by_role("button", name=re.compile(r"^Capture days: "))
+            named = button.inner_text().splitlines()[0]  # the label, without the popover's arrow
+            button.click()
+            expect(segment("year", "end")).to_be_visible(timeout=READY_MS)
+            return named
+
+        named = open_days()
         assert segment("year", "end").get_attribute("aria-valuenow") == "2023"
         assert segment("month", "end").get_attribute("aria-valuenow") == "10"
         album_range = [
@@ -63,9 +83,11 @@ def test_browse_filter_map_view_and_identify(
             for e in ("start", "end")
             for p in ("year", "month", "day")
         ]
+        first, last = album_range[:3], album_range[3:]
+        assert named == "Capture days: {}-{:0>2}-{:0>2} – {}-{:0>2}-{:0>2}".format(*first, *last)
+        page.keyboard.press("Escape")
 
         # a peak facet narrows the photos and shows a removable chip
-        sidebar = page.locator("[data-testid='stSidebar']")
         peak_box = sidebar.locator("[data-testid='stCheckbox']").first
         label = peak_box.inner_text()
         peak, count = label.rsplit(" (", 1)[0], int(label.rsplit("(", 1)[1].rstrip(")"))
@@ -107,30 +129,34 @@ def test_browse_filter_map_view_and_identify(
         settled(page)
 
         # a single picked day filters that local calendar day
+        open_days()
         for end, part, value in (("start", "year", "2023"), ("start", "month", "10"), ("start", "day", "28")):
             segment(part, end).click()
             page.keyboard.type(value)
         segment("day", "end").click()
         page.keyboard.type("28")
-        page.keyboard.press("Escape")
-        page.locator("h1").first.click()  # the picker commits when it loses focus
+        page.locator("h1").first.click()  # the picker commits when it loses focus (Escape would drop it)
         expect(page.get_by_role("button", name="✕ 2023-10-28")).to_be_visible(timeout=READY_MS)
         settled(page)
-        captions = page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
+        expect(sidebar.get_by_role("button", name="Capture days: 2023-10-28", exact=True)).to_be_visible()
+        expect(page.locator(f"{CARD} .when").first).to_contain_text(" · 2023-10-28 ")
+        captions = page.locator(f"{CARD} .when").all_inner_texts()
         dated = [c for c in captions if " · 2023-" in c]
         assert dated and all(" · 2023-10-28 " in c for c in dated)
         page.get_by_role("button", name="Clear all").click()
         expect(page.get_by_role("button", name="Clear all")).to_have_count(0, timeout=READY_MS)
         settled(page)
+        assert open_days() == named
         now = [
             segment(p, e).get_attribute("aria-valuenow")
             for e in ("start", "end")
             for p in ("year", "month", "day")
         ]
         assert now == album_range  # "Clear all" puts the picker back on the album's days
+        page.keyboard.press("Escape")
 
         # "View": a lightbox with date, place, peaks and labels drawn on a trek photo; previous/next
-        trek_card = page.locator("[data-testid='stColumn']", has_text="trek/IMG_").first
+        trek_card = page.locator(CARD, has_text="trek/IMG_").first
         trek_card.get_by_role("button", name="View").click()
         dialog = page.get_by_role("dialog")
         expect(dialog.get_by_text("Heading ")).to_be_visible(timeout=READY_MS)

@@ -30,7 +30,7 @@ from peaklens.config import Settings
 from peaklens.records import PhotoHit
 from peaklens.store.factory import open_store
 from tests.conftest import REPO, copy_trek_photos, peaklens_env
-from tests.ui.browser_support import READY_MS, running_ui, settled, shoot
+from tests.ui.browser_support import CARD, READY_MS, running_ui, settled, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -227,7 +227,7 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
         page.set_viewport_size({"width": 1000, "height": 1850})  # the whole lightbox fits the screenshot
         expect(page.get_by_text("Your photos", exact=True)).to_be_visible(timeout=READY_MS)
         settled(page)
-        card = page.locator("[data-testid='stColumn']", has_text=PHOTO).first
+        card = page.locator(CARD, has_text=PHOTO).first
         card.get_by_role("button", name="View").click()
         dialog = page.get_by_role("dialog")
         expect(dialog.get_by_text("from the phone's compass")).to_be_visible(timeout=READY_MS)
@@ -331,9 +331,7 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
         page.reload()
         expect(page.get_by_text("Your photos", exact=True)).to_be_visible(timeout=READY_MS)
         settled(page)
-        page.locator("[data-testid='stColumn']", has_text=PHOTO).first.get_by_role(
-            "button", name="View"
-        ).click()
+        page.locator(CARD, has_text=PHOTO).first.get_by_role("button", name="View").click()
         expect(dialog.get_by_text("from your correction")).to_be_visible(timeout=READY_MS)
         settled(page)
         assert_corrected_caption(dialog, expected_offset, corrected_heading)

@@ -18,7 +18,7 @@ import pytest
 from peaklens.config import Settings
 from peaklens.library import Library
 from tests.conftest import REPO, TREK_JPEGS, copy_trek_photos, peaklens_env
-from tests.ui.browser_support import READY_MS, running_ui, settled
+from tests.ui.browser_support import CARD, READY_MS, running_ui, settled
 
 pytestmark = pytest.mark.browser
 
@@ -116,7 +116,7 @@ def test_eight_sessions_keep_working_while_index_and_catalog_build_run(
 def _correct_a_label(page: Any, expect: Any) -> int:
     """View a photo with a compass heading, turn on "Correct the labels" and click it (a heading correction)."""
     _close_photo(page)
-    card = page.locator("[data-testid='stColumn']", has_text=WITH_COMPASS).first
+    card = page.locator(CARD, has_text=WITH_COMPASS).first
     card.get_by_role("button", name="View").click()
     dialog = page.get_by_role("dialog")
     toggle = dialog.get_by_text("Correct the labels")
