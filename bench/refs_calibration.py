@@ -36,7 +36,12 @@ def _embedder(model: str, root: Path):  # type: ignore[no-untyped-def]
 
         model = str(build_tiny_model(root / "tiny", kind="siglip"))
     settings = Settings(
-        model=model_source(model), device="cpu", runtime="torch", precision="fp32", data_dir=root / "store", batch_size=8
+        model=model_source(model),
+        device="cpu",
+        runtime="torch",
+        precision="fp32",
+        data_dir=root / "store",
+        batch_size=8,
     )
     return load_embedder(settings)
 

@@ -305,7 +305,12 @@ def search_rows(model: str, precision: Any, sizes: list[int]) -> dict[str, list[
         stores: list[tuple[str, object]] = [("embedded (LanceDB + vector matrix)", store)]
         if es_url:
             es = open_store(
-                Settings(model=model_source(model), store="elasticsearch", es_url=es_url, photos_index="peaklens-bench")
+                Settings(
+                    model=model_source(model),
+                    store="elasticsearch",
+                    es_url=es_url,
+                    photos_index="peaklens-bench",
+                )
             )
             es.ensure_indices(dim)
             fill(es, real)
