@@ -59,6 +59,9 @@ class Shot:
     lon: float
     compass_deg: float
     hfov_deg: float
+    altitude_m: float
+    #: displayed height / width
+    aspect: float
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class CorrectedAlbum:
 def exif_shot(path: Path) -> Shot:
     tags = json.loads(
         subprocess.run(
-            ["exiftool", "-n", "-j", "-GPSLatitude", "-GPSLongitude", "-GPSImgDirection",
+            ["exiftool", "-n", "-j", "-GPSLatitude", "-GPSLongitude", "-GPSImgDirection", "-GPSAltitude",
              "-FocalLengthIn35mmFormat", "-ImageWidth", "-ImageHeight", "-Orientation", str(path)],
             check=True, capture_output=True, text=True,
         ).stdout
@@ -81,7 +84,14 @@ def exif_shot(path: Path) -> Shot:
         width, height = height, width
     across_mm = FULL_FRAME_DIAGONAL_MM * width / math.hypot(width, height)
     hfov = 2 * math.degrees(math.atan(across_mm / (2 * tags["FocalLengthIn35mmFormat"])))
-    return Shot(tags["GPSLatitude"], tags["GPSLongitude"], tags["GPSImgDirection"], hfov)
+    return Shot(
+        tags["GPSLatitude"],
+        tags["GPSLongitude"],
+        tags["GPSImgDirection"],
+        hfov,
+        tags["GPSAltitude"],
+        height / width,
+    )
 
 
 def unit_vector(lat: float, lon: float) -> np.ndarray:
@@ -107,14 +117,58 @@ def x_across(off_axis_deg: float, hfov_deg: float) -> float:
     return 0.5 + math.tan(math.radians(off_axis_deg)) / (2 * math.tan(math.radians(hfov_deg / 2)))
 
 
-def off_axis_at(x: float, hfov_deg: float) -> float:
-    return math.degrees(math.atan((x - 0.5) * 2 * math.tan(math.radians(hfov_deg / 2))))
-
-
 def catalog_bearings(shot: Shot) -> dict[str, float]:
     """Display name -> bearing from the camera, for every peak of the catalog the index used."""
     peaks = yaml.safe_load((REPO / "peaklens" / "data" / "peaks.yaml").read_text(encoding="utf-8"))
     return {p["names"][0]: bearing_deg(shot.lat, shot.lon, p["lat"], p["lon"]) for p in peaks}
+
+
+def catalog_elevations(shot: Shot) -> dict[str, float]:
+    """Display name -> the summit's angle above the camera's horizontal: a sphere of the effective radius
+    (refraction coefficient 0.13), the published heights (no terrain tiles in this album)."""
+    radius = 6_371_000.0 / (1 - 0.13)
+    here = unit_vector(shot.lat, shot.lon)
+    out = {}
+    for p in yaml.safe_load((REPO / "peaklens" / "data" / "peaks.yaml").read_text(encoding="utf-8")):
+        central = math.acos(min(1.0, float(here @ unit_vector(p["lat"], p["lon"]))))
+        central *= 6_371_000.0 / radius  # the same ground distance on the larger sphere
+        r_cam, r_peak = radius + shot.altitude_m, radius + p["elev_m"]
+        out[p["names"][0]] = math.degrees(
+            math.atan2(r_peak * math.cos(central) - r_cam, r_peak * math.sin(central))
+        )
+    return out
+
+
+def aimed(bearing: float, elevation: float, shot: Shot, x: float, y: float) -> tuple[float, float]:
+    """The heading and pitch (no roll) that show a summit at (x, y): the ray through that pixel in camera
+    coordinates is (u, v, 1); a pitch turns about the camera's x axis, so its x component fixes the angle off
+    axis, sin a = u / (|ray| cos e), and its height the pitch, v cos p + sin p = |ray| sin e."""
+    half = math.tan(math.radians(shot.hfov_deg / 2))
+    u, v = (2 * x - 1) * half, (1 - 2 * y) * half * shot.aspect
+    length = math.sqrt(u * u + v * v + 1)
+    e = math.radians(elevation)
+    off_axis = math.degrees(math.asin(u / (length * math.cos(e))))
+    pitch = math.asin(length * math.sin(e) / math.hypot(1, v)) - math.atan2(v, 1)
+    return bearing - off_axis, math.degrees(pitch)
+
+
+def x_pitched(off_axis_deg: float, elevation_deg: float, pitch_deg: float, hfov_deg: float) -> float:
+    """x of a direction in a camera pitched up by ``pitch_deg`` (rectilinear, no roll)."""
+    a, e, p = (math.radians(v) for v in (off_axis_deg, elevation_deg, pitch_deg))
+    forward = math.sin(e) * math.sin(p) + math.cos(e) * math.cos(a) * math.cos(p)
+    return 0.5 + math.cos(e) * math.sin(a) / forward / (2 * math.tan(math.radians(hfov_deg / 2)))
+
+
+def peaks_across_pitched(
+    bearings: dict[str, float], elevations: dict[str, float], heading: float, pitch: float, hfov: float
+) -> dict[str, float]:
+    """Peaks strictly inside the width of a pitched camera's picture and their x, left to right."""
+    across = {
+        name: x_pitched(turn_deg(heading, b), elevations[name], pitch, hfov)
+        for name, b in bearings.items()
+        if abs(turn_deg(heading, b)) < 90
+    }
+    return dict(sorted(((n, x) for n, x in across.items() if 0 < x < 1), key=lambda item: item[1]))
 
 
 def peaks_across(bearings: dict[str, float], heading: float, hfov: float) -> dict[str, float]:
@@ -278,7 +332,8 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
 
         # the click: record what the browser reports to the page (offsetX and the shown width)
         image.evaluate(
-            "img => img.addEventListener('click', e => { window.__click = [e.offsetX, img.width]; })"
+            "img => img.addEventListener('click', e => "
+            "{ window.__click = [e.offsetX, img.width, e.offsetY, img.height]; })"
         )
         box = image.bounding_box()
         assert box is not None
@@ -287,15 +342,19 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
         # one click fixes the heading and, from its height, the pitch: clicked low on the picture, the summits
         # stand below the label rows, so every label's leader runs down to its summit
         image.click(position={"x": round(CLICK_AT * width), "y": box["height"] * CLICK_HEIGHT})
-        clicked_px, shown_width = image.evaluate("() => window.__click")
-        clicked_x = clicked_px / shown_width
+        clicked_px, shown_width, clicked_py, shown_height = image.evaluate("() => window.__click")
+        clicked_x, clicked_y = clicked_px / shown_width, clicked_py / shown_height
         assert abs(clicked_x - CLICK_AT) < 0.01
 
         expect(dialog.get_by_text("from your correction")).to_be_visible(timeout=READY_MS)
         settled(page)
 
-        # independently: the heading that puts the peak at the clicked x, as a turn from the compass
-        corrected_heading = bearings[MOVED_PEAK] - off_axis_at(clicked_x, shot.hfov_deg)
+        # independently: the heading (and pitch) that put the peak's summit where it was clicked, as a turn
+        # from the compass
+        elevations = catalog_elevations(shot)
+        corrected_heading, corrected_pitch = aimed(
+            bearings[MOVED_PEAK], elevations[MOVED_PEAK], shot, clicked_x, clicked_y
+        )
         expected_offset = turn_deg(shot.compass_deg, corrected_heading)
         assert 3.0 < abs(expected_offset) < 10.0  # a real move, not a no-op
         assert_corrected_caption(dialog, expected_offset, corrected_heading)
@@ -304,8 +363,9 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
         assert stored.heading_source == "user"
 
         assert isinstance(stored.extra.get("pitch_deg"), float), "the click's height fixed the pitch"
-        assert stored.heading_offset_deg == pytest.approx(expected_offset, abs=1e-4)
-        across = peaks_across(bearings, corrected_heading, shot.hfov_deg)
+        assert stored.extra["pitch_deg"] == pytest.approx(corrected_pitch, abs=0.01)
+        assert stored.heading_offset_deg == pytest.approx(expected_offset, abs=1e-3)
+        across = peaks_across_pitched(bearings, elevations, corrected_heading, corrected_pitch, shot.hfov_deg)
         # across the picture by the heading alone; the pitch the click's height fixed may put a near peak's
         # summit above the top, so the stored in-frame peaks are those of them that are also inside vertically
         assert MOVED_PEAK in stored.peaks_in_frame and set(stored.peaks_in_frame) <= set(across)
@@ -319,7 +379,7 @@ def test_clicking_where_a_peak_is_corrects_the_heading_of_the_photo(
         # the clicked peak's leader runs down to where it was clicked (a peak whose summit stands higher than
         # its label row has the label over the summit and no leader, so only the clicked one is checked here)
         assert leader_pixels(picture, corrected_x[MOVED_PEAK]) >= LEADER_MIN_PIXELS
-        assert corrected_x[MOVED_PEAK] == pytest.approx(clicked_x, abs=1e-9)
+        assert corrected_x[MOVED_PEAK] == pytest.approx(clicked_x, abs=1e-6)
         old, new = compass_x[WATCHED_PEAK], corrected_x[WATCHED_PEAK]
         assert abs(new - old) > 0.05
         assert all(abs(x - old) * picture.width > 8 for x in corrected_x.values())
