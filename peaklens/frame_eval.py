@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 #: confidence words of a mark, weakest first; the "dragged" mark of a photo is its most confident one
 CONFIDENCES = ("low", "medium", "high")
+#: what a labels file may say stands between the camera and the summits (eval/trek_labels.yaml's header)
+CONDITIONS = ("clear", "cloud", "haze", "foreground", "night")
 #: the compass margin of the old view cone, kept here as the named baseline ("before the frame geometry")
 OLD_CONE_MARGIN_DEG = 12.0
 
@@ -79,6 +81,8 @@ class PhotoLabels:
     not_visible: frozenset[str]
     unsure: frozenset[str]
     note: str = ""
+    #: what stands between the camera and the summits (CONDITIONS), as the marker judged it
+    conditions: frozenset[str] = frozenset()
 
     def dragged(self) -> MarkedPeak | None:
         """The mark a user would drag: the most confident one, the first listed among equals."""
@@ -149,6 +153,8 @@ class FrameEvalReport:
     registration_tried: int = 0
     #: registered photos whose mean |x error| grew by more than WORSE_BY over the compass
     made_worse: list[str] = field(default_factory=list)
+    #: per condition of the labels file: (photos registered, photos the registration was tried on)
+    registered_by_condition: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         def stats(s: XErrorStats) -> dict[str, Any]:
@@ -161,6 +167,10 @@ class FrameEvalReport:
             "registered_photos": self.registered_photos,
             "registration_tried": self.registration_tried,
             "made_worse": self.made_worse,
+            "registered_by_condition": {
+                c: {"registered": done, "tried": tried}
+                for c, (done, tried) in self.registered_by_condition.items()
+            },
             "y_error": {mode: stats(s) for mode, s in self.y_errors.items()},
             "x_error": {
                 "compass": stats(self.compass),
@@ -243,8 +253,18 @@ def _photo_labels(entry: Any, n: int, path: Path, index: dict[str, str]) -> Phot
     if twice:
         raise BadInput(f"{where}: {', '.join(twice)} listed more than once (marked, not_visible, unsure).")
     note = entry.get("note")
+    conditions = entry.get("conditions") or []
+    if not isinstance(conditions, list) or not all(c in CONDITIONS for c in conditions):
+        raise BadInput(
+            f"{where}: `conditions` must be a list of {', '.join(CONDITIONS)}, not {conditions!r}."
+        )
     return PhotoLabels(
-        photo, tuple(marks), frozenset(not_visible), frozenset(unsure), note if isinstance(note, str) else ""
+        photo,
+        tuple(marks),
+        frozenset(not_visible),
+        frozenset(unsure),
+        note if isinstance(note, str) else "",
+        frozenset(conditions),
     )
 
 
@@ -397,10 +417,11 @@ def evaluate_frames(
     }
     results = []
     tried = accepted = 0
+    by_condition: dict[str, tuple[int, int]] = {}
     worse: list[str] = []
     for photo in labels:
         kept = tuple(m for m in photo.marks if CONFIDENCES.index(m.confidence) >= floor)
-        scored = PhotoLabels(photo.photo, kept, photo.not_visible, photo.unsure, photo.note)
+        scored = replace(photo, marks=kept)
         camera = cameras(photo.photo)
         view = frame_view(camera, peaks, dem)
         compass = {m.peak_id: _error(view.by_id(m.peak_id), m) for m in kept}
@@ -414,6 +435,9 @@ def evaluate_frames(
         registered_view = view
         if fit is not None:
             tried += 1
+            for condition in photo.conditions:
+                done, seen = by_condition.get(condition, (0, 0))
+                by_condition[condition] = (done + fit.ok, seen + 1)
         if fit is not None and fit.ok:
             accepted += 1
             registered_view = frame_view(
@@ -482,6 +506,7 @@ def evaluate_frames(
         registered_photos=accepted,
         registration_tried=tried,
         made_worse=worse,
+        registered_by_condition={c: by_condition[c] for c in CONDITIONS if c in by_condition},
     )
 
 
@@ -499,7 +524,13 @@ def format_frame_report(report: FrameEvalReport) -> str:
         "",
         f"Registered against the terrain: {report.registered_photos} of {report.registration_tried} photos "
         f"tried; fits that made a photo worse by > {WORSE_BY}: {len(report.made_worse)}"
-        + (f" ({', '.join(report.made_worse)})" if report.made_worse else ""),
+        + (f" ({', '.join(report.made_worse)})" if report.made_worse else "")
+        + (
+            "; by the labels' conditions: "
+            + ", ".join(f"{c} {done} of {seen}" for c, (done, seen) in report.registered_by_condition.items())
+            if report.registered_by_condition
+            else ""
+        ),
         "",
         "| labels placed by | peaks scored | median abs x error | p90 abs x error | no x "
         "| y marks scored | median abs y error | p90 abs y error | no y |",

@@ -144,3 +144,31 @@ def test_a_bad_height_is_one_line(tmp_path: Path, peaks: list[PeakDoc], y: str) 
     body = f"photos:\n  - photo: one.jpg\n    peaks:\n      - {{peak: Peak 1, x: 0.5, y: {y}}}\n"
     with pytest.raises(BadInput, match="y of 'Peak 1' must be a number from 0 to 1"):
         load_frame_labels(_write_labels(tmp_path, body), peaks)
+
+
+def test_registration_is_counted_by_the_labels_conditions(tmp_path: Path, peaks: list[PeakDoc]) -> None:
+    """How often registration fits, per condition the marker wrote (a photo counts under each of its
+    conditions), in the text and in the JSON; a condition the header does not list is an error naming it."""
+    labelled = LABELS.replace(
+        "  - photo: one.jpg\n", "  - photo: one.jpg\n    conditions: [clear, foreground]\n"
+    )
+    labelled = labelled.replace(
+        "  - photo: two.jpg\n", "  - photo: two.jpg\n    conditions: [cloud, foreground]\n"
+    )
+
+    def register(path: Path, camera: Camera) -> Registration:
+        if path.name == "one.jpg":
+            return Registration(RIGHT_OFFSET, 2.0, 0.0, 0.8)
+        return Registration(None, None, None, 0.05, "another heading fits almost as well")
+
+    labels = load_frame_labels(_write_labels(tmp_path, labelled), peaks)
+    report = evaluate_frames(labels, peaks, cameras=_camera, register=register)
+    assert report.registered_by_condition == {"clear": (1, 1), "cloud": (0, 1), "foreground": (1, 2)}
+    assert "by the labels' conditions: clear 1 of 1, cloud 0 of 1, foreground 1 of 2" in format_frame_report(
+        report
+    )
+    assert report.to_json()["registered_by_condition"]["foreground"] == {"registered": 1, "tried": 2}
+    # without a registration nothing is tried, so nothing is counted
+    assert evaluate_frames(labels, peaks, cameras=_camera).registered_by_condition == {}
+    with pytest.raises(BadInput, match=r"two\.jpg: `conditions` must be a list of clear, cloud"):
+        load_frame_labels(_write_labels(tmp_path, labelled.replace("[cloud, foreground]", "[sunny]")), peaks)
