@@ -612,7 +612,7 @@ def _refine(
     return float(scores[i, j]), offset, found_pitch
 
 
-def _runner_up(scores: np.ndarray, best: int, apart: int) -> tuple[float, int]:
+def _runner_up(scores: np.ndarray, best: int, apart: int) -> float:
     """The best score outside the best one's own lobe (the slopes falling away from it on both sides) and at
     least ``apart`` cells from it: a second heading the photo also fits."""
     left = best
@@ -623,10 +623,7 @@ def _runner_up(scores: np.ndarray, best: int, apart: int) -> tuple[float, int]:
         right += 1
     cells = np.arange(scores.size)
     elsewhere = ((cells < left) | (cells > right)) & (np.abs(cells - best) > apart)
-    if not elsewhere.any():
-        return 0.0, -1
-    where = int(np.argmax(np.where(elsewhere, scores, -np.inf)))
-    return float(scores[where]), where
+    return float(scores[elsewhere].max()) if elsewhere.any() else 0.0
 
 
 @dataclass
@@ -703,8 +700,8 @@ def _search(
     best_row = int(np.argmax(scores[:, best_col]))
     best = float(by_heading[best_col])
     apart = max(round(max(SEPARATION_DEG, hfov / 10) / step), 2)
-    runner, _ = _runner_up(by_heading, best_col, apart)
-    runner_any = _runner_up(np.maximum(anywhere, by_heading), best_col, apart)[0]
+    runner = _runner_up(by_heading, best_col, apart)
+    runner_any = _runner_up(np.maximum(anywhere, by_heading), best_col, apart)
     first_offset = geo.signed_angle_deg(az_lo % 360.0, first_az) - n_shift * step
 
     def placement(column: int) -> tuple[float, float]:

@@ -78,16 +78,18 @@ def _y(off_axis_deg: float, pitch_deg: float) -> float:
     return 0.5 - up / ahead / (2 * math.tan(math.radians(45)) * ASPECT)
 
 
+def _register_photo_one(path: Path, camera: Camera) -> Registration:
+    """Photo one registers with the right correction and a 2° pitch; photo two gives up."""
+    if path.name == "one.jpg":
+        return Registration(RIGHT_OFFSET, 2.0, 0.0, 0.8)
+    return Registration(None, None, None, 0.05, "another heading fits almost as well")
+
+
 def test_registered_labels_are_scored_with_their_heights(tmp_path: Path, peaks: list[PeakDoc]) -> None:
     """Photo one is registered (the right correction, pitch 2°), photo two gives up and keeps its compass."""
 
-    def register(path: Path, camera: Camera) -> Registration:
-        if path.name == "one.jpg":
-            return Registration(RIGHT_OFFSET, 2.0, 0.0, 0.8)
-        return Registration(None, None, None, 0.05, "another heading fits almost as well")
-
     labels = load_frame_labels(_write_labels(tmp_path, LABELS), peaks)
-    report = evaluate_frames(labels, peaks, cameras=_camera, register=register)
+    report = evaluate_frames(labels, peaks, cameras=_camera, register=_register_photo_one)
     assert (report.registered_photos, report.registration_tried, report.made_worse) == (1, 2, [])
     # x with the 2° pitch: photo one P1 at 5.711°, P2 at 21.801° + 5.711° = 27.512°, P3 at -25.253°; photo two
     # on the compass (no pitch): P1 at -10° -> 0.41184, 0.01184 from its mark
@@ -156,13 +158,8 @@ def test_registration_is_counted_by_the_labels_conditions(tmp_path: Path, peaks:
         "  - photo: two.jpg\n", "  - photo: two.jpg\n    conditions: [cloud, foreground]\n"
     )
 
-    def register(path: Path, camera: Camera) -> Registration:
-        if path.name == "one.jpg":
-            return Registration(RIGHT_OFFSET, 2.0, 0.0, 0.8)
-        return Registration(None, None, None, 0.05, "another heading fits almost as well")
-
     labels = load_frame_labels(_write_labels(tmp_path, labelled), peaks)
-    report = evaluate_frames(labels, peaks, cameras=_camera, register=register)
+    report = evaluate_frames(labels, peaks, cameras=_camera, register=_register_photo_one)
     assert report.registered_by_condition == {"clear": (1, 1), "cloud": (0, 1), "foreground": (1, 2)}
     assert "by the labels' conditions: clear 1 of 1, cloud 0 of 1, foreground 1 of 2" in format_frame_report(
         report
