@@ -72,7 +72,16 @@ def test_sort_by_capture_time_puts_undated_photos_last(searcher: Searcher) -> No
 def test_min_confidence_cuts_results(searcher: Searcher) -> None:
     assert searcher.text("mountain", k=10, min_confidence=1.0) == []
     everything = searcher.text("mountain", k=10, min_confidence=0.0)
-    assert all(r.confidence is not None and 0 <= r.confidence <= 1 for r in everything)
+    # SigLIP's probability from the photo's cosine, (2 · score − 1), and the model's own scale and bias
+    scale, bias = searcher.embedder.logit_scale, searcher.embedder.logit_bias
+    expected = [1 / (1 + math.exp(-(scale * (2 * r.hit.score - 1) + bias))) for r in everything]
+    assert len(everything) == 10 and [r.confidence for r in everything] == pytest.approx(expected, rel=1e-5)
+    cut = sorted(expected)[5]  # the six most confident stay, whatever k asks for
+    kept = searcher.text("mountain", k=10, min_confidence=cut)
+    assert [r.hit.path for r in kept] == [r.hit.path for r, e in zip(everything, expected) if e >= cut]
+    # every photo of the album below the cut is counted, not only those among the first k
+    album = searcher.text("mountain", k=searcher.store.count_photos(), min_confidence=0.0)
+    assert kept.dropped_below_confidence == sum(r.confidence < cut for r in album) > 4  # type: ignore[operator]
 
 
 def test_identify_and_similar_follow_the_seed(searcher: Searcher) -> None:
