@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 CONFIDENCES = ("low", "medium", "high")
 #: what a labels file may say stands between the camera and the summits (eval/trek_labels.yaml's header)
 CONDITIONS = ("clear", "cloud", "haze", "foreground", "night")
+#: a photo "shows a ridge against the sky" (issue 16's goal counts registration among those) where terrain meets
+#: open sky over at least this share of its width, as the marker judged it (`skyline:` in the labels)
+RIDGE_SHARE = 0.25
 #: the compass margin of the old view cone, kept here as the named baseline ("before the frame geometry")
 OLD_CONE_MARGIN_DEG = 12.0
 
@@ -83,6 +86,8 @@ class PhotoLabels:
     note: str = ""
     #: what stands between the camera and the summits (CONDITIONS), as the marker judged it
     conditions: frozenset[str] = frozenset()
+    #: the share of the width where terrain meets open sky, as the marker judged it; None where not judged
+    skyline: float | None = None
 
     def dragged(self) -> MarkedPeak | None:
         """The mark a user would drag: the most confident one, the first listed among equals."""
@@ -155,6 +160,9 @@ class FrameEvalReport:
     made_worse: list[str] = field(default_factory=list)
     #: per condition of the labels file: (photos registered, photos the registration was tried on)
     registered_by_condition: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: (photos registered, photos tried) among those showing a ridge against the sky (skyline >= RIDGE_SHARE);
+    #: None where no photo of the labels has a `skyline` share
+    registered_with_ridge: tuple[int, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         def stats(s: XErrorStats) -> dict[str, Any]:
@@ -171,6 +179,9 @@ class FrameEvalReport:
                 c: {"registered": done, "tried": tried}
                 for c, (done, tried) in self.registered_by_condition.items()
             },
+            "registered_with_ridge": None
+            if self.registered_with_ridge is None
+            else {"registered": self.registered_with_ridge[0], "tried": self.registered_with_ridge[1]},
             "y_error": {mode: stats(s) for mode, s in self.y_errors.items()},
             "x_error": {
                 "compass": stats(self.compass),
@@ -258,6 +269,11 @@ def _photo_labels(entry: Any, n: int, path: Path, index: dict[str, str]) -> Phot
         raise BadInput(
             f"{where}: `conditions` must be a list of {', '.join(CONDITIONS)}, not {conditions!r}."
         )
+    skyline = entry.get("skyline")
+    if skyline is not None and (
+        isinstance(skyline, bool) or not isinstance(skyline, int | float) or not 0.0 <= skyline <= 1.0
+    ):
+        raise BadInput(f"{where}: `skyline` must be a share of the width from 0 to 1, not {skyline!r}.")
     return PhotoLabels(
         photo,
         tuple(marks),
@@ -265,6 +281,7 @@ def _photo_labels(entry: Any, n: int, path: Path, index: dict[str, str]) -> Phot
         frozenset(unsure),
         note if isinstance(note, str) else "",
         frozenset(conditions),
+        None if skyline is None else float(skyline),
     )
 
 
@@ -418,6 +435,7 @@ def evaluate_frames(
     results = []
     tried = accepted = 0
     by_condition: dict[str, tuple[int, int]] = {}
+    with_ridge = (0, 0)
     worse: list[str] = []
     for photo in labels:
         kept = tuple(m for m in photo.marks if CONFIDENCES.index(m.confidence) >= floor)
@@ -438,6 +456,8 @@ def evaluate_frames(
             for condition in photo.conditions:
                 done, seen = by_condition.get(condition, (0, 0))
                 by_condition[condition] = (done + fit.ok, seen + 1)
+            if photo.skyline is not None and photo.skyline >= RIDGE_SHARE:
+                with_ridge = (with_ridge[0] + fit.ok, with_ridge[1] + 1)
         if fit is not None and fit.ok:
             accepted += 1
             registered_view = frame_view(
@@ -507,6 +527,7 @@ def evaluate_frames(
         registration_tried=tried,
         made_worse=worse,
         registered_by_condition={c: by_condition[c] for c in CONDITIONS if c in by_condition},
+        registered_with_ridge=with_ridge if any(p.skyline is not None for p in labels) else None,
     )
 
 
@@ -529,6 +550,12 @@ def format_frame_report(report: FrameEvalReport) -> str:
             "; by the labels' conditions: "
             + ", ".join(f"{c} {done} of {seen}" for c, (done, seen) in report.registered_by_condition.items())
             if report.registered_by_condition
+            else ""
+        )
+        + (
+            f"; of the photos that show a ridge against the sky (over >= {RIDGE_SHARE:g} of the width): "
+            f"{report.registered_with_ridge[0]} of {report.registered_with_ridge[1]}"
+            if report.registered_with_ridge is not None
             else ""
         ),
         "",

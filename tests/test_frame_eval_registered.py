@@ -169,3 +169,38 @@ def test_registration_is_counted_by_the_labels_conditions(tmp_path: Path, peaks:
     assert evaluate_frames(labels, peaks, cameras=_camera).registered_by_condition == {}
     with pytest.raises(BadInput, match=r"two\.jpg: `conditions` must be a list of clear, cloud"):
         load_frame_labels(_write_labels(tmp_path, labelled.replace("[cloud, foreground]", "[sunny]")), peaks)
+
+
+def test_registration_is_counted_over_the_photos_that_show_a_ridge_against_the_sky(
+    tmp_path: Path, peaks: list[PeakDoc]
+) -> None:
+    """Issue 16's goal counts registration among the photos whose terrain meets open sky over at least a
+    quarter of the width (`skyline:`, judged by the marker): photo one (0.25, the boundary) counts, photo
+    two (0.2) does not; a file without shares has no such count; a share outside 0..1 is an error naming it."""
+    labelled = LABELS.replace("  - photo: one.jpg\n", "  - photo: one.jpg\n    skyline: 0.25\n")
+    labelled = labelled.replace("  - photo: two.jpg\n", "  - photo: two.jpg\n    skyline: 0.2\n")
+
+    labels = load_frame_labels(_write_labels(tmp_path, labelled), peaks)
+    assert [p.skyline for p in labels] == [0.25, 0.2]
+    report = evaluate_frames(labels, peaks, cameras=_camera, register=_register_photo_one)
+    assert report.registered_with_ridge == (1, 1)
+    assert "show a ridge against the sky (over >= 0.25 of the width): 1 of 1" in format_frame_report(report)
+    assert report.to_json()["registered_with_ridge"] == {"registered": 1, "tried": 1}
+    # photo two, which the injected registration does not fit, counts once its share reaches the boundary
+    both = load_frame_labels(
+        _write_labels(tmp_path, labelled.replace("skyline: 0.2\n", "skyline: 0.3\n")), peaks
+    )
+    assert evaluate_frames(
+        both, peaks, cameras=_camera, register=_register_photo_one
+    ).registered_with_ridge == (
+        1,
+        2,
+    )
+    plain = evaluate_frames(load_frame_labels(_write_labels(tmp_path, LABELS), peaks), peaks, cameras=_camera)
+    assert plain.registered_with_ridge is None and "ridge against the sky" not in format_frame_report(plain)
+    assert plain.to_json()["registered_with_ridge"] is None
+    for wrong in ("1.5", "-0.1", "lots", "true"):
+        with pytest.raises(BadInput, match=r"two\.jpg: `skyline` must be a share of the width from 0 to 1"):
+            load_frame_labels(
+                _write_labels(tmp_path, labelled.replace("skyline: 0.2\n", f"skyline: {wrong}\n")), peaks
+            )
