@@ -78,7 +78,9 @@ def test_min_confidence_cuts_results(searcher: Searcher) -> None:
     assert len(everything) == 10 and [r.confidence for r in everything] == pytest.approx(expected, rel=1e-5)
     cut = sorted(expected)[5]  # the six most confident stay, whatever k asks for
     kept = searcher.text("mountain", k=10, min_confidence=cut)
-    assert [r.hit.path for r in kept] == [r.hit.path for r, e in zip(everything, expected) if e >= cut]
+    assert [r.hit.path for r in kept] == [
+        r.hit.path for r, e in zip(everything, expected, strict=True) if e >= cut
+    ]
     # every photo of the album below the cut is counted, not only those among the first k
     album = searcher.text("mountain", k=searcher.store.count_photos(), min_confidence=0.0)
     assert kept.dropped_below_confidence == sum(r.confidence < cut for r in album) > 4  # type: ignore[operator]
