@@ -232,6 +232,22 @@ def _gave_up(reason: str, confidence: float = 0.0, details: dict[str, float] | N
     return Registration(None, None, None, confidence, reason, details or {})
 
 
+#: 180/π as np.degrees multiplies by it
+_DEGREES = 180.0 / math.pi
+
+
+@functools.cache
+def _ray_samples(near_km: float, range_km: float, samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distances (km) of the samples along every ray, geometrically spaced, and the cosine and sine of
+    their angles at the earth's centre: the same for every panorama, computed once."""
+    distances = np.geomspace(near_km, range_km, samples)
+    delta = distances[None, :] / geo.EARTH_RADIUS_KM
+    arrays = (distances, np.cos(delta), np.sin(delta))
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
+
+
 # --- the terrain side ------------------------------------------------------------------------------------------
 def render_silhouettes(
     dem: Dem, position: GeoPoint, altitude_m: float, azimuths_deg: np.ndarray
@@ -246,20 +262,28 @@ def render_silhouettes(
     distance (km) and elevation angle (degrees) of the skyline along each azimuth (NaN where no DEM).
     """
     step = PANORAMA_STEP_DEG
-    distances = np.geomspace(NEAR_KM, RANGE_KM, RAY_SAMPLES)
+    distances, cos_delta, sin_delta = _ray_samples(NEAR_KM, RANGE_KM, RAY_SAMPLES)
     lat1, lon1 = math.radians(position.lat), math.radians(position.lon)
     bearing = np.radians(azimuths_deg)[:, None]
-    delta = distances[None, :] / geo.EARTH_RADIUS_KM
-    sin_lat2 = np.sin(lat1) * np.cos(delta) + np.cos(lat1) * np.sin(delta) * np.cos(bearing)
+    # the destination of each sample on the sphere, in place where a temporary is not needed again (its
+    # arrays are ~20k samples; the same operations in the same order as the textbook formula)
+    sin_lat2 = np.cos(lat1) * sin_delta * np.cos(bearing)
+    sin_lat2 += np.sin(lat1) * cos_delta
     lat2 = np.arcsin(sin_lat2)
-    lon2 = lon1 + np.arctan2(
-        np.sin(bearing) * np.sin(delta) * np.cos(lat1), np.cos(delta) - np.sin(lat1) * sin_lat2
-    )
-    heights, _ = dem.heights(np.degrees(lat2).ravel(), np.degrees(lon2).ravel())
+    east = np.sin(bearing) * sin_delta
+    east *= np.cos(lat1)
+    sin_lat2 *= np.sin(lat1)
+    north = np.subtract(cos_delta, sin_lat2, out=sin_lat2)
+    lon2 = np.arctan2(east, north, out=east)
+    lon2 += lon1
+    # degrees as np.degrees computes them (a multiplication, ten times quicker than the ufunc)
+    lat2 *= _DEGREES
+    lon2 *= _DEGREES
+    heights, _ = dem.heights(lat2.ravel(), lon2.ravel())
     heights = heights.reshape(lat2.shape)
     # the distances broadcast along each ray (their trigonometry once, not once a ray)
     angles = geo.elevation_angles_deg(distances, altitude_m, heights)
-    angles = np.where(np.isfinite(heights), angles, -90.0)
+    angles[~np.isfinite(heights)] = -90.0
     best_before = np.maximum.accumulate(angles, axis=1)
     seen = np.zeros(angles.shape, dtype=bool)
     seen[:, 0] = True
@@ -535,23 +559,20 @@ def _correlate(window: np.ndarray, sky: np.ndarray, template: np.ndarray) -> np.
     th, tw = template.shape
     # a circular correlation as long as the window wraps only onto the shifts beyond the valid ones
     shape = (_fast_length(wh), _fast_length(ww))
+
+    def valid(spectrum: np.ndarray) -> np.ndarray:
+        return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
+
     # Re(window · conj(template)) = re·re + im·im: two real correlations summed in the spectrum, one inverse
-    # (real transforms of the four parts are quicker than complex ones of the two arrays); each side's four
-    # parts are transformed in one call, and the four sums inverted in one (the same transforms, a third of
-    # the calls' overhead)
-    terrain = np.fft.rfft2(np.stack([window.real, window.imag, np.abs(window), sky]), shape)
-    photo = np.conj(
-        np.fft.rfft2(
-            np.stack([template.real, template.imag, np.abs(template), (template != 0).astype(np.float32)]),
-            shape,
-        )
-    )
-    agreement_spectrum = terrain[0] * photo[0]
-    agreement_spectrum += terrain[1] * photo[1]
-    spectra = np.stack(
-        [agreement_spectrum, terrain[2] * photo[3], terrain[3] * photo[2], terrain[3] * photo[3]]
-    )
-    agreement, mass, clutter, sky_cells = np.fft.irfft2(spectra, shape)[:, : wh - th + 1, : ww - tw + 1]
+    # (real transforms of the four parts are quicker than complex ones of the two arrays)
+    agreement_spectrum = np.fft.rfft2(window.real, shape) * np.conj(np.fft.rfft2(template.real, shape))
+    agreement_spectrum += np.fft.rfft2(window.imag, shape) * np.conj(np.fft.rfft2(template.imag, shape))
+    agreement = valid(agreement_spectrum)
+    footprint = np.conj(np.fft.rfft2((template != 0).astype(np.float32), shape))
+    sky_spectrum = np.fft.rfft2(sky, shape)
+    mass = valid(np.fft.rfft2(np.abs(window), shape) * footprint)
+    clutter = valid(sky_spectrum * np.conj(np.fft.rfft2(np.abs(template), shape)))
+    sky_cells = valid(sky_spectrum * footprint)
     return _score(agreement, mass, clutter, sky_cells, th, tw)
 
 
