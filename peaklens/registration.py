@@ -325,40 +325,41 @@ def photo_channels(image: Image.Image, width: int) -> np.ndarray:
 
 
 def _blur(values: np.ndarray, passes: int = 2) -> np.ndarray:
-    """A small separable [1 2 1]/4 blur, ``passes`` times (a Gaussian of sigma ~0.7·sqrt(passes) cells);
-    the border cells keep half their own weight. Real or complex (the two parts blurred alike: a complex array
-    is blurred as its interleaved floats, a cell two floats wide, which is quicker than complex arithmetic)."""
-    rows, cols = values.shape
-    if values.dtype.kind == "c":
-        parts = np.ascontiguousarray(values).view(values.real.dtype)
-        unit = 2
-    else:
-        parts, unit = values, 1
-    out = parts
+    """A small separable [1 2 1]/4 blur of the last two axes, ``passes`` times (a Gaussian of sigma
+    ~0.7·sqrt(passes) cells); the border cells keep half their own weight."""
+    rows, cols = values.shape[-2:]
+    out = values
     for _ in range(passes):
         if rows >= 3:
-            out = _blur_axis(out, 1)
+            out = _blur_axis(out, -2)
         if cols >= 3:
-            out = _blur_axis(out.T, unit).T
-    out = np.array(out, copy=True) if out is parts else out
-    return out.view(values.dtype) if unit == 2 else out
+            out = _blur_axis(out, -1)
+    return np.array(out, copy=True) if out is values else out
 
 
-def _blur_axis(values: np.ndarray, unit: int) -> np.ndarray:
-    """One [1 2 1]/4 pass along the first axis (at least 3 cells long) of cells ``unit`` entries long, the
+def _blur_axis(values: np.ndarray, axis: int) -> np.ndarray:
+    """One [1 2 1]/4 pass along the last (``axis`` -1) or the second last axis (at least 3 cells long), the
     border cells counted twice."""
     out = 0.5 * values
     quarter = 0.25 * values
-    out[unit:] += quarter[:-unit]
-    out[:-unit] += quarter[unit:]
-    out[:unit] += quarter[:unit]
-    out[-unit:] += quarter[-unit:]
+    if axis == -1:
+        out[..., 1:] += quarter[..., :-1]
+        out[..., :-1] += quarter[..., 1:]
+        out[..., 0] += quarter[..., 0]
+        out[..., -1] += quarter[..., -1]
+    else:
+        out[..., 1:, :] += quarter[..., :-1, :]
+        out[..., :-1, :] += quarter[..., 1:, :]
+        out[..., 0, :] += quarter[..., 0, :]
+        out[..., -1, :] += quarter[..., -1, :]
     return out
 
 
 def _double_angle(values: np.ndarray) -> np.ndarray:
-    """The unblurred ``oriented`` tensor (gx + i·gy)² of the last two axes, the central differences halved
-    at the borders (the border value repeated)."""
+    """The unblurred ``oriented`` tensor (gx + i·gy)² of the last two axes (the central differences halved,
+    at the borders the border value repeated) as its real and imaginary parts stacked, (2, rows, columns):
+    real arithmetic is a fraction of the complex arrays' cost. Over a leading axis (channels) the channels'
+    tensors are added up."""
     gx = np.zeros_like(values)
     gy = np.zeros_like(values)
     if values.shape[-1] >= 2:
@@ -369,11 +370,27 @@ def _double_angle(values: np.ndarray) -> np.ndarray:
         gy[..., 1:-1, :] = values[..., 2:, :] - values[..., :-2, :]
         gy[..., 0, :] = values[..., 1, :] - values[..., 0, :]
         gy[..., -1, :] = values[..., -1, :] - values[..., -2, :]
-    return np.square(0.5 * gx + 0.5j * gy)
+    gx *= 0.5
+    gy *= 0.5
+    if values.ndim == 2:
+        gx, gy = gx[None], gy[None]
+    parts = np.empty((2, *values.shape[-2:]), dtype=values.dtype)
+    # 2·gx·gy first (gx and gy are squared in place after), then gx² - gy², channel by channel
+    np.multiply(gx[0], gy[0], out=parts[1])
+    for k in range(1, gx.shape[0]):
+        parts[1] += gx[k] * gy[k]
+    parts[1] += parts[1]
+    np.square(gx, out=gx)
+    np.square(gy, out=gy)
+    np.subtract(gx[0], gy[0], out=parts[0])
+    for k in range(1, gx.shape[0]):
+        parts[0] += gx[k] - gy[k]
+    return parts
 
 
 def oriented(values: np.ndarray) -> np.ndarray:
-    """Edges as complex numbers in the double-angle form, |g|·e^{2iθ} (θ the gradient's direction).
+    """Edges as complex numbers in the double-angle form, |g|·e^{2iθ} (θ the gradient's direction), as their
+    real and imaginary parts stacked (see ``_double_angle``).
 
     An edge and its opposite contrast count alike (snow above rock or rock above sky), two edges at right
     angles cancel, and so does texture, whose directions are spread evenly: what is left is the coherent,
@@ -462,12 +479,21 @@ def photo_edges(
     index, core, el0 = project(height, width, hfov_deg, step_deg, pitch_deg, roll_deg)
     # the channels' edge tensors add up (an edge in either counts, a colour edge and a brightness edge at the
     # same place count more); the blur is linear, so the sum is blurred once
-    tensors = _double_angle(np.take(channels.reshape(channels.shape[0], -1), index, axis=1))
-    z = _blur(sum(tensors[1:], tensors[0]))
-    magnitude = np.abs(z)
+    parts = oriented(np.take(channels.reshape(channels.shape[0], -1), index, axis=1))
+    magnitude = np.hypot(parts[0], parts[1])
     typical = _upper_quartile(magnitude[core]) + 1.0 if core.any() else 1.0
-    grid = np.where(core, z / (magnitude + typical), 0.0)
-    return grid.astype(np.complex64), el0
+    # z / (|z| + typical) inside the photo's core, 0 outside
+    scale = np.reciprocal(np.add(magnitude, typical, out=magnitude), out=magnitude)
+    scale[~core] = 0.0
+    return _complex(parts, scale), el0
+
+
+def _complex(parts: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """(parts[0] + i·parts[1]) · scale as a complex64 array."""
+    out = np.empty(parts.shape[1:], dtype=np.complex64)
+    np.multiply(parts[0], scale, out=out.real)
+    np.multiply(parts[1], scale, out=out.imag)
+    return out
 
 
 def _upper_quartile(values: np.ndarray) -> float:
@@ -505,15 +531,18 @@ def _window(
     edges = np.asarray(block.T, dtype=np.float32, order="C")
     edges *= 1.0 / 255.0
     grown = _blur(edges, 1)
-    tensor = oriented(grown)
-    direction = tensor / np.maximum(np.abs(tensor), 1e-6)
+    # the silhouette's direction (the tensor over its length), times the grown edge
+    parts = oriented(grown)
+    scale = np.hypot(parts[0], parts[1])
+    np.reciprocal(np.maximum(scale, 1e-6, out=scale), out=scale)
+    parts *= scale
     first_az = (start + (factor - 1) / 2) * pano.step_deg
     first_el = EL_MIN_DEG + (el_first * factor + (factor - 1) / 2) * pano.step_deg
     # the sky: every cell two above the highest edge of its column (a column without edges has none)
     has = edges > 0
     top = np.where(has.any(axis=0), edges.shape[0] - 1 - np.argmax(has[::-1], axis=0), edges.shape[0])
     sky = (np.arange(edges.shape[0])[:, None] > top[None, :] + SKY_MARGIN_CELLS).astype(np.float32)
-    return (grown * direction).astype(np.complex64), sky, first_az, first_el
+    return _complex(parts, grown), sky, first_az, first_el
 
 
 def _max_pool(block: np.ndarray, factor: int) -> np.ndarray:
