@@ -320,38 +320,42 @@ def photo_channels(image: Image.Image, width: int) -> np.ndarray:
     rgb_image = image if image.mode == "RGB" else image.convert("RGB")
     small = rgb_image.resize((width, height), Image.Resampling.BILINEAR)
     rgb = np.asarray(small.filter(ImageFilter.GaussianBlur(0.7)), dtype=np.float32)
-    gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    with _blas().limit(limits=1, user_api="blas"):  # see _placements
+        gray = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     return np.stack([gray, BLUE_GAIN * (rgb[..., 2] - rgb[..., 0])])
 
 
 def _blur(values: np.ndarray, passes: int = 2) -> np.ndarray:
     """A small separable [1 2 1]/4 blur of the last two axes, ``passes`` times (a Gaussian of sigma
-    ~0.7·sqrt(passes) cells); the border cells keep half their own weight."""
+    ~0.7·sqrt(passes) cells); the border cells keep half their own weight. Each pass sums [1 2 1] and the
+    quarters are applied once at the end (a power of two: the same values, a pass over the array fewer)."""
     rows, cols = values.shape[-2:]
-    out = values
+    out, scale = values, 1.0
     for _ in range(passes):
         if rows >= 3:
-            out = _blur_axis(out, -2)
+            out, scale = _blur_axis(out, -2), scale * 0.25
         if cols >= 3:
-            out = _blur_axis(out, -1)
-    return np.array(out, copy=True) if out is values else out
+            out, scale = _blur_axis(out, -1), scale * 0.25
+    if out is values:
+        return np.array(out, copy=True)
+    out *= scale
+    return out
 
 
 def _blur_axis(values: np.ndarray, axis: int) -> np.ndarray:
-    """One [1 2 1]/4 pass along the last (``axis`` -1) or the second last axis (at least 3 cells long), the
-    border cells counted twice."""
-    out = 0.5 * values
-    quarter = 0.25 * values
+    """One [1 2 1] pass (unnormalised) along the last (``axis`` -1) or the second last axis (at least 3 cells
+    long), the border cells counted twice."""
+    out = values + values
     if axis == -1:
-        out[..., 1:] += quarter[..., :-1]
-        out[..., :-1] += quarter[..., 1:]
-        out[..., 0] += quarter[..., 0]
-        out[..., -1] += quarter[..., -1]
+        out[..., 1:] += values[..., :-1]
+        out[..., :-1] += values[..., 1:]
+        out[..., 0] += values[..., 0]
+        out[..., -1] += values[..., -1]
     else:
-        out[..., 1:, :] += quarter[..., :-1, :]
-        out[..., :-1, :] += quarter[..., 1:, :]
-        out[..., 0, :] += quarter[..., 0, :]
-        out[..., -1, :] += quarter[..., -1, :]
+        out[..., 1:, :] += values[..., :-1, :]
+        out[..., :-1, :] += values[..., 1:, :]
+        out[..., 0, :] += values[..., 0, :]
+        out[..., -1, :] += values[..., -1, :]
     return out
 
 
@@ -489,12 +493,20 @@ def photo_edges(
     # the channels' edge tensors add up (an edge in either counts, a colour edge and a brightness edge at the
     # same place count more); the blur is linear, so the sum is blurred once
     parts = oriented(np.take(channels.reshape(channels.shape[0], -1), index, axis=1))
-    magnitude = np.hypot(parts[0], parts[1])
+    magnitude = _magnitude(parts)
     typical = _upper_quartile(magnitude[core]) + 1.0 if core.any() else 1.0
     # z / (|z| + typical) inside the photo's core, 0 outside
     scale = np.reciprocal(np.add(magnitude, typical, out=magnitude), out=magnitude)
     scale[~core] = 0.0
     return _complex(parts, scale), el0
+
+
+def _magnitude(parts: np.ndarray) -> np.ndarray:
+    """|parts[0] + i·parts[1]| as sqrt(re² + im²) (np.hypot is ten times slower; the values are far from
+    overflowing)."""
+    magnitude = np.square(parts[0])
+    magnitude += np.square(parts[1])
+    return np.sqrt(magnitude, out=magnitude)
 
 
 def _complex(parts: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -542,7 +554,7 @@ def _window(
     grown = _blur(edges, 1)
     # the silhouette's direction (the tensor over its length), times the grown edge
     parts = oriented(grown)
-    scale = np.hypot(parts[0], parts[1])
+    scale = _magnitude(parts)
     np.reciprocal(np.maximum(scale, 1e-6, out=scale), out=scale)
     parts *= scale
     first_az = (start + (factor - 1) / 2) * pano.step_deg
@@ -598,18 +610,25 @@ def _correlate(window: np.ndarray, sky: np.ndarray, template: np.ndarray) -> np.
     # a circular correlation as long as the window wraps only onto the shifts beyond the valid ones
     shape = (_fast_length(wh), _fast_length(ww))
 
+    def spectrum(values: np.ndarray) -> np.ndarray:
+        """np.fft.rfft2(values, shape), its row transforms only over the rows ``values`` has (the zero rows
+        padded to ``shape`` transform to zeros: most of a template's)."""
+        return np.fft.fft(np.fft.rfft(values, shape[1], axis=1), shape[0], axis=0)
+
     def valid(spectrum: np.ndarray) -> np.ndarray:
-        return np.fft.irfft2(spectrum, shape)[: wh - th + 1, : ww - tw + 1]
+        """np.fft.irfft2(spectrum, shape) over the valid shifts: the row transforms only of their rows."""
+        columns = np.fft.ifft(spectrum, shape[0], axis=0)[: wh - th + 1]
+        return np.fft.irfft(columns, shape[1], axis=1)[:, : ww - tw + 1]
 
     # Re(window · conj(template)) = re·re + im·im: two real correlations summed in the spectrum, one inverse
     # (real transforms of the four parts are quicker than complex ones of the two arrays)
-    agreement_spectrum = np.fft.rfft2(window.real, shape) * np.conj(np.fft.rfft2(template.real, shape))
-    agreement_spectrum += np.fft.rfft2(window.imag, shape) * np.conj(np.fft.rfft2(template.imag, shape))
+    agreement_spectrum = spectrum(window.real) * np.conj(spectrum(template.real))
+    agreement_spectrum += spectrum(window.imag) * np.conj(spectrum(template.imag))
     agreement = valid(agreement_spectrum)
-    footprint = np.conj(np.fft.rfft2((template != 0).astype(np.float32), shape))
-    sky_spectrum = np.fft.rfft2(sky, shape)
-    mass = valid(np.fft.rfft2(np.abs(window), shape) * footprint)
-    clutter = valid(sky_spectrum * np.conj(np.fft.rfft2(np.abs(template), shape)))
+    footprint = np.conj(spectrum((template != 0).astype(np.float32)))
+    sky_spectrum = spectrum(sky)
+    mass = valid(spectrum(np.abs(window)) * footprint)
+    clutter = valid(sky_spectrum * np.conj(spectrum(np.abs(template))))
     sky_cells = valid(sky_spectrum * footprint)
     return _score(agreement, mass, clutter, sky_cells, th, tw)
 
