@@ -93,14 +93,25 @@ class Tile:
     def sample(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         """Bilinear heights; a void corner is left out (its weight goes to the others), NaN when all are void."""
         rows, cols = self.heights.shape
-        r = np.clip((self.north - lat) / self.dlat, 0, rows - 1)
-        c = np.clip((lon - self.west) / self.dlon, 0, cols - 1)
+        # in place where a temporary is not needed again (a terrain panorama samples 20k points a call)
+        r = self.north - lat
+        r /= self.dlat
+        np.clip(r, 0, rows - 1, out=r)
+        c = lon - self.west
+        c /= self.dlon
+        np.clip(c, 0, cols - 1, out=c)
         # r and c are >= 0 here: truncation is the floor
-        r0 = np.minimum(r.astype(np.intp), max(rows - 2, 0))
-        c0 = np.minimum(c.astype(np.intp), max(cols - 2, 0))
-        fr, fc = r - r0, c - c0
+        r0 = r.astype(np.intp)
+        np.minimum(r0, max(rows - 2, 0), out=r0)
+        c0 = c.astype(np.intp)
+        np.minimum(c0, max(cols - 2, 0), out=c0)
+        r -= r0
+        c -= c0
+        fr, fc = r, c
         flat = self.heights.reshape(-1)
-        top_left = r0 * cols + c0
+        top_left = r0
+        top_left *= cols
+        top_left += c0
         bottom_left = top_left + (cols if rows > 1 else 0)
         right = 1 if cols > 1 else 0
         values = [
@@ -166,26 +177,31 @@ class Dem:
         if lat.size == 0:
             return out, covered
         lo_lat, hi_lat, lo_lon, hi_lon = lat.min(), lat.max(), lon.min(), lon.max()
-        # the points no tile has answered yet (flat indices): each tile looks only at those (a panorama's rays
-        # cross tile edges, and the first tile answers most of their samples)
-        todo = np.arange(lat.size)
+        # the points no tile has answered yet (flat indices; None: all of them): each tile looks only at those
+        # (a panorama's rays cross tile edges, and the first tile answers most of their samples)
+        todo: np.ndarray | None = None
         flat_lat, flat_lon = lat.reshape(-1), lon.reshape(-1)
+        flat_out, flat_covered = out.reshape(-1), covered.reshape(-1)
         for tile in self.tiles:
             south, west, north, east = tile.bounds
-            if todo.size == 0:
-                break
             if south > hi_lat or north < lo_lat or west > hi_lon or east < lo_lon:
                 continue
-            if todo.size < lat.size:
-                lat_left, lon_left = flat_lat[todo], flat_lon[todo]
-            else:
-                lat_left, lon_left = flat_lat, flat_lon
+            lat_left = flat_lat if todo is None else flat_lat[todo]
+            lon_left = flat_lon if todo is None else flat_lon[todo]
             inside = tile.contains(lat_left, lon_left)
-            if inside.any():
-                hit = todo[inside]
-                out.reshape(-1)[hit] = tile.sample(lat_left[inside], lon_left[inside])
-                covered.reshape(-1)[hit] = True
-                todo = todo[~inside]
+            answered = np.count_nonzero(inside)
+            if answered == lat_left.size:  # the tile answers every point left
+                where = slice(None) if todo is None else todo
+                flat_out[where] = tile.sample(lat_left, lon_left)
+                flat_covered[where] = True
+                break
+            if answered:
+                hit, rest = np.flatnonzero(inside), np.flatnonzero(~inside)
+                if todo is not None:
+                    hit, rest = todo[hit], todo[rest]
+                flat_out[hit] = tile.sample(flat_lat[hit], flat_lon[hit])
+                flat_covered[hit] = True
+                todo = rest
         return out, covered
 
     def covers(self, lat: float, lon: float) -> bool:

@@ -164,6 +164,8 @@ def rotate_to_camera(
     p, r = math.radians(pitch_deg), math.radians(roll_deg)
     y1 = y * math.cos(p) - z * math.sin(p)
     z1 = y * math.sin(p) + z * math.cos(p)
+    if r == 0.0:  # a level camera (most of them): the same values without two passes over the grid
+        return x, y1, z1
     x2 = x * math.cos(r) - y1 * math.sin(r)
     y2 = x * math.sin(r) + y1 * math.cos(r)
     return x2, y2, z1
