@@ -148,7 +148,7 @@ def peaklens_run(album: Path, settings: Settings) -> dict[str, float]:
     }
 
 
-def _settings(model: str, variant: Variant, data_dir: Path) -> Settings:
+def bench_settings(model: str, variant: Variant, data_dir: Path) -> Settings:
     """A fresh store for the row, with the ONNX exports and decisions shared through ``EXPORTS``."""
     return Settings(
         model=model_source(model),
@@ -162,7 +162,7 @@ def _settings(model: str, variant: Variant, data_dir: Path) -> Settings:
     )
 
 
-def _prepare(
+def prepare_model(
     settings: Settings, sample: list[Image.Image], prompts: dict[str, list[str]]
 ) -> tuple[str, str, float]:
     """Everything that happens once per model (export, precision decision, catalog): off the clock."""
@@ -201,8 +201,8 @@ def run(photos: int, model: str, precision: str = "auto", batch_size: int = 16) 
         album = root / "album"
         made = prepare_album(album, photos)
         for number, variant in enumerate(variants):
-            settings = _settings(model, variant, root / f"data{number}")
-            runtime, chosen, seconds = _prepare(settings, sample, prompts)
+            settings = bench_settings(model, variant, root / f"data{number}")
+            runtime, chosen, seconds = prepare_model(settings, sample, prompts)
             setup.append(f"{variant.name} ({runtime} {chosen}): {seconds:.0f} s")
             result = (baseline if number == 0 else peaklens_run)(album, settings)
             results.append(result)

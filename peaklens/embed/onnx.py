@@ -27,6 +27,9 @@ def _session(path: Path) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only: no notes about unused initialisers
+    # ONNX Runtime's threads otherwise spin for work after each batch, on the cores that decoding and the
+    # terrain registration between batches need (docs/GEO.md, "Cost")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
