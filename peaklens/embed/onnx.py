@@ -23,13 +23,14 @@ from peaklens.errors import ModelNotAvailable
 VISION, TEXT, TOKENIZER = "vision.onnx", "text.onnx", "tokenizer.json"
 
 
-def _session(path: Path) -> ort.InferenceSession:
+def _session(path: Path, *, spin: bool) -> ort.InferenceSession:
+    """``spin``: the session's threads wait for the next run by spinning, a few milliseconds quicker for a
+    query's text; off for photos, whose batches alternate with decoding and the terrain registration, which
+    need those cores (docs/GEO.md, "Cost")."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only: no notes about unused initialisers
-    # ONNX Runtime's threads otherwise spin for work after each batch, on the cores that decoding and the
-    # terrain registration between batches need (docs/GEO.md, "Cost")
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
@@ -57,13 +58,13 @@ class OnnxEmbedder:
             else self.spec.height
         )
         self.tokenizer = TextTokenizer(folder / TOKENIZER, pad_id=int(manifest["pad_id"]))
-        self._text = _session(folder / TEXT)
+        self._text = _session(folder / TEXT, spin=True)
         self._vision: ort.InferenceSession | None = None  # loaded on first use: a text search never needs it
 
     @property
     def vision(self) -> ort.InferenceSession:
         if self._vision is None:
-            self._vision = _session(self.folder / VISION)
+            self._vision = _session(self.folder / VISION, spin=False)
         return self._vision
 
     def _run(self, session: ort.InferenceSession, feeds: dict[str, Any]) -> np.ndarray:
