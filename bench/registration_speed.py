@@ -25,7 +25,6 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import SHARED, TREK, Section, percentile, table
@@ -44,6 +43,8 @@ from peaklens.registration import Registrar
 from peaklens.store.factory import open_store
 
 DEM_DIR = SHARED / "dem"
+#: the fresh store of each indexing run, in their order
+RUNS = ("warm-up", "plain", "dem")
 NAME_MEANS = "random weights of the full-size default config: the real model's cost, meaningless vectors"
 
 
@@ -95,15 +96,13 @@ def _index(album: Path, settings: Settings, with_dem: bool) -> tuple[int, float,
     return report.embedded, report.embed_phase_seconds, time.process_time() - started_cpu
 
 
-def _without_and_with_dem(
-    label: str, album: Path, settings_for: Callable[[str], Settings]
-) -> list[list[object]]:
+def _without_and_with_dem(label: str, album: Path, stores: dict[str, Settings]) -> list[list[object]]:
     """Two rows: the album indexed into a fresh store without the DEM, then into one with it, after a warm-up
     run (a first run pays the process's one-time costs: imports, the model's first calls, the store's set-up,
     which would otherwise be charged to the run without the DEM and hide part of what the DEM costs)."""
-    _index(album, settings_for("warm-up"), with_dem=False)
-    photos, without, cpu_without = _index(album, settings_for("plain"), with_dem=False)
-    _, with_dem, cpu_with = _index(album, settings_for("dem"), with_dem=True)
+    _index(album, stores["warm-up"], with_dem=False)
+    photos, without, cpu_without = _index(album, stores["plain"], with_dem=False)
+    _, with_dem, cpu_with = _index(album, stores["dem"], with_dem=True)
     added = (with_dem - without) / photos
     added_cpu = (cpu_with - cpu_without) / photos
     return [
@@ -128,33 +127,27 @@ def indexing_rows(model: str) -> list[list[object]]:
         album.mkdir()
         for path in _photos():
             shutil.copyfile(path, album / path.name)
-        tiny = build_tiny_model(root / "model")
-
-        def tiny_settings(name: str) -> Settings:
-            return load_settings(
-                model=str(tiny),
+        tiny_model = build_tiny_model(root / "model")
+        tiny = {
+            name: load_settings(
+                model=str(tiny_model),
                 data_dir=root / f"tiny-{name}",
                 store="embedded",
                 runtime="torch",
                 precision="fp32",
             )
-
+            for name in RUNS
+        }
         sample = [open_photo(path, target=448).image for path in _photos()[:32]]
         peaks, _ = load_catalog()
         prompts = {peak.id: prompts_for(peak.names, PEAK_PROMPTS) for peak in peaks}
-        chosen: list[str] = []
-
-        def full_settings(name: str) -> Settings:
-            settings = bench_settings(model, Variant("default", "auto", "auto", 16), root / f"full-{name}")
-            runtime, precision, _ = prepare_model(settings, sample, prompts)
-            chosen[:] = [f"{runtime} {precision}"]
-            return settings
-
-        rows = _without_and_with_dem("tiny model", album, tiny_settings)
-        full = _without_and_with_dem(f"model {model}, default settings", album, full_settings)
-        for row in full:
-            row[0] = str(row[0]).replace("default settings", f"default settings ({chosen[0]})")
-    return rows + full
+        default = Variant("default", "auto", "auto", 16)
+        full = {name: bench_settings(model, default, root / f"full-{name}") for name in RUNS}
+        chosen = {name: prepare_model(settings, sample, prompts)[:2] for name, settings in full.items()}
+        runtime, precision = chosen["plain"]
+        return _without_and_with_dem("tiny model", album, tiny) + _without_and_with_dem(
+            f"model {model}, default settings ({runtime} {precision})", album, full
+        )
 
 
 REGISTRATION_HEADER = [
