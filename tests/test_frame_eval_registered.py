@@ -190,12 +190,8 @@ def test_registration_is_counted_over_the_photos_that_show_a_ridge_against_the_s
     both = load_frame_labels(
         _write_labels(tmp_path, labelled.replace("skyline: 0.2\n", "skyline: 0.3\n")), peaks
     )
-    assert evaluate_frames(
-        both, peaks, cameras=_camera, register=_register_photo_one
-    ).registered_with_ridge == (
-        1,
-        2,
-    )
+    report_both = evaluate_frames(both, peaks, cameras=_camera, register=_register_photo_one)
+    assert report_both.registered_with_ridge == (1, 2)
     plain = evaluate_frames(load_frame_labels(_write_labels(tmp_path, LABELS), peaks), peaks, cameras=_camera)
     assert plain.registered_with_ridge is None and "ridge against the sky" not in format_frame_report(plain)
     assert plain.to_json()["registered_with_ridge"] is None
